@@ -1,1 +1,33 @@
-export {};
+export {
+  ShardlineError,
+  InvalidRecordError,
+  RecordTooLargeError,
+  CorruptAggregateError,
+  CompressionError,
+  ConfigError,
+} from './errors';
+export type { CorruptAggregateKind, CompressionErrorKind } from './errors';
+export { MAX_HASH_KEY, partitionKeyHash, hashKeyOf } from './hash-key';
+export { MAX_PARTITION_KEY_LENGTH, validatePartitionKey, validateExplicitHashKey, toBytes } from './validate';
+export {
+  Aggregator,
+  aggregate,
+  AGGREGATE_PARTITION_KEY,
+  DEFAULT_MAX_RECORD_BYTES,
+  DEFAULT_MAX_AGGREGATED_RECORDS,
+} from './aggregator';
+export type { UserRecord, KinesisRecordOut, AggregatorOptions } from './aggregator';
+export { deaggregate, isAggregated } from './deaggregate';
+export type { KinesisRecordIn, DeaggregatedRecord, DeaggregateOptions } from './deaggregate';
+export {
+  compress,
+  decompress,
+  isCompressed,
+  ENVELOPE_MAGIC,
+  ENVELOPE_VERSION,
+  ENVELOPE_HEADER_BYTES,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+} from './compression';
+export type { CompressionCodec, DecompressOptions } from './compression';
+export { KPL_MAGIC, AGGREGATE_OVERHEAD } from './wire';
+export { AggregatedRecordType } from './schema';
