@@ -1,8 +1,23 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // One runner for the whole workspace. Unit projects need no server; `integration` and
 // `reliability` share one embedded backend per run (see integration/src/global-setup.ts).
-const resolve = { conditions: ['source'] };
+
+// Workspace packages resolve to their TypeScript sources, in test files and in global setups
+// alike, so a test never runs against a stale build.
+const source = (name: string, entry = 'index') =>
+  fileURLToPath(new URL(`./packages/${name}/src/${entry}.ts`, import.meta.url));
+const resolve = {
+  conditions: ['source'],
+  alias: [
+    { find: /^@shardline\/consumer\/lambda$/, replacement: source('consumer', 'lambda') },
+    ...['aggregation', 'producer', 'consumer', 'local', 'fake-kinesis', 'cli'].map((name) => ({
+      find: new RegExp(`^@shardline/${name}$`),
+      replacement: source(name),
+    })),
+  ],
+};
 
 const unit = (name: string) => ({
   resolve,
@@ -17,6 +32,7 @@ const unit = (name: string) => ({
 export default defineConfig({
   resolve,
   test: {
+    reporters: ['default', './scripts/summary-reporter.ts'],
     projects: [
       unit('aggregation'),
       unit('producer'),

@@ -2,7 +2,6 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const agg = require('aws-kinesis-agg') as {
   aggregate(
     records: unknown[],
