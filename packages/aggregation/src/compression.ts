@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import * as snappy from 'snappyjs';
+import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
 import { CompressionError, ConfigError } from './errors';
 
 /**
@@ -52,7 +52,7 @@ export function compress(data: Uint8Array, codec: CompressionCodec): Uint8Array 
   const id = CODEC_IDS[codec];
   if (id === undefined) throw new ConfigError(`unknown compression codec ${JSON.stringify(codec)}; use 'gzip' or 'snappy'`);
   if (data.length > 0xffffffff) throw new ConfigError('data over 4 GiB cannot be compressed in the envelope');
-  const payload = codec === 'gzip' ? gzipSync(data) : snappy.compress(asBuffer(data));
+  const payload = codec === 'gzip' ? gzipSync(data) : snappyCompress(data);
   const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + payload.length);
   out.set(ENVELOPE_MAGIC, 0);
   out[4] = ENVELOPE_VERSION;
@@ -89,7 +89,12 @@ export function decompress(data: Uint8Array, options?: DecompressOptions): Uint8
     if (codecId === CODEC_IDS.gzip) {
       out = gunzipSync(payload, { maxOutputLength: Math.max(declared, 1) });
     } else if (codecId === CODEC_IDS.snappy) {
-      out = snappy.uncompress(payload, declared);
+      // The native decoder allocates what the snappy preamble says; check it first.
+      const preamble = snappyPreamble(payload);
+      if (preamble !== declared) {
+        throw new CompressionError('corrupt', `snappy payload declares ${preamble} bytes; the envelope declares ${declared}`);
+      }
+      out = snappyUncompress(payload) as Buffer;
     } else {
       throw new CompressionError('unknown-codec', `compression codec id ${codecId} is unknown (1 = gzip, 2 = snappy)`);
     }
@@ -101,6 +106,17 @@ export function decompress(data: Uint8Array, options?: DecompressOptions): Uint8
     throw new CompressionError('corrupt', `payload decompressed to ${out.length} bytes; the envelope declares ${declared}`);
   }
   return out;
+}
+
+/** The uncompressed length a raw snappy block starts with (a varint), or -1 if unreadable. */
+function snappyPreamble(payload: Uint8Array): number {
+  let value = 0;
+  for (let i = 0, shift = 1; i < 5 && i < payload.length; i++, shift *= 128) {
+    const byte = payload[i]!;
+    value += (byte & 0x7f) * shift;
+    if (byte < 0x80) return value;
+  }
+  return -1;
 }
 
 function asBuffer(data: Uint8Array): Buffer {

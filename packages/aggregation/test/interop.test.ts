@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { AggregatedRecordType, MAX_HASH_KEY, aggregate, deaggregate } from '../src/index';
 import { theirAggregate, theirDeaggregate } from './support/kinesis-agg';
 
+// Deterministic runs: the same inputs every time (set FC_SEED to explore others).
+fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261123) });
+
 // Unicode keys (astral planes included), empty data, explicit hash keys, a spread of sizes.
 const userRecord = fc.record(
   {
@@ -18,11 +21,13 @@ const batch = fc.array(userRecord, { minLength: 2, maxLength: 60 });
 // puts integer-like keys ("7", "30") first in numeric order while their indexes follow insertion
 // order: such keys come out on the wrong records (pinned down by the last test below). Inputs for
 // the direction that uses its aggregator avoid those keys; our own aggregator has no such limit.
+// The same plain objects make Object.prototype's names ("__proto__", "hasOwnProperty") unusable.
 const arrayIndexLike = (key: string) => /^(0|[1-9][0-9]*)$/.test(key) && Number(key) < 2 ** 32 - 1;
+const prototypeName = (key: string) => key in Object.prototype;
 const theirSafeBatch = fc.array(
   fc.record(
     {
-      partitionKey: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((k) => !arrayIndexLike(k)),
+      partitionKey: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((k) => !arrayIndexLike(k) && !prototypeName(k)),
       data: fc.uint8Array({ minLength: 1, maxLength: 300 }),
       explicitHashKey: fc.bigInt({ min: 2n ** 32n, max: MAX_HASH_KEY }).map(String),
     },
