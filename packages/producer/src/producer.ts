@@ -1,0 +1,551 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { KinesisClient, PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import {
+  RecordTooLargeError,
+  compress,
+  hashKeyOf,
+  toBytes,
+  validateExplicitHashKey,
+  validatePartitionKey,
+} from '@shardline/aggregation';
+import pRetry from 'p-retry';
+import type { Logger } from 'pino';
+import { Writable } from 'node:stream';
+import { AggregateStage } from './aggregate-stage';
+import { BufferBudget } from './backpressure';
+import { Collector } from './collector';
+import {
+  KinesisRejectedError,
+  ProducerClosedError,
+  RecordExpiredError,
+  RecordThrottledError,
+} from './errors';
+import type { KinesisRecord } from './kinesis-record';
+import { ShardLimiter } from './limiter';
+import { producerLogger } from './logger';
+import { MetricsRecorder, type ProducerStats } from './metrics';
+import { resolveOptions, type ProducerOptions, type ResolvedOptions } from './options';
+import type { Attempt, PutResult } from './outcome';
+import { decideEntries } from './retrier';
+import { classifyError, errorCode, fullJitterDelay } from './retry-policy';
+import { ShardMap } from './shard-map';
+import { PendingRecord } from './user-record';
+
+/** A record to put. `data` as bytes, or a string sent as UTF-8. */
+export interface ProducerRecord {
+  partitionKey: string;
+  data: Uint8Array | string;
+  /** Decimal hash key in [0, 2^128 − 1] that routes the record instead of its partition key. */
+  explicitHashKey?: string;
+}
+
+/** Options of one `put`. */
+export interface PutOptions {
+  /** Gives up waiting for buffer room (the put rejects with `PutAbortedError`); a record already accepted is not recalled. */
+  signal?: AbortSignal;
+}
+
+/** Options of `close`. */
+export interface CloseOptions {
+  /** How long to let buffered records finish, ms. Default: each record's own TTL. After it, they fail with `ProducerClosedError`. */
+  timeoutMs?: number;
+  /** Aborting fails every unfinished record with `ProducerClosedError` at once. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The KPL in TypeScript: `put` buffers user records, predicts their shards, aggregates per shard,
+ * rate-limits per shard, collects PutRecords calls and retries what can be retried, and resolves
+ * each record's promise with where it landed, or rejects it with why it did not.
+ *
+ * The stages are wired here and only here: put → AggregateStage → Collector (per-shard limiter +
+ * batching) → send (PutRecords, whole-call retries) → decideEntries (per-entry results) → success,
+ * failure, or back to the AggregateStage.
+ */
+export class Producer {
+  private readonly options: ResolvedOptions;
+  private readonly client: KinesisClient;
+  private readonly ownsClient: boolean;
+  private readonly logger: Logger;
+  private readonly metrics: MetricsRecorder;
+  private readonly shardMap: ShardMap;
+  private readonly limiter: ShardLimiter;
+  private readonly stage: AggregateStage;
+  private readonly collector: Collector;
+  private readonly budget: BufferBudget;
+  private readonly unsettled = new Set<PendingRecord>();
+  private readonly waitingBatches: KinesisRecord[][] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private inFlight = 0;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private closed = false;
+  private ready: Promise<void> | undefined;
+  private mapReady = false;
+
+  constructor(options: ProducerOptions) {
+    this.options = resolveOptions(options);
+    this.logger = producerLogger(options.logger);
+    this.metrics = new MetricsRecorder(options.onMetric);
+    if (options.kinesisClient) {
+      this.client = options.kinesisClient;
+      this.ownsClient = false;
+    } else {
+      this.client = buildClient(options);
+      this.ownsClient = true;
+    }
+    const o = this.options;
+    this.shardMap = new ShardMap(this.client, { streamName: o.streamName, streamArn: o.streamArn }, (shards, reason) => {
+      this.metrics.emit({ type: 'shardMapRefresh', shards, reason });
+      this.logger.debug({ shards, reason }, 'shard map refreshed');
+    });
+    this.limiter = new ShardLimiter(o.rateLimit);
+    this.stage = new AggregateStage(
+      {
+        aggregation: o.aggregation,
+        maxBytes: Math.min(o.aggregationMaxSize, o.maxRecordBytes),
+        maxCount: o.aggregationMaxCount,
+        compressCodec: o.compression?.scope === 'aggregate' ? o.compression.codec : undefined,
+      },
+      (record) => {
+        this.collector.offer(record);
+        this.armTick();
+      },
+    );
+    this.collector = new Collector(
+      { maxCount: o.collectionMaxCount, maxBytes: o.collectionMaxSize, limiter: this.limiter },
+      (batch) => this.dispatch(batch),
+      (record) => this.admit(record),
+    );
+    this.budget = new BufferBudget(o.maxBufferedRecords, o.maxBufferedBytes);
+  }
+
+  /**
+   * Fetches the shard map. Optional: the first `put` does it too. Rejects with a typed error when
+   * the stream does not exist or cannot be read.
+   */
+  start(): Promise<void> {
+    this.ready ??= this.shardMap
+      .get()
+      .then(() => {
+        this.mapReady = true;
+        this.refreshTimer = setInterval(() => {
+          void this.shardMap.refresh('interval').catch((error: unknown) => this.logger.warn({ err: error }, 'periodic shard map refresh failed'));
+        }, this.options.shardMapRefreshInterval);
+        this.refreshTimer.unref();
+      })
+      .catch((error: unknown) => {
+        this.ready = undefined;
+        const code = errorCode(error);
+        throw new KinesisRejectedError(code, `cannot read the shards of ${this.streamLabel()}: ${(error as Error).message ?? code}`, [], { cause: error });
+      });
+    return this.ready;
+  }
+
+  /**
+   * Puts one record. Resolves with `{ shardId, sequenceNumber, subSequenceNumber?, aggregated,
+   * attempts }` once Kinesis has it; rejects with a typed error naming the cause otherwise (bad
+   * input at once; `RecordExpiredError`, `KinesisRejectedError`, `RecordThrottledError`,
+   * `ProducerClosedError` later). Waits for buffer room when the buffer bounds are reached.
+   * Handle every returned promise, as with any promise.
+   */
+  put(record: ProducerRecord, options?: PutOptions): Promise<PutResult> {
+    return this.submit(record, options?.signal).outcome;
+  }
+
+  /** Validates and buffers a record: `accepted` settles when it has buffer room, `outcome` when it is finished. */
+  private submit(record: ProducerRecord, signal: AbortSignal | undefined): { accepted: Promise<void>; outcome: Promise<PutResult> } {
+    let partitionKey: string;
+    let explicitHashKey: string | undefined;
+    let data: Uint8Array;
+    try {
+      if (this.closing) throw new ProducerClosedError('producer is closed');
+      if (record === null || typeof record !== 'object') throw new TypeError('put takes a record object');
+      partitionKey = validatePartitionKey(record.partitionKey);
+      explicitHashKey = validateExplicitHashKey(record.explicitHashKey);
+      data = toBytes(record.data);
+      if (this.options.compression?.scope === 'record') data = compress(data, this.options.compression.codec);
+      const size = data.length + Buffer.byteLength(partitionKey, 'utf8');
+      if (size > this.options.maxRecordBytes) throw new RecordTooLargeError(size, this.options.maxRecordBytes);
+    } catch (error) {
+      const rejected = Promise.reject(error as Error);
+      return { accepted: rejected.catch(() => {}), outcome: rejected };
+    }
+    const bytes = data.length + partitionKey.length;
+    if (this.mapReady && this.budget.tryAcquire(bytes)) {
+      return { accepted: RESOLVED, outcome: this.accept(partitionKey, explicitHashKey, data, bytes) };
+    }
+    const accepted = (async () => {
+      await this.start();
+      await this.budget.acquire(bytes, signal);
+      if (this.closing) {
+        this.budget.release(bytes);
+        throw new ProducerClosedError('producer is closed');
+      }
+    })();
+    const outcome = accepted.then(() => this.accept(partitionKey, explicitHashKey, data, bytes));
+    return { accepted: accepted.catch(() => {}), outcome };
+  }
+
+  private accept(partitionKey: string, explicitHashKey: string | undefined, data: Uint8Array, bytes: number): Promise<PutResult> {
+    const now = Date.now();
+    return new Promise<PutResult>((resolve, reject) => {
+      const record = new PendingRecord(
+        partitionKey,
+        explicitHashKey,
+        data,
+        hashKeyOf({ partitionKey, explicitHashKey }),
+        bytes,
+        now,
+        now + this.options.recordTtl,
+        resolve,
+        reject,
+      );
+      this.unsettled.add(record);
+      this.metrics.stats.bufferedRecords++;
+      this.metrics.stats.bufferedBytes += bytes;
+      this.route(record);
+      this.metrics.emit({ type: 'recordPut', shardId: record.predictedShard });
+    });
+  }
+
+  /** Predicts the record's shard with the current map and hands it to the aggregate stage. */
+  private route(record: PendingRecord): void {
+    const ranges = this.shardMap.ranges!;
+    const shard = ranges.find(record.hashKey);
+    if (!shard) {
+      // A gap in the open shards (mid-resharding): ask for a fresh map and try again shortly.
+      void this.shardMap.refresh('no shard for hash key', this.shardMap.version);
+      this.later(() => this.route(record), 100);
+      return;
+    }
+    record.predictedShard = shard.shardId;
+    record.mapVersion = this.shardMap.version;
+    this.stage.add(record);
+    this.armTick();
+  }
+
+  /** Waits until every record put before this call has its outcome. */
+  async flush(): Promise<void> {
+    const waiting = Array.from(this.unsettled, (r) => r.whenSettled());
+    this.tick();
+    await Promise.all(waiting);
+  }
+
+  /**
+   * Stops accepting records, sends everything buffered and waits for every outcome. Records not
+   * finished by `timeoutMs`, or when `signal` aborts, fail with `ProducerClosedError`: none is left
+   * without an outcome. Releases timers and, if the producer built it, the client.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.closed) return;
+    this.closing = true;
+    this.budget.rejectAll(new ProducerClosedError('producer closed while the put waited for buffer room'));
+    const everything = this.flush();
+    const stops: Promise<void>[] = [everything];
+    const cleanups: (() => void)[] = [];
+    if (options.timeoutMs !== undefined) {
+      stops.push(new Promise((resolve) => {
+        const t = setTimeout(resolve, options.timeoutMs);
+        cleanups.push(() => clearTimeout(t));
+      }));
+    }
+    if (options.signal) {
+      const signal = options.signal;
+      stops.push(new Promise((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      }));
+    }
+    await Promise.race(stops);
+    for (const c of cleanups) c();
+    for (const record of [...this.unsettled]) {
+      this.finishFailure(record, new ProducerClosedError('producer closed before the record was delivered', record.attempts));
+    }
+    this.closed = true;
+    this.collector.stop();
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  /** Running totals: records put, succeeded, failed by code, calls, retries, throttles, per-shard counts, buffer use. */
+  stats(): ProducerStats {
+    return structuredClone(this.metrics.stats);
+  }
+
+  /**
+   * An object-mode Writable: each chunk is a `ProducerRecord`. Writing waits for buffer room, so
+   * `pipeline(source, producer.writable())` gets real backpressure. A record that fails is passed
+   * to `onFailure`; without it, the stream is destroyed with the error. `final` waits for every
+   * outcome.
+   */
+  writable(options: { highWaterMark?: number; onFailure?: (error: Error, record: ProducerRecord) => void } = {}): Writable {
+    const onFailure = options.onFailure;
+    const stream: Writable = new Writable({
+      objectMode: true,
+      highWaterMark: options.highWaterMark ?? 16,
+      write: (record: ProducerRecord, _encoding, callback) => {
+        const { accepted, outcome } = this.submit(record, undefined);
+        outcome.catch((error: Error) => {
+          if (onFailure) onFailure(error, record);
+          else stream.destroy(error);
+        });
+        // The next write may come once this record has buffer room, not once it is delivered.
+        void accepted.then(() => callback());
+      },
+      final: (callback) => {
+        this.flush().then(() => callback(), callback);
+      },
+    });
+    return stream;
+  }
+
+  // ---- the tick: buffered-time flush of aggregates and the partial batch ----
+
+  private armTick(): void {
+    if (this.tickTimer || this.closed) return;
+    this.tickTimer = setTimeout(() => {
+      this.tickTimer = undefined;
+      this.tick();
+    }, this.options.recordMaxBufferedTime);
+  }
+
+  private tick(): void {
+    this.stage.flushAll();
+    this.collector.flush();
+    if (this.stage.pending > 0 || this.collector.pending > 0) this.armTick();
+  }
+
+  // ---- sending ----
+
+  /** Drops expired user records at the last moment before sending; re-aggregates the rest of a partly expired aggregate. */
+  private admit(record: KinesisRecord): boolean {
+    const now = Date.now();
+    let expired = 0;
+    for (const r of record.records) if (r.deadline <= now) expired++;
+    if (expired === 0) return true;
+    for (const r of record.records) {
+      if (r.deadline <= now) this.finishFailure(r, new RecordExpiredError(this.options.recordTtl, r.attempts));
+      else this.route(r);
+    }
+    return false;
+  }
+
+  private dispatch(batch: KinesisRecord[]): void {
+    if (this.inFlight >= this.options.maxConnections) {
+      this.waitingBatches.push(batch);
+      return;
+    }
+    this.inFlight++;
+    void this.send(batch).finally(() => {
+      this.inFlight--;
+      const next = this.waitingBatches.shift();
+      if (next) this.dispatch(next);
+    });
+  }
+
+  private async send(batch: KinesisRecord[]): Promise<void> {
+    let entries = batch;
+    const o = this.options;
+    let response: { out: PutRecordsCommandOutput; startedAt: number; durationMs: number } | undefined;
+    try {
+      response = await pRetry(
+        async (attemptNumber) => {
+          if (attemptNumber > 1) {
+            await this.sleep(fullJitterDelay(attemptNumber - 1, o.retryMinTimeout, o.retryMaxTimeout));
+            entries = entries.filter((e) => this.admit(e));
+            if (this.closed) entries = [];
+          }
+          if (entries.length === 0) return undefined;
+          const startedAt = Date.now();
+          try {
+            const out = await this.client.send(
+              new PutRecordsCommand({
+                ...(o.streamName ? { StreamName: o.streamName } : {}),
+                ...(o.streamArn ? { StreamARN: o.streamArn } : {}),
+                Records: entries.map((e) => ({ PartitionKey: e.partitionKey, ExplicitHashKey: e.explicitHashKey, Data: e.data })),
+              }),
+              { abortSignal: AbortSignal.timeout(o.requestTimeout) },
+            );
+            return { out, startedAt, durationMs: Date.now() - startedAt };
+          } catch (error) {
+            const code = errorCode(error);
+            const attempt: Attempt = { startedAt, durationMs: Date.now() - startedAt, success: false, errorCode: code, errorMessage: messageOf(error) };
+            for (const e of entries) for (const r of e.records) r.attempts.push(attempt);
+            const cls = classifyError(code, error);
+            this.metrics.emit({ type: 'putRecordsError', code, willRetry: cls !== 'fatal' });
+            if (cls === 'throttle') for (const e of entries) this.metrics.emit({ type: 'throttle', shardId: e.shardId });
+            this.logger.debug({ code, entries: entries.length, attempt: attemptNumber }, 'PutRecords failed');
+            throw error instanceof Error ? error : new Error(String(error));
+          }
+        },
+        {
+          retries: o.retries,
+          minTimeout: 0,
+          maxTimeout: 0,
+          randomize: false,
+          shouldRetry: ({ error }) => !this.closed && classifyError(errorCode(error), error) !== 'fatal',
+        },
+      );
+    } catch (error) {
+      const code = errorCode(error);
+      if (classifyError(code, error) === 'fatal') {
+        this.logger.warn({ code, entries: entries.length }, 'PutRecords rejected; failing its records');
+        for (const e of entries) for (const r of e.records) {
+          this.finishFailure(r, new KinesisRejectedError(code, messageOf(error), r.attempts, { cause: error }));
+        }
+      } else {
+        // Out of request retries but not of time: each record goes round again until its TTL.
+        this.retryLater(entries.flatMap((e) => e.records));
+      }
+      return;
+    }
+    if (!response) return;
+    this.handleResults(entries, response.out, response.startedAt, response.durationMs);
+  }
+
+  private handleResults(entries: KinesisRecord[], out: PutRecordsCommandOutput, startedAt: number, durationMs: number): void {
+    let decisions;
+    try {
+      decisions = decideEntries(entries, out.Records ?? []);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'malformed PutRecords response; retrying its records');
+      this.retryLater(entries.flatMap((e) => e.records));
+      return;
+    }
+    this.metrics.emit({ type: 'putRecordsCall', entries: entries.length, bytes: entries.reduce((n, e) => n + e.bytes, 0), durationMs, failedEntries: out.FailedRecordCount ?? 0 });
+    const success: Attempt = { startedAt, durationMs, success: true };
+    const retry: PendingRecord[] = [];
+    let staleMap = false;
+    for (const d of decisions) {
+      const e = d.record;
+      if (d.kind === 'success' || (d.kind === 'wrong-shard' && !e.aggregated)) {
+        if (d.kind === 'wrong-shard') staleMap = true;
+        this.metrics.emit({ type: 'kinesisRecordSent', shardId: d.shardId, userRecords: e.records.length, bytes: e.bytes });
+        for (let i = 0; i < e.records.length; i++) {
+          const r = e.records[i]!;
+          r.attempts.push(success);
+          const result: PutResult = { shardId: d.shardId, sequenceNumber: d.sequenceNumber, aggregated: e.aggregated, attempts: r.attempts };
+          if (e.aggregated) result.subSequenceNumber = i;
+          this.finishSuccess(r, result);
+        }
+      } else if (d.kind === 'wrong-shard') {
+        staleMap = true;
+        const attempt: Attempt = { startedAt, durationMs, success: false, errorCode: 'WrongShard', errorMessage: `aggregate predicted for ${e.shardId} landed on ${d.shardId}` };
+        for (const r of e.records) r.attempts.push(attempt);
+        retry.push(...e.records);
+      } else {
+        const attempt: Attempt = { startedAt, durationMs, success: false, errorCode: d.code, errorMessage: d.message };
+        for (const r of e.records) r.attempts.push(attempt);
+        if (d.class === 'throttle') this.metrics.emit({ type: 'throttle', shardId: e.shardId });
+        if (d.class === 'fatal') {
+          for (const r of e.records) this.finishFailure(r, new KinesisRejectedError(d.code, d.message, r.attempts));
+        } else if (d.class === 'throttle' && this.options.failIfThrottled) {
+          for (const r of e.records) this.finishFailure(r, new RecordThrottledError(r.attempts));
+        } else {
+          this.metrics.emit({ type: 'entryRetry', shardId: e.shardId, code: d.code });
+          retry.push(...e.records);
+        }
+      }
+    }
+    if (staleMap) {
+      void this.shardMap
+        .refresh('record landed on an unexpected shard', startedAt)
+        .then((ranges) => this.limiter.retain(new Set(ranges.ranges.map((r) => r.shardId))))
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'shard map refresh failed'));
+    }
+    if (retry.length > 0) this.retryLater(retry);
+  }
+
+  /** Sends records round again after a jittered backoff, unless their TTL has passed. */
+  private retryLater(records: PendingRecord[]): void {
+    const live = records.filter((r) => !r.settled);
+    if (live.length === 0) return;
+    const attempts = Math.max(...live.map((r) => r.attempts.length));
+    const delay = fullJitterDelay(attempts, this.options.retryMinTimeout, this.options.retryMaxTimeout);
+    this.later(() => {
+      const now = Date.now();
+      for (const r of live) {
+        if (r.settled) continue;
+        if (r.deadline <= now) this.finishFailure(r, new RecordExpiredError(this.options.recordTtl, r.attempts));
+        else this.route(r);
+      }
+    }, delay);
+  }
+
+  private finishSuccess(record: PendingRecord, result: PutResult): void {
+    if (record.settled) return;
+    this.release(record);
+    this.metrics.emit({ type: 'recordSucceeded', shardId: result.shardId, bufferedMs: Date.now() - record.acceptedAt, attempts: record.attempts.length });
+    record.succeed(result);
+  }
+
+  private finishFailure(record: PendingRecord, error: Error & { code?: string }): void {
+    if (record.settled) return;
+    this.release(record);
+    this.metrics.emit({ type: 'recordFailed', code: error.code ?? error.name });
+    record.fail(error);
+  }
+
+  private release(record: PendingRecord): void {
+    this.unsettled.delete(record);
+    this.metrics.stats.bufferedRecords--;
+    this.metrics.stats.bufferedBytes -= record.bufferedBytes;
+    this.budget.release(record.bufferedBytes);
+  }
+
+  private later(fn: () => void, ms: number): void {
+    if (this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed || ms <= 0) return resolve();
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  private streamLabel(): string {
+    return this.options.streamName ? `stream ${this.options.streamName}` : `stream ${this.options.streamArn}`;
+  }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A client for the given region/endpoint/credentials, HTTP/1.1 keep-alive unless asked otherwise. */
+function buildClient(options: ProducerOptions): KinesisClient {
+  const requestHandler =
+    options.httpHandler === 'http2'
+      ? new NodeHttp2Handler({})
+      : new NodeHttpHandler({
+          httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxConnections ?? 24 }),
+          httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxConnections ?? 24 }),
+        });
+  return new KinesisClient({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
+    requestHandler,
+    // Our retrier owns retries (with the record TTL in view); the SDK's would double them.
+    maxAttempts: 1,
+  });
+}
