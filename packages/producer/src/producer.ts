@@ -76,6 +76,8 @@ export class Producer {
   private readonly collector: Collector;
   private readonly budget: BufferBudget;
   private readonly unsettled = new Set<PendingRecord>();
+  /** Puts still waiting for the shard map or buffer room. */
+  private readonly accepting = new Set<Promise<void>>();
   private readonly waitingBatches: KinesisRecord[][] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private inFlight = 0;
@@ -101,7 +103,7 @@ export class Producer {
     this.shardMap = new ShardMap(this.client, { streamName: o.streamName, streamArn: o.streamArn }, (shards, reason) => {
       this.metrics.emit({ type: 'shardMapRefresh', shards, reason });
       this.logger.debug({ shards, reason }, 'shard map refreshed');
-    });
+    }, o.requestTimeout);
     this.limiter = new ShardLimiter(o.rateLimit);
     this.stage = new AggregateStage(
       {
@@ -187,7 +189,10 @@ export class Producer {
       }
     })();
     const outcome = accepted.then(() => this.accept(partitionKey, explicitHashKey, data, bytes));
-    return { accepted: accepted.catch(() => {}), outcome };
+    const settledAcceptance = accepted.catch(() => {});
+    this.accepting.add(settledAcceptance);
+    void settledAcceptance.then(() => this.accepting.delete(settledAcceptance));
+    return { accepted: settledAcceptance, outcome };
   }
 
   private accept(partitionKey: string, explicitHashKey: string | undefined, data: Uint8Array, bytes: number): Promise<PutResult> {
@@ -230,8 +235,15 @@ export class Producer {
 
   /** Waits until every record put before this call has its outcome. */
   async flush(): Promise<void> {
+    const accepting = [...this.accepting];
     const waiting = Array.from(this.unsettled, (r) => r.whenSettled());
     this.tick();
+    if (accepting.length > 0) {
+      await Promise.all(accepting);
+      // Those just accepted: their records are unsettled now; send them without waiting for the tick.
+      waiting.push(...Array.from(this.unsettled, (r) => r.whenSettled()));
+      this.tick();
+    }
     await Promise.all(waiting);
   }
 

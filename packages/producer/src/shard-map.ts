@@ -61,6 +61,7 @@ export class ShardMap {
     private readonly client: KinesisClient,
     private readonly stream: { streamName?: string | undefined; streamArn?: string | undefined },
     private readonly onRefresh: (shards: number, reason: string) => void = () => {},
+    private readonly requestTimeoutMs = 6000,
   ) {}
 
   get ranges(): ShardRanges | undefined {
@@ -111,6 +112,7 @@ export class ShardMap {
                 ...(this.stream.streamArn ? { StreamARN: this.stream.streamArn } : {}),
               },
         ),
+        { abortSignal: AbortSignal.timeout(this.requestTimeoutMs) },
       );
       shards.push(...(out.Shards ?? []));
       nextToken = out.NextToken;

@@ -1,0 +1,274 @@
+import { deaggregate, decompress, hashKeyOf } from '@shardline/aggregation';
+import { FakeKinesis } from '@shardline/fake-kinesis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  InvalidRecordError,
+  KinesisRejectedError,
+  Producer,
+  ProducerClosedError,
+  PutAbortedError,
+  RecordExpiredError,
+  RecordThrottledError,
+  RecordTooLargeError,
+  type ProducerOptions,
+  type PutResult,
+} from '../src/index';
+
+let fake: FakeKinesis;
+let producers: Producer[] = [];
+let streamCount = 0;
+
+beforeEach(async () => {
+  fake = await FakeKinesis.start();
+});
+afterEach(async () => {
+  await Promise.all(producers.map((p) => p.close({ timeoutMs: 1000 })));
+  producers = [];
+  await fake.close();
+});
+
+function setup(shards: number, options: Partial<ProducerOptions> = {}) {
+  const streamName = `s${++streamCount}`;
+  fake.createStream(streamName, shards);
+  const producer = new Producer({ streamName, kinesisClient: fake.client(), recordMaxBufferedTime: 10, retry: { minTimeout: 1, maxTimeout: 20 }, ...options });
+  producers.push(producer);
+  return { streamName, producer };
+}
+
+/** Every user record stored by the fake, de-aggregated, by "sequence/subsequence". */
+function stored(streamName: string) {
+  const out = new Map<string, { shardId: string; partitionKey: string; data: string }>();
+  for (const shard of fake.shards(streamName)) {
+    for (const r of shard.records) {
+      for (const u of deaggregate({ data: decompress(r.data), partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber }, { strict: true })) {
+        out.set(`${u.sequenceNumber}/${u.subSequenceNumber}`, { shardId: shard.shardId, partitionKey: u.partitionKey, data: Buffer.from(decompress(u.data)).toString() });
+      }
+    }
+  }
+  return out;
+}
+
+function expectDelivered(streamName: string, sent: { key: string; data: string; result: PutResult }[]) {
+  const all = stored(streamName);
+  for (const s of sent) {
+    const id = `${s.result.sequenceNumber}/${s.result.aggregated ? s.result.subSequenceNumber : 0}`;
+    expect(all.get(id)).toEqual({ shardId: s.result.shardId, partitionKey: s.key, data: s.data });
+  }
+}
+
+async function putMany(producer: Producer, n: number, keys = 50) {
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) => {
+      const key = `k${i % keys}`;
+      const data = `d${i}`;
+      return producer.put({ partitionKey: key, data }).then((result) => ({ key, data, result }));
+    }),
+  );
+  return results;
+}
+
+describe('Producer', () => {
+  it('aggregates per predicted shard and resolves every record with where it landed', async () => {
+    const { streamName, producer } = setup(4);
+    const sent = await putMany(producer, 2000);
+    expectDelivered(streamName, sent);
+    const shards = fake.shards(streamName);
+    for (const s of sent) {
+      const owner = shards.find((sh) => sh.start <= hashKeyOf({ partitionKey: s.key }) && hashKeyOf({ partitionKey: s.key }) <= sh.end)!;
+      expect(s.result.shardId).toBe(owner.shardId);
+      expect(s.result.attempts.at(-1)).toMatchObject({ success: true });
+    }
+    expect(fake.records(streamName).length).toBeLessThan(50);
+    expect(producer.stats()).toMatchObject({ recordsPut: 2000, recordsSucceeded: 2000, recordsFailed: 0, bufferedRecords: 0 });
+  });
+
+  it('sends each record alone when aggregation is off', async () => {
+    const { streamName, producer } = setup(2, { aggregation: false });
+    const sent = await putMany(producer, 300);
+    expect(sent.every((s) => !s.result.aggregated && s.result.subSequenceNumber === undefined)).toBe(true);
+    expect(fake.records(streamName)).toHaveLength(300);
+    expect(fake.stats.calls.PutRecords).toBeLessThanOrEqual(10);
+    expectDelivered(streamName, sent);
+  });
+
+  it('retries entries that fail in a partial PutRecords failure, entry by entry', async () => {
+    const { streamName, producer } = setup(4, { aggregation: false });
+    fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 0.3, times: 5 });
+    fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 0.5, code: 'InternalFailure', times: 3 });
+    const sent = await putMany(producer, 1000);
+    expectDelivered(streamName, sent);
+    expect(fake.records(streamName)).toHaveLength(1000);
+    const retried = sent.filter((s) => s.result.attempts.length > 1);
+    expect(retried.length).toBeGreaterThan(0);
+    expect(retried[0]!.result.attempts[0]).toMatchObject({ success: false });
+    expect(['ProvisionedThroughputExceededException', 'InternalFailure']).toContain(retried[0]!.result.attempts[0]!.errorCode);
+    expect(producer.stats().entryRetries).toBeGreaterThan(0);
+  });
+
+  it('retries whole calls that are throttled, fail with 5xx, or lose their connection', async () => {
+    const { streamName, producer } = setup(3);
+    fake.inject({ operation: 'PutRecords', kind: 'throttle', times: 2 });
+    fake.inject({ operation: 'PutRecords', kind: 'internal', times: 2 });
+    fake.inject({ operation: 'PutRecords', kind: 'reset', times: 2 });
+    fake.inject({ operation: 'PutRecords', kind: 'malformed', times: 1 });
+    const sent = await putMany(producer, 500);
+    expectDelivered(streamName, sent);
+    const codes = new Set(sent.flatMap((s) => s.result.attempts.filter((a) => !a.success).map((a) => a.errorCode)));
+    expect(codes.has('ProvisionedThroughputExceededException')).toBe(true);
+    expect(codes.has('InternalFailure')).toBe(true);
+    expect(fake.stats.faultsInjected).toBe(7);
+  });
+
+  it('fails exactly the affected records, with the service code, on a non-retryable error', async () => {
+    const { producer } = setup(1);
+    await producer.start();
+    fake.inject({ operation: 'PutRecords', kind: 'throttle', code: 'KMSAccessDeniedException', times: 1 });
+    const results = await Promise.allSettled([producer.put({ partitionKey: 'a', data: 'x' })]);
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: { name: 'KinesisRejectedError', serviceCode: 'KMSAccessDeniedException' } });
+    const after = await producer.put({ partitionKey: 'a', data: 'y' });
+    expect(after.sequenceNumber).toBeTruthy();
+  });
+
+  it('fails a throttled record at once with failIfThrottled', async () => {
+    const { producer } = setup(1, { failIfThrottled: true, aggregation: false });
+    await producer.start();
+    fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 1, times: 1 });
+    await expect(producer.put({ partitionKey: 'a', data: 'x' })).rejects.toBeInstanceOf(RecordThrottledError);
+  });
+
+  it('expires a record its TTL cannot deliver, with its attempts', async () => {
+    const { producer } = setup(1, { recordTtl: 300 });
+    await producer.start();
+    fake.inject({ operation: 'PutRecords', kind: 'internal' });
+    const error = (await producer.put({ partitionKey: 'a', data: 'x' }).catch((e: unknown) => e)) as RecordExpiredError;
+    expect(error).toBeInstanceOf(RecordExpiredError);
+    expect(error.code).toBe('RECORD_EXPIRED');
+    expect(error.attempts.length).toBeGreaterThan(0);
+    expect(error.attempts.every((a) => a.errorCode === 'InternalFailure')).toBe(true);
+  });
+
+  it('refreshes the shard map once after a split and re-aggregates what landed on the wrong shard', async () => {
+    const { streamName, producer } = setup(2);
+    await putMany(producer, 200);
+    const refreshesBefore = producer.stats().shardMapRefreshes;
+    fake.splitShard(streamName, 'shardId-000000000000');
+    fake.splitShard(streamName, 'shardId-000000000001');
+    const sent = await putMany(producer, 2000, 200);
+    expectDelivered(streamName, sent);
+    const open = fake.shards(streamName).filter((s) => s.endingSequenceNumber === undefined);
+    for (const s of sent) {
+      const hash = hashKeyOf({ partitionKey: s.key });
+      // Every aggregate that succeeded lies on the shard its records hash into.
+      if (s.result.aggregated) expect(open.find((sh) => sh.start <= hash && hash <= sh.end)!.shardId).toBe(s.result.shardId);
+    }
+    // A burst of wrong-shard results: one refresh (a second only if a late response raced it), not one per record.
+    expect(producer.stats().shardMapRefreshes - refreshesBefore).toBeLessThanOrEqual(2);
+  });
+
+  it('routes by explicit hash key', async () => {
+    const { producer } = setup(4);
+    const result = await producer.put({ partitionKey: 'any', data: 'x', explicitHashKey: ((1n << 128n) - 1n).toString() });
+    expect(result.shardId).toBe('shardId-000000000003');
+  });
+
+  it('compresses records or aggregates with the envelope', async () => {
+    for (const scope of ['record', 'aggregate'] as const) {
+      const { streamName, producer } = setup(2, { compression: { codec: 'gzip', scope } });
+      const sent = await putMany(producer, 300);
+      expectDelivered(streamName, sent);
+      const raw = fake.records(streamName);
+      if (scope === 'aggregate') expect(raw.every((r) => r.data[0] === 0xd5)).toBe(true);
+    }
+  });
+
+  it('refuses bad input at once with typed errors', async () => {
+    const { producer } = setup(1);
+    await expect(producer.put({ partitionKey: '', data: 'x' })).rejects.toMatchObject({ code: 'PARTITION_KEY_EMPTY' });
+    await expect(producer.put({ partitionKey: 'x'.repeat(257), data: 'x' })).rejects.toBeInstanceOf(InvalidRecordError);
+    await expect(producer.put({ partitionKey: 'k', data: 42 as unknown as string })).rejects.toMatchObject({ code: 'DATA_NOT_BYTES' });
+    await expect(producer.put({ partitionKey: 'k', data: 'x', explicitHashKey: '2'.repeat(40) })).rejects.toMatchObject({ code: 'EXPLICIT_HASH_KEY_INVALID' });
+    await expect(producer.put({ partitionKey: 'k', data: Buffer.alloc(1024 * 1024) })).rejects.toBeInstanceOf(RecordTooLargeError);
+    expect(fake.stats.calls.PutRecords ?? 0).toBe(0);
+  });
+
+  it('refuses bad configuration in the constructor', () => {
+    const client = fake.client();
+    expect(() => new Producer({ kinesisClient: client } as ProducerOptions)).toThrow(ConfigError);
+    expect(() => new Producer({ streamName: 'bad name!', kinesisClient: client })).toThrow(ConfigError);
+    expect(() => new Producer({ streamName: 's', kinesisClient: client, rateLimit: 0 })).toThrow(/rateLimit/);
+    expect(() => new Producer({ streamName: 's', kinesisClient: client, collectionMaxCount: 501 })).toThrow(/collectionMaxCount/);
+    expect(() => new Producer({ streamName: 's', kinesisClient: client, maxRecordBytes: 11 * 1024 * 1024 })).toThrow(ConfigError);
+    expect(() => new Producer({ streamName: 's', kinesisClient: client, compression: { codec: 'lz4' as 'gzip' } })).toThrow(ConfigError);
+  });
+
+  it('rejects puts to a stream that does not exist', async () => {
+    const producer = new Producer({ streamName: 'nope', kinesisClient: fake.client() });
+    producers.push(producer);
+    await expect(producer.put({ partitionKey: 'k', data: 'x' })).rejects.toMatchObject({ name: 'KinesisRejectedError', serviceCode: 'ResourceNotFoundException' });
+  });
+
+  it('waits for buffer room when full, honours an abort, and drains when the backend returns', async () => {
+    const { producer } = setup(1, { maxBufferedRecords: 10, aggregation: false });
+    await producer.start();
+    const stall = fake.inject({ operation: 'PutRecords', kind: 'stall' });
+    const first = Array.from({ length: 10 }, (_, i) => producer.put({ partitionKey: 'k', data: `${i}` }));
+    let eleventhAccepted = false;
+    const eleventh = producer.put({ partitionKey: 'k', data: '10' }).then((r) => ((eleventhAccepted = true), r));
+    const controller = new AbortController();
+    const aborted = producer.put({ partitionKey: 'k', data: 'aborted' }, { signal: controller.signal });
+    controller.abort();
+    await expect(aborted).rejects.toBeInstanceOf(PutAbortedError);
+    expect(producer.stats().bufferedRecords).toBe(10);
+    expect(eleventhAccepted).toBe(false);
+    stall.remove();
+    fake.release();
+    await Promise.all(first);
+    await eleventh;
+    expect(producer.stats().bufferedRecords).toBe(0);
+  });
+
+  it('flush waits for every record put before it', async () => {
+    const { producer } = setup(2, { recordMaxBufferedTime: 60_000 });
+    const outcomes: PutResult[] = [];
+    const puts = Array.from({ length: 100 }, (_, i) => producer.put({ partitionKey: `k${i}`, data: 'x' }).then((r) => void outcomes.push(r)));
+    await producer.flush();
+    expect(outcomes).toHaveLength(100);
+    await Promise.all(puts);
+  });
+
+  it('close gives every record an outcome: delivered, or failed as closed at the deadline', async () => {
+    const { producer } = setup(1);
+    await producer.start();
+    fake.inject({ operation: 'PutRecords', kind: 'stall' });
+    const pending = Array.from({ length: 20 }, (_, i) => producer.put({ partitionKey: 'k', data: `${i}` }));
+    await producer.close({ timeoutMs: 200 });
+    const settled = await Promise.allSettled(pending);
+    expect(settled.every((s) => s.status === 'rejected' && s.reason instanceof ProducerClosedError)).toBe(true);
+    await expect(producer.put({ partitionKey: 'k', data: 'late' })).rejects.toBeInstanceOf(ProducerClosedError);
+    fake.release();
+  });
+
+  it('a Writable adapter delivers everything with backpressure', async () => {
+    const { streamName, producer } = setup(2, { maxBufferedRecords: 50 });
+    const writable = producer.writable();
+    const { Readable } = await import('node:stream');
+    const { pipeline } = await import('node:stream/promises');
+    await pipeline(Readable.from(Array.from({ length: 1000 }, (_, i) => ({ partitionKey: `k${i % 7}`, data: `w${i}` }))), writable);
+    const all = [...stored(streamName).values()].map((r) => r.data).sort();
+    expect(all).toHaveLength(1000);
+    expect(new Set(all).size).toBe(1000);
+  });
+
+  it('keeps each shard within its rate so the fake never throttles', async () => {
+    fake = await (async () => {
+      await fake.close();
+      return FakeKinesis.start({ shardLimits: { recordsPerSecond: 50, bytesPerSecond: 1024 * 1024 } });
+    })();
+    const { producer } = setup(1, { aggregation: false, rateLimit: 100 });
+    // 50 records/s shard limit in the fake, but our limiter assumes 1000/s: throttles are retried, never surfaced.
+    const sent = await putMany(producer, 120);
+    expect(sent).toHaveLength(120);
+    expect(producer.stats().recordsFailed).toBe(0);
+  });
+});
