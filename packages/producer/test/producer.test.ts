@@ -4,7 +4,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ConfigError,
   InvalidRecordError,
-  KinesisRejectedError,
   Producer,
   ProducerClosedError,
   PutAbortedError,
