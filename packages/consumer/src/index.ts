@@ -1,1 +1,31 @@
-export {};
+export { Consumer } from './consumer';
+export type { StopOptions, ConsumerHealth, IteratedBatch } from './consumer';
+export type { ConsumerOptions, InitialPosition, ProcessorErrorAction } from './options';
+export type { ShardProcessor, RecordBatch, ConsumerRecord, Checkpointer, ShutdownReason } from './processor';
+export type { ConsumerMetricEvent } from './metrics';
+export type { ShardHealth } from './shard-worker';
+export type { ShardState } from './shard-lifecycle';
+export type { Lease } from './leases/lease';
+export type { ExtendedSequence } from './checkpoint/sequence';
+export {
+  ShardlineError,
+  ConfigError,
+  CorruptAggregateError,
+  CompressionError,
+  LeaseLostError,
+  LeaseTableError,
+  CheckpointError,
+  RetrievalError,
+  PoisonRecordError,
+} from './errors';
+export type {
+  Retrieval,
+  RetrievalContext,
+  ShardReader,
+  RetrievedBatch,
+  RawKinesisRecord,
+  StartPosition,
+  ChildShardInfo,
+} from './retrieval/types';
+export * from './retrieval/fanout/index';
+export { CONSUMER_REDACT_PATHS } from './logger';

@@ -1,0 +1,236 @@
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ResourceNotFoundException,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { LeaseTableError } from '../errors';
+import { leaseFromItem, leaseToItem, type Lease } from './lease';
+
+/** A conditional write that lost: somebody else changed the lease first. */
+export class LeaseConflict extends Error {
+  constructor(readonly leaseKey: string, readonly operation: string) {
+    super(`${operation} of lease ${leaseKey} lost a conditional check`);
+  }
+}
+
+/**
+ * The lease table's I/O. Every write is conditional on what the caller last read (`leaseCounter`
+ * and/or `leaseOwner`): the fencing is in the data, not in timing assumptions. A failed condition
+ * comes back as `LeaseConflict`, never as a silent overwrite.
+ */
+export class LeaseTable {
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly tableName: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  private opts() {
+    return { abortSignal: AbortSignal.timeout(this.timeoutMs) };
+  }
+
+  /** Creates the table (on-demand, hash key `leaseKey`) if absent; refuses one with another key schema. */
+  async ensure(): Promise<void> {
+    try {
+      const out = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }), this.opts());
+      this.checkSchema(out.Table?.KeySchema);
+      if (out.Table?.TableStatus === 'ACTIVE') return;
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException) && (error as Error).name !== 'ResourceNotFoundException') throw error;
+      try {
+        await this.client.send(
+          new CreateTableCommand({
+            TableName: this.tableName,
+            AttributeDefinitions: [{ AttributeName: 'leaseKey', AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+          this.opts(),
+        );
+      } catch (createError) {
+        // Another worker created it first: fine.
+        if ((createError as Error).name !== 'ResourceInUseException') throw createError;
+      }
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const out = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }), this.opts());
+      this.checkSchema(out.Table?.KeySchema);
+      if (out.Table?.TableStatus === 'ACTIVE') return;
+      if (Date.now() > deadline) throw new LeaseTableError(`lease table ${this.tableName} did not become ACTIVE within 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  private checkSchema(schema: { AttributeName?: string; KeyType?: string }[] | undefined): void {
+    const ok = schema?.length === 1 && schema[0]!.AttributeName === 'leaseKey' && schema[0]!.KeyType === 'HASH';
+    if (!ok) {
+      throw new LeaseTableError(
+        `table ${this.tableName} exists with key schema ${JSON.stringify(schema)}; a lease table needs a single HASH key named leaseKey`,
+      );
+    }
+  }
+
+  async list(): Promise<Lease[]> {
+    const leases: Lease[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }),
+        this.opts(),
+      );
+      for (const item of out.Items ?? []) leases.push(leaseFromItem(item));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return leases;
+  }
+
+  /** Creates a lease unless one exists; returns false if it did. */
+  async create(lease: Lease): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({ TableName: this.tableName, Item: leaseToItem(lease), ConditionExpression: 'attribute_not_exists(leaseKey)' }),
+        this.opts(),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Renews a held lease (counter + 1), conditional on owner and counter. Returns the lease as now stored. */
+  async renew(lease: Lease, owner: string): Promise<Lease> {
+    return this.update(lease.leaseKey, 'renew', {
+      update: 'SET leaseCounter = leaseCounter + :one',
+      condition: 'leaseCounter = :counter AND leaseOwner = :owner',
+      values: { ':one': n(1), ':counter': n(lease.leaseCounter), ':owner': s(owner) },
+    });
+  }
+
+  /** Takes a free or expired lease, conditional on the counter this worker last saw. */
+  async take(lease: Lease, owner: string): Promise<Lease> {
+    const switched = lease.leaseOwner !== owner;
+    return this.update(lease.leaseKey, 'take', {
+      update: `SET leaseOwner = :owner, leaseCounter = leaseCounter + :one${switched ? ', ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one' : ''} REMOVE checkpointOwner`,
+      condition: 'leaseCounter = :counter',
+      values: { ':owner': s(owner), ':one': n(1), ':counter': n(lease.leaseCounter) },
+    });
+  }
+
+  /**
+   * Asks the current owner to hand the lease over (KCL 3 style): the new owner is written as
+   * `leaseOwner` and the current one as `checkpointOwner`; the latter finishes its batch,
+   * checkpoints, and clears `checkpointOwner`, and only then does the new owner read.
+   */
+  async requestHandoff(lease: Lease, newOwner: string): Promise<Lease> {
+    return this.update(lease.leaseKey, 'hand-off request', {
+      update: 'SET leaseOwner = :new, checkpointOwner = :old, leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one',
+      condition: 'leaseCounter = :counter AND leaseOwner = :old AND attribute_not_exists(checkpointOwner)',
+      values: { ':new': s(newOwner), ':old': s(lease.leaseOwner!), ':one': n(1), ':counter': n(lease.leaseCounter) },
+    });
+  }
+
+  /** The previous owner's last act in a hand-off: checkpoint (optional) and let go. */
+  async completeHandoff(leaseKey: string, previousOwner: string, checkpoint?: { checkpoint: string; sub: number }): Promise<Lease> {
+    return this.update(leaseKey, 'hand-off completion', {
+      update: checkpoint
+        ? 'SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero REMOVE checkpointOwner'
+        : 'REMOVE checkpointOwner',
+      condition: 'checkpointOwner = :old',
+      values: { ':old': s(previousOwner), ...(checkpoint ? { ':cp': s(checkpoint.checkpoint), ':sub': n(checkpoint.sub), ':zero': n(0) } : {}) },
+    });
+  }
+
+  /** Clears a stale `checkpointOwner` (the previous owner died mid hand-off), conditional on the counter. */
+  async clearStaleHandoff(lease: Lease, owner: string): Promise<Lease> {
+    return this.update(lease.leaseKey, 'stale hand-off clear', {
+      update: 'SET leaseCounter = leaseCounter + :one REMOVE checkpointOwner',
+      condition: 'leaseCounter = :counter AND leaseOwner = :owner',
+      values: { ':one': n(1), ':counter': n(lease.leaseCounter), ':owner': s(owner) },
+    });
+  }
+
+  /**
+   * Writes a checkpoint, conditional on this worker still owning the lease with no hand-off
+   * pending, or (`handingOff`) on this worker being the `checkpointOwner` of a hand-off.
+   */
+  async checkpoint(leaseKey: string, owner: string, checkpoint: string, sub: number, handingOff = false): Promise<Lease> {
+    return this.update(leaseKey, 'checkpoint', {
+      update: 'SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero',
+      condition: handingOff ? 'checkpointOwner = :owner' : 'leaseOwner = :owner AND attribute_not_exists(checkpointOwner)',
+      values: { ':cp': s(checkpoint), ':sub': n(sub), ':zero': n(0), ':owner': s(owner) },
+    });
+  }
+
+  /** Reads one lease (consistent). */
+  async get(leaseKey: string): Promise<Lease | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { leaseKey: s(leaseKey) }, ConsistentRead: true }),
+      this.opts(),
+    );
+    return out.Item ? leaseFromItem(out.Item) : undefined;
+  }
+
+  /** Gives a lease up (graceful stop without a taker): another worker takes it at once. */
+  async release(lease: Lease, owner: string): Promise<void> {
+    await this.update(lease.leaseKey, 'release', {
+      update: 'REMOVE leaseOwner SET leaseCounter = leaseCounter + :one',
+      condition: 'leaseOwner = :owner AND attribute_not_exists(checkpointOwner)',
+      values: { ':owner': s(owner), ':one': n(1) },
+    });
+  }
+
+  /** Records the children of an ended shard on its lease. */
+  async setChildren(leaseKey: string, children: string[]): Promise<void> {
+    if (children.length === 0) return;
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { leaseKey: s(leaseKey) },
+        UpdateExpression: 'ADD childShardIds :c',
+        ExpressionAttributeValues: { ':c': { SS: children } },
+        ConditionExpression: 'attribute_exists(leaseKey)',
+      }),
+      this.opts(),
+    );
+  }
+
+  private async update(
+    leaseKey: string,
+    operation: string,
+    spec: { update: string; condition: string; values: Record<string, AttributeValue> },
+  ): Promise<Lease> {
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { leaseKey: s(leaseKey) },
+          UpdateExpression: spec.update,
+          ConditionExpression: spec.condition,
+          ExpressionAttributeValues: spec.values,
+          ReturnValues: 'ALL_NEW',
+        }),
+        this.opts(),
+      );
+      return leaseFromItem(out.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) throw new LeaseConflict(leaseKey, operation);
+      throw error;
+    }
+  }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+const s = (value: string): AttributeValue => ({ S: value });
+const n = (value: number): AttributeValue => ({ N: String(value) });

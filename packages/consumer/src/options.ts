@@ -1,0 +1,149 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { ConfigError } from '@shardline/aggregation';
+import type { Logger } from 'pino';
+import type { PoisonRecordError } from './errors';
+import type { ConsumerMetricEvent } from './metrics';
+import type { ConsumerRecord, RecordBatch, ShardProcessor } from './processor';
+import type { FanoutRetrievalOptions } from './retrieval/fanout/index';
+
+/** Where a shard with no checkpoint starts. */
+export type InitialPosition = 'TRIM_HORIZON' | 'LATEST' | { timestamp: Date };
+
+/** What to do after the processor threw on a batch. */
+export type ProcessorErrorAction = 'retry' | 'skip';
+
+/** Options of `new Consumer(...)`. Defaults follow the KCL's. */
+export interface ConsumerOptions {
+  /** Stream to read. One of `streamName` or `streamArn` is required. */
+  streamName?: string;
+  streamArn?: string;
+  /** Names the application; the lease table is named after it. Workers of one application share shards. */
+  applicationName: string;
+  kinesisClient: KinesisClient;
+  dynamoDBClient: DynamoDBClient;
+  /** The application's processor. Required unless the consumer is used as an async iterator. */
+  processor?: ShardProcessor;
+  /** Where a shard without a checkpoint starts. Default `LATEST` (the KCL's). */
+  initialPosition?: InitialPosition;
+  /** Lease table name. Default: `applicationName`. */
+  leaseTableName?: string;
+  /** This worker's id in the lease table. Default: `<hostname>-<pid>-<random>`. */
+  workerId?: string;
+  /** A lease whose counter has not moved for this long is expired and can be taken. Default 10,000 ms. */
+  failoverTimeMillis?: number;
+  /** Most leases this worker holds. Default unlimited. */
+  maxLeasesForWorker?: number;
+  /** Most leases stolen per balancing pass. Default 1. */
+  maxLeasesToStealAtOneTime?: number;
+  /** How often shards are listed to find new ones. Default 60,000 ms. */
+  shardSyncIntervalMillis?: number;
+  /** Polling: most records per GetRecords. Default 10,000. */
+  maxRecords?: number;
+  /** Polling: wait after a read that returned nothing. Default 1,000 ms. */
+  idleTimeBetweenReadsMillis?: number;
+  /** Checkpoint the last record of each batch the processor finished. Default true. */
+  autoCheckpoint?: boolean;
+  /**
+   * A shard whose reader returns nothing (not even an empty read) for this long while the lease is
+   * held is reported (`stall` event, log, metric) and its reader restarted. Default 60,000 ms.
+   */
+  stallTimeoutMillis?: number;
+  /** Retrieval: polling (default) or enhanced fan-out. */
+  retrieval?: { mode: 'polling' } | FanoutRetrievalOptions;
+  /**
+   * Called when the processor throws on a batch. Return `'retry'` (default: retried with backoff,
+   * forever, loudly) or `'skip'` to move on (after sending the batch somewhere safe).
+   */
+  onProcessorError?: (error: unknown, batch: RecordBatch, attempt: number) => ProcessorErrorAction | Promise<ProcessorErrorAction>;
+  /**
+   * Called for a record that cannot be decoded (corrupt aggregate, bad compression envelope),
+   * which is then skipped. Default: logged at error level.
+   */
+  onPoisonRecord?: (error: PoisonRecordError, record: Pick<ConsumerRecord, 'partitionKey' | 'sequenceNumber' | 'data'> & { shardId: string }) => void | Promise<void>;
+  /** Stop gracefully on SIGTERM and SIGINT. Default false. */
+  handleSignals?: boolean;
+  /** pino logger; default silent. Payloads and credentials are never logged. */
+  logger?: Logger;
+  /** Called for every metric event. Must be cheap. */
+  onMetric?: (event: ConsumerMetricEvent) => void;
+}
+
+export interface ResolvedConsumerOptions {
+  streamName: string | undefined;
+  streamArn: string | undefined;
+  applicationName: string;
+  leaseTableName: string;
+  workerId: string;
+  initialPosition: InitialPosition;
+  failoverTimeMillis: number;
+  maxLeasesForWorker: number;
+  maxLeasesToStealAtOneTime: number;
+  shardSyncIntervalMillis: number;
+  maxRecords: number;
+  idleTimeBetweenReadsMillis: number;
+  autoCheckpoint: boolean;
+  stallTimeoutMillis: number;
+  retrieval: { mode: 'polling' } | FanoutRetrievalOptions;
+}
+
+export function resolveConsumerOptions(options: ConsumerOptions, iteratorMode = false): ResolvedConsumerOptions {
+  if (options === null || typeof options !== 'object') throw new ConfigError('Consumer options must be an object');
+  const { streamName, streamArn } = options;
+  if (streamName === undefined && streamArn === undefined) throw new ConfigError('Consumer needs streamName or streamArn', 'STREAM_REQUIRED');
+  if (streamName !== undefined && (typeof streamName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName))) {
+    throw new ConfigError(`streamName ${JSON.stringify(streamName)} is not a valid Kinesis stream name`);
+  }
+  if (typeof options.applicationName !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(options.applicationName)) {
+    throw new ConfigError(`applicationName ${JSON.stringify(options.applicationName)} must be 3-255 characters of [a-zA-Z0-9_.-] (it names the lease table)`);
+  }
+  if (!options.kinesisClient || typeof (options.kinesisClient as { send?: unknown }).send !== 'function') throw new ConfigError('kinesisClient (an SDK v3 KinesisClient) is required');
+  if (!options.dynamoDBClient || typeof (options.dynamoDBClient as { send?: unknown }).send !== 'function') throw new ConfigError('dynamoDBClient (an SDK v3 DynamoDBClient) is required');
+  if (!iteratorMode && options.processor !== undefined && typeof options.processor.processRecords !== 'function') {
+    throw new ConfigError('processor.processRecords must be a function');
+  }
+  const initialPosition = options.initialPosition ?? 'LATEST';
+  if (
+    initialPosition !== 'TRIM_HORIZON' &&
+    initialPosition !== 'LATEST' &&
+    !(typeof initialPosition === 'object' && initialPosition.timestamp instanceof Date && !Number.isNaN(initialPosition.timestamp.getTime()))
+  ) {
+    throw new ConfigError(`initialPosition must be 'TRIM_HORIZON', 'LATEST' or { timestamp: Date }, got ${JSON.stringify(initialPosition)}`);
+  }
+  const failoverTimeMillis = int(options.failoverTimeMillis, 'failoverTimeMillis', 10_000, 300, 3_600_000);
+  const idle = int(options.idleTimeBetweenReadsMillis, 'idleTimeBetweenReadsMillis', 1000, 0, 300_000);
+  const stallTimeoutMillis = int(options.stallTimeoutMillis, 'stallTimeoutMillis', 60_000, 1000, 3_600_000);
+  if (stallTimeoutMillis <= idle) throw new ConfigError(`stallTimeoutMillis (${stallTimeoutMillis}) must be longer than idleTimeBetweenReadsMillis (${idle})`);
+  const retrieval = options.retrieval ?? { mode: 'polling' as const };
+  if (retrieval.mode !== 'polling' && retrieval.mode !== 'fanout') throw new ConfigError(`retrieval.mode must be 'polling' or 'fanout'`);
+  if (retrieval.mode === 'fanout' && (typeof retrieval.consumerName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(retrieval.consumerName))) {
+    throw new ConfigError('retrieval.consumerName must name the stream consumer (1-128 characters of [a-zA-Z0-9_.-])');
+  }
+  return {
+    streamName,
+    streamArn,
+    applicationName: options.applicationName,
+    leaseTableName: options.leaseTableName ?? options.applicationName,
+    workerId: options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    initialPosition,
+    failoverTimeMillis,
+    maxLeasesForWorker: options.maxLeasesForWorker === undefined ? Number.MAX_SAFE_INTEGER : int(options.maxLeasesForWorker, 'maxLeasesForWorker', 0, 1, Number.MAX_SAFE_INTEGER),
+    maxLeasesToStealAtOneTime: int(options.maxLeasesToStealAtOneTime, 'maxLeasesToStealAtOneTime', 1, 0, 1000),
+    shardSyncIntervalMillis: int(options.shardSyncIntervalMillis, 'shardSyncIntervalMillis', 60_000, 100, 86_400_000),
+    maxRecords: int(options.maxRecords, 'maxRecords', 10_000, 1, 10_000),
+    idleTimeBetweenReadsMillis: idle,
+    autoCheckpoint: options.autoCheckpoint ?? true,
+    stallTimeoutMillis,
+    retrieval,
+  };
+}
+
+function int(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
