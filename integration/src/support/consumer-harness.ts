@@ -1,5 +1,6 @@
 import { Consumer, type ConsumerOptions, type RecordBatch } from '@shardline/consumer';
 import { Producer } from '@shardline/producer';
+import pino from 'pino';
 import { dynamoDBClient, kinesisClient } from '../backend';
 
 /** Puts `count` records `key-i:seq` with ids; returns them by key in put order. */
@@ -39,6 +40,8 @@ export function recordingConsumer(
     idleTimeBetweenReadsMillis: 200,
     shardSyncIntervalMillis: 1000,
     workerId: worker,
+    // SHARDLINE_TEST_LOG=debug shows what the workers do, on stderr.
+    ...(process.env.SHARDLINE_TEST_LOG ? { logger: pino({ level: process.env.SHARDLINE_TEST_LOG }, pino.destination(2)) } : {}),
     processor: {
       async processRecords(batch) {
         for (const r of batch.records) {

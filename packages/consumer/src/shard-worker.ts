@@ -206,8 +206,9 @@ export class ShardWorker {
     this.lifecycle.to('shutting-down');
     try {
       await d.processor.shutdownRequested?.({ shardId: this.shardId, reason }, this.checkpointer);
-      // Graceful: whatever was delivered is checkpointed, so the next owner starts right after it.
-      if (this.checkpointer.behind) await this.checkpointer.checkpoint();
+      // Graceful: whatever was delivered is checkpointed, so the next owner starts right after it
+      // (with autoCheckpoint off, the processor's own checkpoints are the contract).
+      if (d.autoCheckpoint && this.checkpointer.behind) await this.checkpointer.checkpoint();
     } catch (error) {
       this.onCheckpointError(error);
     }

@@ -1,0 +1,152 @@
+import { SplitShardCommand, MergeShardsCommand } from '@aws-sdk/client-kinesis';
+import { aggregate } from '@shardline/aggregation';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { describe, expect, it } from 'vitest';
+import { createStream, kinesisClient, listShards, uniqueName, waitFor } from '../src/backend';
+import { startChildWorker } from '../src/support/child-worker';
+import { duplicates, orderByKey, produce, recordingConsumer, type Seen } from '../src/support/consumer-harness';
+
+/** True once every id in `sent` was delivered at least once. */
+const allConsumed = (seen: Seen, sent: Map<string, string[]>) => () => {
+  const got = new Set(seen.records.map((r) => r.id));
+  return [...sent.values()].every((ids) => ids.every((id) => got.has(id)));
+};
+
+describe('Consumer lifecycle', () => {
+  it('a worker that stops gracefully hands its shards over with no duplicate', async () => {
+    const streamName = uniqueName('graceful');
+    const applicationName = uniqueName('app');
+    await createStream(streamName, 4);
+    const seen: Seen = { records: [] };
+    const a = recordingConsumer(seen, 'a', { streamName, applicationName });
+    const b = recordingConsumer(seen, 'b', { streamName, applicationName });
+    await a.start();
+    await b.start();
+    await waitFor(() => a.ownedShards().length === 2 && b.ownedShards().length === 2, { timeoutMs: 30_000, message: 'two shards each' });
+    const first = await produce(streamName, 1000, { prefix: 'first' });
+    await waitFor(allConsumed(seen, first), { timeoutMs: 60_000, message: 'first half consumed' });
+    await a.stop();
+    await waitFor(() => b.ownedShards().length === 4, { timeoutMs: 30_000, message: 'b takes all four shards' });
+    const second = await produce(streamName, 1000, { prefix: 'second' });
+    await waitFor(allConsumed(seen, second), { timeoutMs: 60_000, message: 'second half consumed' });
+    await b.stop();
+    expect(duplicates(seen)).toEqual([]);
+  });
+
+  it('balances by graceful hand-off when a worker joins: no duplicate, nothing lost', async () => {
+    const streamName = uniqueName('handoff');
+    const applicationName = uniqueName('app');
+    await createStream(streamName, 4);
+    const seen: Seen = { records: [] };
+    const a = recordingConsumer(seen, 'a', { streamName, applicationName });
+    await a.start();
+    await waitFor(() => a.ownedShards().length === 4, { timeoutMs: 30_000, message: 'a owns all' });
+    const first = await produce(streamName, 1000, { prefix: 'h1' });
+    await waitFor(allConsumed(seen, first), { timeoutMs: 60_000, message: 'first consumed' });
+    const b = recordingConsumer(seen, 'b', { streamName, applicationName });
+    await b.start();
+    const moves = produce(streamName, 2000, { prefix: 'h2' });
+    await waitFor(() => b.ownedShards().length === 2 && a.ownedShards().length === 2, { timeoutMs: 60_000, message: 'hand-offs balance 2/2' });
+    const second = await moves;
+    await waitFor(allConsumed(seen, second), { timeoutMs: 60_000, message: 'second consumed' });
+    await Promise.all([a.stop(), b.stop()]);
+    expect(duplicates(seen)).toEqual([]);
+    const merged = new Map([...first]);
+    for (const [k, ids] of second) merged.set(k, [...(merged.get(k) ?? []), ...ids]);
+    expect(orderByKey(seen)).toEqual(merged);
+  });
+
+  it('a restart resumes after the checkpoint, inside an aggregate too', async () => {
+    const streamName = uniqueName('resume');
+    const applicationName = uniqueName('app');
+    await createStream(streamName, 1);
+    // One aggregate of 10 records, then the checkpoint is taken at its sub-record 4.
+    const [agg] = aggregate(Array.from({ length: 10 }, (_, i) => ({ partitionKey: 'k', data: Buffer.from(`agg-${i}`) })));
+    await kinesisClient().send(new PutRecordsCommand({ StreamName: streamName, Records: [{ PartitionKey: agg!.partitionKey, ExplicitHashKey: agg!.explicitHashKey, Data: agg!.data }] }));
+    const seen: Seen = { records: [] };
+    let checkpointed = false;
+    const first = recordingConsumer(seen, 'w', { streamName, applicationName, autoCheckpoint: false }, undefined);
+    (first as unknown as { processor: { processRecords: (b: never, c: never) => Promise<void> } }).processor.processRecords = async (batch: { records: { sequenceNumber: string; subSequenceNumber: number; data: Uint8Array; partitionKey: string }[]; shardId: string }, checkpointer: { checkpoint(r: unknown): Promise<void> }) => {
+      for (const r of batch.records) seen.records.push({ key: r.partitionKey, id: Buffer.from(r.data).toString(), shardId: batch.shardId, worker: 'w', sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber });
+      await checkpointer.checkpoint(batch.records[4]);
+      checkpointed = true;
+    };
+    await first.start();
+    await waitFor(() => checkpointed, { timeoutMs: 30_000, message: 'checkpoint at sub-record 4' });
+    await first.stop();
+    const again: Seen = { records: [] };
+    const second = recordingConsumer(again, 'w2', { streamName, applicationName });
+    await second.start();
+    await waitFor(() => again.records.length >= 5, { timeoutMs: 30_000, message: 'resumed' });
+    await second.stop();
+    expect(again.records.map((r) => r.id)).toEqual(['agg-5', 'agg-6', 'agg-7', 'agg-8', 'agg-9']);
+    expect(again.records.map((r) => r.subSequenceNumber)).toEqual([5, 6, 7, 8, 9]);
+  });
+
+  it('split and merge while consuming: parents drained before children, nothing lost, order per key kept', async () => {
+    const streamName = uniqueName('reshard');
+    const applicationName = uniqueName('app');
+    await createStream(streamName, 2);
+    const seen: Seen = { records: [] };
+    const consumer = recordingConsumer(seen, 'w', { streamName, applicationName });
+    await consumer.start();
+    const sent1 = await produce(streamName, 600, { prefix: 'p1' });
+    const [s0, s1] = (await listShards(streamName)).map((s) => s.ShardId!);
+    await kinesisClient().send(new SplitShardCommand({ StreamName: streamName, ShardToSplit: s0, NewStartingHashKey: (2n ** 126n).toString() }));
+    await waitFor(async () => (await listShards(streamName)).length === 4, { message: 'split done' });
+    const sent2 = await produce(streamName, 600, { prefix: 'p2' });
+    const children = (await listShards(streamName)).filter((s) => s.ParentShardId === s0).map((s) => s.ShardId!);
+    await kinesisClient().send(new MergeShardsCommand({ StreamName: streamName, ShardToMerge: children[0], AdjacentShardToMerge: children[1] }));
+    await waitFor(async () => (await listShards(streamName)).length === 5, { message: 'merge done' });
+    const sent3 = await produce(streamName, 600, { prefix: 'p3' });
+    const all = new Map<string, string[]>();
+    for (const m of [sent1, sent2, sent3]) for (const [k, ids] of m) all.set(k, [...(all.get(k) ?? []), ...ids]);
+    await waitFor(allConsumed(seen, all), { timeoutMs: 90_000, message: 'everything consumed across resharding' });
+    await consumer.stop();
+    expect(orderByKey(seen)).toEqual(all);
+    expect(duplicates(seen)).toEqual([]);
+    // Parents before children: the last record of a parent comes before the first of its child.
+    const firstIndex = (shard: string) => seen.records.findIndex((r) => r.shardId === shard);
+    const lastIndex = (shard: string) => seen.records.map((r) => r.shardId).lastIndexOf(shard);
+    for (const child of children) expect(lastIndex(s0)).toBeLessThan(firstIndex(child) === -1 ? Infinity : firstIndex(child));
+    expect(s1).toBeDefined();
+  });
+
+  it('a killed worker process: its shards move after failover; duplicates only after its last checkpoint; nothing lost', async () => {
+    const streamName = uniqueName('kill');
+    const APP = uniqueName('app');
+    await createStream(streamName, 4);
+    const victim = startChildWorker({ STREAM: streamName, APP, WORKER: 'victim' });
+    await waitFor(() => victim.lines.filter((l) => l.event === 'leaseAcquired').length === 4, { timeoutMs: 60_000, message: 'victim owns 4 shards' });
+    const first = await produce(streamName, 800, { prefix: 'k1' });
+    await waitFor(() => victim.lines.filter((l) => l.id).length >= 800, { timeoutMs: 60_000, message: 'victim consumed the first batch' });
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const second = await produce(streamName, 800, { prefix: 'k2' });
+    const seen: Seen = { records: [] };
+    const killedAt = Date.now();
+    const survivor = recordingConsumer(seen, 'survivor', { streamName, applicationName: APP });
+    await survivor.start();
+    await waitFor(allConsumed(seen, second), { timeoutMs: 60_000, message: 'survivor consumed everything after the kill' });
+    const resumedWithin = Date.now() - killedAt;
+    await survivor.stop();
+    const victimIds = new Set(victim.lines.filter((l) => l.id).map((l) => l.id as string));
+    for (const ids of first.values()) for (const id of ids) expect(victimIds.has(id)).toBe(true);
+    // Anything the survivor saw again was from the first batch, i.e. after the victim's last checkpoint.
+    const replays = seen.records.filter((r) => victimIds.has(r.id));
+    expect(replays.every((r) => r.id.startsWith('k1-'))).toBe(true);
+    expect(resumedWithin).toBeLessThan(60_000);
+  });
+
+  it('after stop(), a worker process exits by itself: no timers, sockets or children left', async () => {
+    const streamName = uniqueName('exit');
+    await createStream(streamName, 2);
+    const worker = startChildWorker({ STREAM: streamName, APP: uniqueName('app'), WORKER: 'exiter' });
+    await waitFor(() => worker.lines.some((l) => l.event === 'started'), { timeoutMs: 60_000, message: 'worker started' });
+    await waitFor(() => worker.lines.filter((l) => l.event === 'leaseAcquired').length === 2, { timeoutMs: 30_000, message: 'worker owns its shards' });
+    worker.child.send('stop');
+    const code = await Promise.race([worker.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    if (code === 'still running') worker.child.kill('SIGKILL');
+    expect(code).toBe(0);
+  });
+});
