@@ -12,6 +12,7 @@ const resolve = {
   conditions: ['source'],
   alias: [
     { find: /^@shardline\/consumer\/lambda$/, replacement: source('consumer', 'lambda') },
+    { find: /^@shardline\/aggregation\/schema$/, replacement: source('aggregation', 'schema') },
     ...['aggregation', 'producer', 'consumer', 'local', 'fake-kinesis', 'cli'].map((name) => ({
       find: new RegExp(`^@shardline/${name}$`),
       replacement: source(name),

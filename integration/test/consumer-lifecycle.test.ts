@@ -2,7 +2,8 @@ import { SplitShardCommand, MergeShardsCommand } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
-import { createStream, kinesisClient, listShards, uniqueName, waitFor } from '../src/backend';
+import { Consumer } from '@shardline/consumer';
+import { createStream, dynamoDBClient, kinesisClient, listShards, uniqueName, waitFor } from '../src/backend';
 import { startChildWorker } from '../src/support/child-worker';
 import { duplicates, orderByKey, produce, recordingConsumer, type Seen } from '../src/support/consumer-harness';
 
@@ -63,14 +64,22 @@ describe('Consumer lifecycle', () => {
     // One aggregate of 10 records, then the checkpoint is taken at its sub-record 4.
     const [agg] = aggregate(Array.from({ length: 10 }, (_, i) => ({ partitionKey: 'k', data: Buffer.from(`agg-${i}`) })));
     await kinesisClient().send(new PutRecordsCommand({ StreamName: streamName, Records: [{ PartitionKey: agg!.partitionKey, ExplicitHashKey: agg!.explicitHashKey, Data: agg!.data }] }));
-    const seen: Seen = { records: [] };
     let checkpointed = false;
-    const first = recordingConsumer(seen, 'w', { streamName, applicationName, autoCheckpoint: false }, undefined);
-    (first as unknown as { processor: { processRecords: (b: never, c: never) => Promise<void> } }).processor.processRecords = async (batch: { records: { sequenceNumber: string; subSequenceNumber: number; data: Uint8Array; partitionKey: string }[]; shardId: string }, checkpointer: { checkpoint(r: unknown): Promise<void> }) => {
-      for (const r of batch.records) seen.records.push({ key: r.partitionKey, id: Buffer.from(r.data).toString(), shardId: batch.shardId, worker: 'w', sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber });
-      await checkpointer.checkpoint(batch.records[4]);
-      checkpointed = true;
-    };
+    const first = new Consumer({
+      streamName,
+      applicationName,
+      kinesisClient: kinesisClient(),
+      dynamoDBClient: dynamoDBClient(),
+      initialPosition: 'TRIM_HORIZON',
+      autoCheckpoint: false,
+      processor: {
+        async processRecords(batch, checkpointer) {
+          // The application checkpoints by hand, at the fifth user record of the aggregate.
+          await checkpointer.checkpoint(batch.records[4]);
+          checkpointed = true;
+        },
+      },
+    });
     await first.start();
     await waitFor(() => checkpointed, { timeoutMs: 30_000, message: 'checkpoint at sub-record 4' });
     await first.stop();
@@ -96,7 +105,7 @@ describe('Consumer lifecycle', () => {
     await waitFor(async () => (await listShards(streamName)).length === 4, { message: 'split done' });
     const sent2 = await produce(streamName, 600, { prefix: 'p2' });
     const children = (await listShards(streamName)).filter((s) => s.ParentShardId === s0).map((s) => s.ShardId!);
-    await kinesisClient().send(new MergeShardsCommand({ StreamName: streamName, ShardToMerge: children[0], AdjacentShardToMerge: children[1] }));
+    await kinesisClient().send(new MergeShardsCommand({ StreamName: streamName, ShardToMerge: children[0]!, AdjacentShardToMerge: children[1]! }));
     await waitFor(async () => (await listShards(streamName)).length === 5, { message: 'merge done' });
     const sent3 = await produce(streamName, 600, { prefix: 'p3' });
     const all = new Map<string, string[]>();
@@ -108,7 +117,7 @@ describe('Consumer lifecycle', () => {
     // Parents before children: the last record of a parent comes before the first of its child.
     const firstIndex = (shard: string) => seen.records.findIndex((r) => r.shardId === shard);
     const lastIndex = (shard: string) => seen.records.map((r) => r.shardId).lastIndexOf(shard);
-    for (const child of children) expect(lastIndex(s0)).toBeLessThan(firstIndex(child) === -1 ? Infinity : firstIndex(child));
+    for (const child of children) expect(lastIndex(s0!)).toBeLessThan(firstIndex(child) === -1 ? Infinity : firstIndex(child));
     expect(s1).toBeDefined();
   });
 

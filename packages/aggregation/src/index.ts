@@ -30,4 +30,3 @@ export {
 } from './compression';
 export type { CompressionCodec, DecompressOptions } from './compression';
 export { KPL_MAGIC, AGGREGATE_OVERHEAD } from './wire';
-export { AggregatedRecordType } from './schema';

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   AGGREGATE_OVERHEAD,
-  AggregatedRecordType,
   Aggregator,
   ConfigError,
   InvalidRecordError,
@@ -12,6 +11,7 @@ import {
   deaggregate,
   partitionKeyHash,
 } from '../src/index';
+import { AggregatedRecordType } from '../src/schema';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 

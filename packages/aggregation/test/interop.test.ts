@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AggregatedRecordType, MAX_HASH_KEY, aggregate, deaggregate } from '../src/index';
+import { MAX_HASH_KEY, aggregate, deaggregate } from '../src/index';
+import { AggregatedRecordType } from '../src/schema';
 import { theirAggregate, theirDeaggregate } from './support/kinesis-agg';
 
 // Deterministic runs: the same inputs every time (set FC_SEED to explore others).
