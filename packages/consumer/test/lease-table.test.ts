@@ -1,0 +1,81 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startLocalBackend, type LocalBackend } from '@shardline/local';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseTableError } from '../src/errors';
+import type { Lease } from '../src/leases/lease';
+import { LeaseConflict, LeaseTable } from '../src/leases/lease-table';
+
+let backend: LocalBackend;
+let client: DynamoDBClient;
+let n = 0;
+beforeAll(async () => {
+  backend = await startLocalBackend({ kinesis: false });
+  client = new DynamoDBClient({ endpoint: backend.dynamodbEndpoint, region: backend.region, credentials: { ...backend.credentials } });
+});
+afterAll(async () => {
+  client?.destroy();
+  await backend?.stop();
+});
+
+const newLease = (key: string): Lease => ({ leaseKey: key, leaseOwner: undefined, leaseCounter: 0, checkpoint: 'TRIM_HORIZON', checkpointSubSequenceNumber: 0, ownerSwitchesSinceCheckpoint: 0, parentShardIds: ['p0'], childShardIds: [], startingHashKey: '0', endingHashKey: '99', checkpointOwner: undefined });
+
+async function table() {
+  const t = new LeaseTable(client, `leases-${++n}`);
+  await t.ensure();
+  return t;
+}
+
+describe('LeaseTable (dynalite)', () => {
+  it('creates the table once, and refuses a table with another key schema', async () => {
+    const t = await table();
+    await t.ensure();
+    await client.send(new CreateTableCommand({ TableName: 'wrong-schema', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
+    await expect(new LeaseTable(client, 'wrong-schema').ensure()).rejects.toBeInstanceOf(LeaseTableError);
+  });
+
+  it('creates a lease only once, with the KCL attribute names', async () => {
+    const t = await table();
+    expect(await t.create(newLease('s1'))).toBe(true);
+    expect(await t.create(newLease('s1'))).toBe(false);
+    expect(await t.list()).toEqual([expect.objectContaining({ leaseKey: 's1', leaseCounter: 0, checkpoint: 'TRIM_HORIZON', parentShardIds: ['p0'] })]);
+  });
+
+  it('fences every write on the counter and the owner', async () => {
+    const t = await table();
+    await t.create(newLease('s1'));
+    const [free] = await t.list();
+    const mine = await t.take(free!, 'w1');
+    expect(mine).toMatchObject({ leaseOwner: 'w1', leaseCounter: 1, ownerSwitchesSinceCheckpoint: 1 });
+    await expect(t.take(free!, 'w2')).rejects.toBeInstanceOf(LeaseConflict); // stale counter
+    const renewed = await t.renew(mine, 'w1');
+    expect(renewed.leaseCounter).toBe(2);
+    await expect(t.renew(mine, 'w1')).rejects.toBeInstanceOf(LeaseConflict); // counter moved
+    await expect(t.renew(renewed, 'w2')).rejects.toBeInstanceOf(LeaseConflict); // not the owner
+    expect(await t.checkpoint('s1', 'w1', '12345', 2)).toMatchObject({ checkpoint: '12345', checkpointSubSequenceNumber: 2, ownerSwitchesSinceCheckpoint: 0 });
+    await expect(t.checkpoint('s1', 'w2', '99999', 0)).rejects.toBeInstanceOf(LeaseConflict);
+  });
+
+  it('hands a lease over gracefully: the old owner checkpoints, then the new owner reads', async () => {
+    const t = await table();
+    await t.create(newLease('s1'));
+    const held = await t.take((await t.list())[0]!, 'old');
+    const requested = await t.requestHandoff(held, 'new');
+    expect(requested).toMatchObject({ leaseOwner: 'new', checkpointOwner: 'old' });
+    await expect(t.renew(held, 'old')).rejects.toBeInstanceOf(LeaseConflict); // old owner learns on renew
+    await expect(t.checkpoint('s1', 'new', '5', 0)).rejects.toBeInstanceOf(LeaseConflict); // new owner cannot checkpoint yet
+    await t.checkpoint('s1', 'old', '777', 0, true); // old owner checkpoints during the hand-off
+    const done = await t.completeHandoff('s1', 'old', { checkpoint: '778', sub: 0 });
+    expect(done).toMatchObject({ leaseOwner: 'new', checkpointOwner: undefined, checkpoint: '778' });
+    await expect(t.completeHandoff('s1', 'old')).rejects.toBeInstanceOf(LeaseConflict);
+  });
+
+  it('releases a lease so another worker takes it at once', async () => {
+    const t = await table();
+    await t.create(newLease('s1'));
+    const held = await t.take((await t.list())[0]!, 'w1');
+    await t.release(held, 'w1');
+    const [released] = await t.list();
+    expect(released!.leaseOwner).toBeUndefined();
+    expect((await t.take(released!, 'w2')).leaseOwner).toBe('w2');
+  });
+});

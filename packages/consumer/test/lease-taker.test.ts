@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { Lease } from '../src/leases/lease';
+import { decideLeases, type ObservedLease } from '../src/leases/lease-taker';
+
+const lease = (key: string, owner?: string, extra: Partial<Lease> = {}): Lease => ({
+  leaseKey: key,
+  leaseOwner: owner,
+  leaseCounter: 1,
+  checkpoint: 'TRIM_HORIZON',
+  checkpointSubSequenceNumber: 0,
+  ownerSwitchesSinceCheckpoint: 0,
+  parentShardIds: [],
+  childShardIds: [],
+  startingHashKey: undefined,
+  endingHashKey: undefined,
+  checkpointOwner: undefined,
+  ...extra,
+});
+const NOW = 100_000;
+const fresh = (l: Lease): ObservedLease => ({ lease: l, lastCounterChange: NOW - 100 });
+const stale = (l: Lease): ObservedLease => ({ lease: l, lastCounterChange: NOW - 20_000 });
+const base = { workerId: 'me', now: NOW, failoverTimeMillis: 10_000, maxLeasesForWorker: Infinity, maxLeasesToStealAtOneTime: 1, ready: () => true };
+
+describe('decideLeases', () => {
+  it('takes every free lease when alone', () => {
+    const d = decideLeases({ ...base, leases: ['s1', 's2', 's3'].map((k) => fresh(lease(k))) });
+    expect(d.take.map((l) => l.leaseKey)).toEqual(['s1', 's2', 's3']);
+    expect(d.steal).toEqual([]);
+  });
+
+  it('aims at an even share over live workers', () => {
+    const leases = [fresh(lease('s1', 'other')), fresh(lease('s2', 'other')), fresh(lease('s3')), fresh(lease('s4'))];
+    const d = decideLeases({ ...base, leases });
+    expect(d.target).toBe(2);
+    expect(d.take.map((l) => l.leaseKey)).toEqual(['s3', 's4']);
+  });
+
+  it('takes expired leases of a dead worker', () => {
+    const d = decideLeases({ ...base, leases: [stale(lease('s1', 'dead')), stale(lease('s2', 'dead'))] });
+    expect(d.take.map((l) => l.leaseKey)).toEqual(['s1', 's2']);
+  });
+
+  it('steals one lease at a time from the most loaded worker when nothing is free', () => {
+    const leases = ['s1', 's2', 's3', 's4'].map((k) => fresh(lease(k, 'busy')));
+    const d = decideLeases({ ...base, leases });
+    expect(d.take).toEqual([]);
+    expect(d.steal.map((l) => l.leaseKey)).toEqual(['s1']);
+  });
+
+  it('does not steal when the share is already even', () => {
+    const leases = [fresh(lease('s1', 'a')), fresh(lease('s2', 'me')), fresh(lease('s3', 'a')), fresh(lease('s4', 'me'))];
+    expect(decideLeases({ ...base, leases })).toMatchObject({ take: [], steal: [] });
+  });
+
+  it('does not steal a lease already being handed off', () => {
+    const leases = ['s1', 's2'].map((k) => fresh(lease(k, 'busy', { checkpointOwner: 'older' })));
+    expect(decideLeases({ ...base, leases }).steal).toEqual([]);
+  });
+
+  it('respects maxLeasesForWorker', () => {
+    const d = decideLeases({ ...base, maxLeasesForWorker: 2, leases: ['s1', 's2', 's3'].map((k) => fresh(lease(k))) });
+    expect(d.take).toHaveLength(2);
+  });
+
+  it('ignores finished shards and shards whose parents are not done', () => {
+    const leases = [fresh(lease('done', undefined, { checkpoint: 'SHARD_END' })), fresh(lease('child', undefined, { parentShardIds: ['p'] })), fresh(lease('root'))];
+    const d = decideLeases({ ...base, leases, ready: (l) => l.parentShardIds.length === 0 });
+    expect(d.take.map((l) => l.leaseKey)).toEqual(['root']);
+  });
+});
