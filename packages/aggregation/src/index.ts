@@ -7,7 +7,7 @@ export {
   ConfigError,
 } from './errors';
 export type { CorruptAggregateKind, CompressionErrorKind } from './errors';
-export { MAX_HASH_KEY, partitionKeyHash, hashKeyOf } from './hash-key';
+export { MAX_HASH_KEY, partitionKeyHash, hashKeyOf, HashKeyCache } from './hash-key';
 export { MAX_PARTITION_KEY_LENGTH, validatePartitionKey, validateExplicitHashKey, toBytes } from './validate';
 export {
   Aggregator,

@@ -27,6 +27,8 @@ export interface FakeKinesisOptions {
   maxRecordBytes?: number;
   /** Seed of the RNG behind probabilistic faults. Default 1. */
   seed?: number;
+  /** Answer writes without keeping the data (benchmarks of the client's own cost). Default false. */
+  discard?: boolean;
 }
 
 /** Running counts, for assertions and benchmarks. */
@@ -64,6 +66,7 @@ export class FakeKinesis {
   private readonly bytesPerSecond: number;
   private readonly limits: boolean;
   private readonly maxRecordBytes: number;
+  private readonly discard: boolean;
   private endpointUrl = '';
 
   private constructor(
@@ -77,6 +80,7 @@ export class FakeKinesis {
     this.recordsPerSecond = limits.recordsPerSecond ?? 1000;
     this.bytesPerSecond = limits.bytesPerSecond ?? 1024 * 1024;
     this.maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+    this.discard = options.discard ?? false;
   }
 
   /** Starts the fake; resolves once it listens. */
@@ -299,10 +303,11 @@ export class FakeKinesis {
   /** Stores one entry, or says why not (limits). */
   private write(stream: StreamState, entry: { PartitionKey?: unknown; ExplicitHashKey?: unknown; Data?: unknown }, now: number): { shard: ShardState; sequenceNumber: string } | { code: string; message: string } {
     const partitionKey = String(entry.PartitionKey ?? '');
-    const data = Buffer.from(String(entry.Data ?? ''), 'base64');
+    const encoded = String(entry.Data ?? '');
+    const data = this.discard ? EMPTY : Buffer.from(encoded, 'base64');
     const explicitHashKey = typeof entry.ExplicitHashKey === 'string' ? entry.ExplicitHashKey : undefined;
     const shard = routeRecord(stream, partitionKey, explicitHashKey);
-    const bytes = data.length + Buffer.byteLength(partitionKey);
+    const bytes = (this.discard ? Math.floor((encoded.length * 3) / 4) : data.length) + Buffer.byteLength(partitionKey);
     if (this.limits) {
       const second = Math.floor(now / 1000);
       if (shard.windowSecond !== second) {
@@ -319,7 +324,7 @@ export class FakeKinesis {
     const sequenceNumber = nextSequence(stream);
     const record: StoredRecord = { sequenceNumber, partitionKey, data, arrival: now };
     if (explicitHashKey !== undefined) record.explicitHashKey = explicitHashKey;
-    shard.records.push(record);
+    if (!this.discard) shard.records.push(record);
     this.stats.entriesAccepted++;
     this.stats.bytesAccepted += bytes;
     return { shard, sequenceNumber };
@@ -482,6 +487,8 @@ export class FakeKinesis {
     return JSON.stringify(out);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function iterator(stream: string, shard: string, index: number): string {
   return Buffer.from(JSON.stringify({ stream, shard, index })).toString('base64');

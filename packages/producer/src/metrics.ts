@@ -49,6 +49,21 @@ export class MetricsRecorder {
 
   constructor(private readonly hook: ((event: MetricEvent) => void) | undefined) {}
 
+  /** Per-record counters on the hot path: an event object is built only when someone listens. */
+  recordPut(shardId: string): void {
+    if (this.hook) this.emit({ type: 'recordPut', shardId });
+    else this.stats.recordsPut++;
+  }
+
+  recordSucceeded(shardId: string, acceptedAt: number, attempts: number): void {
+    if (this.hook) {
+      this.emit({ type: 'recordSucceeded', shardId, bufferedMs: Date.now() - acceptedAt, attempts });
+      return;
+    }
+    this.stats.recordsSucceeded++;
+    this.shard(shardId).records++;
+  }
+
   emit(event: MetricEvent): void {
     const s = this.stats;
     switch (event.type) {

@@ -4,8 +4,8 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsCommandOutput } from '
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   RecordTooLargeError,
+  HashKeyCache,
   compress,
-  hashKeyOf,
   toBytes,
   validateExplicitHashKey,
   validatePartitionKey,
@@ -75,6 +75,7 @@ export class Producer {
   private readonly stage: AggregateStage;
   private readonly collector: Collector;
   private readonly budget: BufferBudget;
+  private readonly hashKeys = new HashKeyCache();
   private readonly unsettled = new Set<PendingRecord>();
   /** Puts still waiting for the shard map or buffer room. */
   private readonly accepting = new Set<Promise<void>>();
@@ -202,7 +203,7 @@ export class Producer {
         partitionKey,
         explicitHashKey,
         data,
-        hashKeyOf({ partitionKey, explicitHashKey }),
+        this.hashKeys.of(partitionKey, explicitHashKey),
         bytes,
         now,
         now + this.options.recordTtl,
@@ -213,7 +214,7 @@ export class Producer {
       this.metrics.stats.bufferedRecords++;
       this.metrics.stats.bufferedBytes += bytes;
       this.route(record);
-      this.metrics.emit({ type: 'recordPut', shardId: record.predictedShard });
+      this.metrics.recordPut(record.predictedShard);
     });
   }
 
@@ -494,7 +495,7 @@ export class Producer {
   private finishSuccess(record: PendingRecord, result: PutResult): void {
     if (record.settled) return;
     this.release(record);
-    this.metrics.emit({ type: 'recordSucceeded', shardId: result.shardId, bufferedMs: Date.now() - record.acceptedAt, attempts: record.attempts.length });
+    this.metrics.recordSucceeded(result.shardId, record.acceptedAt, record.attempts.length);
     record.succeed(result);
   }
 
