@@ -1,0 +1,284 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * What the proxy does to a matching request. Faults that answer by themselves (`throttle`,
+ * `internal`, `expired-iterator`, `conditional-check-failed`, `malformed`) never reach the
+ * backend; `reset` forwards the request, so the backend may have applied it, as with a real
+ * connection lost mid-response; `partial` forwards and rewrites the PutRecords answer.
+ */
+export type ProxyFaultKind =
+  /** 400 with `code` (default ProvisionedThroughputExceededException). */
+  | 'throttle'
+  /** 500 InternalFailure. */
+  | 'internal'
+  /** Forward after `latencyMs`. */
+  | 'latency'
+  /** Forward, then destroy the client socket after part of the answer was written. */
+  | 'reset'
+  /** PutRecords: rewrite the answer so a `fraction` of successful entries fail with `code`. */
+  | 'partial'
+  /** GetRecords: 400 ExpiredIteratorException. */
+  | 'expired-iterator'
+  /** DynamoDB UpdateItem/PutItem/DeleteItem: 400 ConditionalCheckFailedException. */
+  | 'conditional-check-failed'
+  /** Hold the request until `release()`. */
+  | 'stall'
+  /** 200 with a body that is not JSON. */
+  | 'malformed';
+
+/** Which requests a fault applies to, and how often. */
+export interface ProxyFaultRule {
+  kind: ProxyFaultKind;
+  /** Operation (the part of `X-Amz-Target` after the dot: `PutRecords`, `UpdateItem`) or `*`. Default `*`. */
+  operation?: string;
+  /** Apply to this many matching requests, then stop. Default unlimited. */
+  times?: number;
+  /** Apply with this probability (seeded RNG). Default 1. */
+  probability?: number;
+  /** Only requests whose body contains this string (e.g. a lease key). */
+  bodyContains?: string;
+  latencyMs?: number;
+  /** For `partial`: share of entries to fail. Default 0.3. */
+  fraction?: number;
+  /** Error code for `throttle` and `partial`. */
+  code?: string;
+}
+
+/** Handle of an injected rule. */
+export interface ProxyFaultHandle {
+  /** Times the rule applied. */
+  readonly applied: number;
+  remove(): void;
+}
+
+/** Options of {@link FaultProxy.start}. */
+export interface FaultProxyOptions {
+  /** Where requests go, e.g. `http://127.0.0.1:4568`. */
+  target: string;
+  /** RNG seed for probabilistic rules. Default 1. */
+  seed?: number;
+}
+
+interface ActiveRule extends ProxyFaultRule {
+  applied: number;
+}
+
+const PASS_THROUGH = new Set<ProxyFaultKind>(['latency', 'stall', 'partial']);
+
+/** mulberry32: seeded, so a failing run replays the same faults. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A programmable HTTP/1.1 proxy on 127.0.0.1 in front of a real emulator (kinesis-local's plain
+ * port, dynalite). It speaks no protocol of its own: it reads the operation from `X-Amz-Target`
+ * and either answers with a fault in the AWS JSON 1.0/1.1 error shape or forwards the request.
+ *
+ * Enhanced fan-out (HTTP/2 over TLS, event streams) does not go through it: a TLS-terminating
+ * HTTP/2 proxy would test the proxy more than the consumer. Fan-out faults belong in middleware
+ * on the SDK client's stack instead.
+ */
+export class FaultProxy {
+  /** Faults injected so far, by kind. */
+  readonly injected: Record<string, number> = {};
+  /** Requests seen, by operation. */
+  readonly calls: Record<string, number> = {};
+  private rules: ActiveRule[] = [];
+  private stalled: (() => void)[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly random: () => number;
+  private readonly target: URL;
+  private url = '';
+
+  private constructor(
+    private readonly server: Server,
+    options: FaultProxyOptions,
+  ) {
+    this.target = new URL(options.target);
+    this.random = seededRandom(options.seed ?? 1);
+  }
+
+  /** Starts the proxy on a free port; resolves once it listens. */
+  static async start(options: FaultProxyOptions): Promise<FaultProxy> {
+    const server = createServer({ keepAliveTimeout: 60_000 });
+    const proxy = new FaultProxy(server, options);
+    server.on('request', (req, res) => void proxy.handle(req, res));
+    server.on('connection', (socket) => {
+      proxy.sockets.add(socket);
+      socket.once('close', () => proxy.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return proxy;
+  }
+
+  /** The proxy's URL, to give a client as its endpoint. */
+  get endpoint(): string {
+    return this.url;
+  }
+
+  /** Total faults injected. */
+  get totalInjected(): number {
+    return Object.values(this.injected).reduce((a, b) => a + b, 0);
+  }
+
+  /** Adds a rule; rules are tried in the order added. */
+  inject(rule: ProxyFaultRule): ProxyFaultHandle {
+    const active: ActiveRule = { ...rule, applied: 0 };
+    this.rules.push(active);
+    return {
+      get applied() {
+        return active.applied;
+      },
+      remove: () => {
+        this.rules = this.rules.filter((r) => r !== active);
+      },
+    };
+  }
+
+  /** Removes every rule (stalled requests stay stalled until `release`). */
+  clearFaults(): void {
+    this.rules = [];
+  }
+
+  /** Lets every stalled request go on. */
+  release(): void {
+    const waiting = this.stalled;
+    this.stalled = [];
+    for (const go of waiting) go();
+  }
+
+  /** Stops listening and drops open connections. */
+  async close(): Promise<void> {
+    this.release();
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private match(operation: string, body: string): ActiveRule[] {
+    const out: ActiveRule[] = [];
+    let ended = false;
+    for (const rule of this.rules) {
+      const ends = !PASS_THROUGH.has(rule.kind);
+      if (ends && ended) continue;
+      if (rule.operation && rule.operation !== '*' && rule.operation !== operation) continue;
+      if (rule.times !== undefined && rule.applied >= rule.times) continue;
+      if (rule.bodyContains !== undefined && !body.includes(rule.bodyContains)) continue;
+      if (rule.probability !== undefined && this.random() >= rule.probability) continue;
+      rule.applied++;
+      this.injected[rule.kind] = (this.injected[rule.kind] ?? 0) + 1;
+      out.push(rule);
+      if (ends) ended = true;
+    }
+    return out;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.slice(target.indexOf('.') + 1);
+    this.calls[operation] = (this.calls[operation] ?? 0) + 1;
+    const rules = this.rules.length === 0 ? [] : this.match(operation, body.toString('utf8'));
+    let partial: ActiveRule | undefined;
+    let reset = false;
+    for (const rule of rules) {
+      switch (rule.kind) {
+        case 'latency':
+          await new Promise((resolve) => setTimeout(resolve, rule.latencyMs ?? 100));
+          break;
+        case 'stall':
+          await new Promise<void>((resolve) => this.stalled.push(resolve));
+          break;
+        case 'partial':
+          partial = rule;
+          break;
+        case 'throttle':
+          return error(res, 400, rule.code ?? 'ProvisionedThroughputExceededException', 'Rate exceeded (injected)');
+        case 'internal':
+          return error(res, 500, 'InternalFailure', 'internal failure (injected)');
+        case 'expired-iterator':
+          return error(res, 400, 'ExpiredIteratorException', 'Iterator expired (injected)');
+        case 'conditional-check-failed':
+          return error(res, 400, 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', 'The conditional request failed (injected)');
+        case 'malformed':
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+          res.end('{"FailedRecordCount": 0, "Records": [ not json');
+          return;
+        case 'reset':
+          reset = true;
+          break;
+      }
+    }
+    const upstream = await this.forward(req, body).catch((e: unknown) => e as Error);
+    if (upstream instanceof Error) return error(res, 502, 'InternalFailure', `proxy: backend unreachable: ${upstream.message}`);
+    let answer = upstream.body;
+    if (partial && upstream.status === 200 && operation === 'PutRecords') answer = this.failEntries(answer, partial);
+    if (reset) {
+      // Headers and half the body, then the socket dies: the client cannot know whether it applied.
+      res.writeHead(upstream.status, { ...upstream.headers, 'content-length': String(answer.length) });
+      res.write(answer.subarray(0, Math.floor(answer.length / 2)));
+      setImmediate(() => req.socket.destroy());
+      return;
+    }
+    res.writeHead(upstream.status, { ...upstream.headers, 'content-length': String(answer.length) });
+    res.end(answer);
+  }
+
+  /** Fails a share of the entries the backend accepted. The backend kept them: as with the real service's partial answers, a retry may duplicate, never lose. */
+  private failEntries(body: Buffer, rule: ActiveRule): Buffer {
+    const parsed = JSON.parse(body.toString('utf8')) as { FailedRecordCount?: number; Records?: Record<string, unknown>[] };
+    const code = rule.code ?? 'ProvisionedThroughputExceededException';
+    let failed = parsed.FailedRecordCount ?? 0;
+    for (const [i, entry] of (parsed.Records ?? []).entries()) {
+      if (entry.ErrorCode !== undefined || this.random() >= (rule.fraction ?? 0.3)) continue;
+      parsed.Records![i] = { ErrorCode: code, ErrorMessage: 'Rate exceeded for shard (injected)' };
+      failed++;
+    }
+    parsed.FailedRecordCount = failed;
+    return Buffer.from(JSON.stringify(parsed));
+  }
+
+  private forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const headers = { ...req.headers, host: this.target.host, 'content-length': String(body.length) };
+      const out = httpRequest(
+        { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => {
+            const h: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers)) {
+              if (v === undefined || k === 'content-length' || k === 'transfer-encoding' || k === 'connection') continue;
+              h[k] = Array.isArray(v) ? v.join(', ') : v;
+            }
+            resolve({ status: res.statusCode ?? 502, headers: h, body: Buffer.concat(parts) });
+          });
+          res.on('error', reject);
+        },
+      );
+      out.on('error', reject);
+      out.end(body);
+    });
+  }
+}
+
+function error(res: ServerResponse, status: number, type: string, message: string): void {
+  const body = JSON.stringify({ __type: type, message });
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type.split('#').pop()!, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
