@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
 import { CompressionError, ConfigError } from './errors';
+import { startsWith } from './wire';
 
 /**
  * The compression envelope, byte by byte:
@@ -38,13 +39,7 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 
 /** True when `data` starts with the compression envelope's magic. */
 export function isCompressed(data: Uint8Array): boolean {
-  return (
-    data.length >= ENVELOPE_MAGIC.length &&
-    data[0] === ENVELOPE_MAGIC[0] &&
-    data[1] === ENVELOPE_MAGIC[1] &&
-    data[2] === ENVELOPE_MAGIC[2] &&
-    data[3] === ENVELOPE_MAGIC[3]
-  );
+  return startsWith(data, ENVELOPE_MAGIC);
 }
 
 /** Wraps `data` compressed with `codec` in the envelope. Works on user data and on whole aggregates. */

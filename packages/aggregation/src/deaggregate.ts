@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CorruptAggregateError } from './errors';
-import { DIGEST_BYTES, KPL_MAGIC, WireError, WireReader } from './wire';
+import { DIGEST_BYTES, KPL_MAGIC, WireError, WireReader, startsWith } from './wire';
 
 /** A Kinesis record as read from a shard (GetRecords, SubscribeToShard, a Lambda event). */
 export interface KinesisRecordIn {
@@ -38,13 +38,7 @@ export interface DeaggregateOptions {
 
 /** True when `data` starts with the KPL aggregate magic. */
 export function isAggregated(data: Uint8Array): boolean {
-  return (
-    data.length >= KPL_MAGIC.length &&
-    data[0] === KPL_MAGIC[0] &&
-    data[1] === KPL_MAGIC[1] &&
-    data[2] === KPL_MAGIC[2] &&
-    data[3] === KPL_MAGIC[3]
-  );
+  return startsWith(data, KPL_MAGIC);
 }
 
 /**

@@ -30,3 +30,4 @@ export {
 } from './compression';
 export type { CompressionCodec, DecompressOptions } from './compression';
 export { KPL_MAGIC, AGGREGATE_OVERHEAD } from './wire';
+export { REDACT_PATHS } from './redact';

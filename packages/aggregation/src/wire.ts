@@ -27,6 +27,13 @@ export const TAG_R_PK_INDEX = 0x08; // Record field 1, varint
 export const TAG_R_EHK_INDEX = 0x10; // Record field 2, varint
 export const TAG_R_DATA = 0x1a; // Record field 3, length-delimited
 
+/** True when `data` starts with `magic` (the KPL's, or the compression envelope's). */
+export function startsWith(data: Uint8Array, magic: Uint8Array): boolean {
+  if (data.length < magic.length) return false;
+  for (let i = 0; i < magic.length; i++) if (data[i] !== magic[i]) return false;
+  return true;
+}
+
 /** Bytes a non-negative integer (< 2^53) takes as a protobuf varint. */
 export function varintSize(value: number): number {
   if (value < 0x80) return 1;
