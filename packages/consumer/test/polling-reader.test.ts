@@ -1,0 +1,132 @@
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { FakeKinesis } from '@shardline/fake-kinesis';
+import { startLocalBackend, type LocalBackend } from '@shardline/local';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Consumer, RetrievalError, type ConsumerMetricEvent } from '../src/index';
+import { PollingReader } from '../src/retrieval/polling/polling-reader';
+
+let fake: FakeKinesis;
+beforeEach(async () => {
+  fake = await FakeKinesis.start();
+});
+afterEach(() => fake.close());
+
+async function fill(stream: string, n: number) {
+  const client = fake.client();
+  await client.send(new PutRecordsCommand({ StreamName: stream, Records: Array.from({ length: n }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`r${i}`) })) }));
+  client.destroy();
+}
+
+function reader(stream: string, options: Partial<ConstructorParameters<typeof PollingReader>[0]> = {}) {
+  return new PollingReader({
+    client: fake.client(),
+    streamName: stream,
+    streamArn: undefined,
+    shardId: 'shardId-000000000000',
+    position: { type: 'TRIM_HORIZON' },
+    maxRecords: 3,
+    idleTimeBetweenReadsMillis: 10,
+    minReadIntervalMillis: 1,
+    logger: pino({ level: 'silent' }),
+    ...options,
+  });
+}
+
+async function readAll(r: PollingReader, until: number): Promise<string[]> {
+  const seen: string[] = [];
+  const signal = new AbortController().signal;
+  while (seen.length < until) {
+    const batch = await r.next(signal);
+    seen.push(...batch.records.map((x) => Buffer.from(x.data).toString()));
+  }
+  return seen;
+}
+
+describe('PollingReader', () => {
+  it('reads a shard in order, a few records at a time', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 10);
+    expect(await readAll(reader('s'), 10)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+  });
+
+  it('recovers from an expired iterator from the last record read: no gap, no replay', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 10);
+    const r = reader('s');
+    const signal = new AbortController().signal;
+    const first = await r.next(signal);
+    fake.inject({ operation: 'GetRecords', kind: 'expired-iterator', times: 2 });
+    const rest = await readAll(r, 7);
+    expect([...first.records.map((x) => Buffer.from(x.data).toString()), ...rest]).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+    expect(fake.stats.calls.GetShardIterator).toBe(3);
+  });
+
+  it('backs off on throttling and transient errors and goes on', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 6);
+    const codes: string[] = [];
+    fake.inject({ operation: 'GetRecords', kind: 'throttle', times: 2 });
+    fake.inject({ operation: 'GetRecords', kind: 'internal', times: 1 });
+    fake.inject({ operation: 'GetRecords', kind: 'reset', times: 1 });
+    expect(await readAll(reader('s', { onReadError: (c) => codes.push(c) }), 6)).toHaveLength(6);
+    expect(codes.slice(0, 3)).toEqual(['ProvisionedThroughputExceededException', 'ProvisionedThroughputExceededException', 'InternalFailure']);
+    expect(codes).toHaveLength(4);
+  });
+
+  it('fails with a typed error when the shard cannot be read', async () => {
+    fake.createStream('s', 1);
+    await expect(reader('missing').next(new AbortController().signal)).rejects.toBeInstanceOf(RetrievalError);
+  });
+
+  it('reports the end of a split shard with its children', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 2);
+    const children = fake.splitShard('s', 'shardId-000000000000');
+    const r = reader('s', { maxRecords: 100 });
+    const batch = await r.next(new AbortController().signal);
+    expect(batch.shardEnded).toBe(true);
+    expect(batch.records).toHaveLength(2);
+    expect(batch.childShards!.map((c) => c.shardId)).toEqual(children);
+  });
+});
+
+describe('stall detection', () => {
+  let local: LocalBackend;
+  beforeAll(async () => {
+    local = await startLocalBackend({ kinesis: false });
+  });
+  afterAll(() => local?.stop());
+
+  it('reports a reader that makes no progress, restarts it, and delivers everything', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 5);
+    const dynamo = new DynamoDBClient({ endpoint: local.dynamodbEndpoint, region: local.region, credentials: { ...local.credentials } });
+    const events: ConsumerMetricEvent[] = [];
+    const delivered: string[] = [];
+    const consumer = new Consumer({
+      streamName: 's',
+      applicationName: `stall-${Date.now()}`,
+      kinesisClient: fake.client(),
+      dynamoDBClient: dynamo,
+      initialPosition: 'TRIM_HORIZON',
+      failoverTimeMillis: 3000,
+      idleTimeBetweenReadsMillis: 100,
+      stallTimeoutMillis: 1000,
+      onMetric: (e) => events.push(e),
+      processor: { processRecords: (b) => void delivered.push(...b.records.map((r) => Buffer.from(r.data).toString())) },
+    });
+    // The first GetRecords hangs (a stalled connection); the restarted reader gets through.
+    fake.inject({ operation: 'GetRecords', kind: 'stall', times: 1 });
+    await consumer.start();
+    const deadline = Date.now() + 20_000;
+    while (delivered.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await consumer.stop();
+    fake.release();
+    dynamo.destroy();
+    expect(delivered).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+    expect(events.filter((e) => e.type === 'stall')).toHaveLength(1);
+    expect(consumer.health().shards[0]!.stalls).toBe(1);
+  });
+});
