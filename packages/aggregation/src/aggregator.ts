@@ -44,6 +44,11 @@ export interface AggregatorOptions {
   maxBytes?: number;
   /** Most user records in one aggregate. Default 4,294,967,295 (the KPL's). */
   maxRecords?: number;
+  /**
+   * Skip the per-record checks (key, explicit hash key, bytes) because the caller already made
+   * them, as the producer does at `put`. Default false.
+   */
+  trustedInput?: boolean;
 }
 
 /** The Kinesis default record limit: 1 MiB of data plus partition key. */
@@ -72,6 +77,7 @@ interface TableEntry {
 export class Aggregator {
   private readonly maxBytes: number;
   private readonly maxRecords: number;
+  private readonly trusted: boolean;
   private readonly partitionKeys = new Map<string, TableEntry>();
   private readonly explicitHashKeys = new Map<string, TableEntry>();
   private pkIndexes: number[] = [];
@@ -86,6 +92,7 @@ export class Aggregator {
   constructor(options: AggregatorOptions = {}) {
     this.maxBytes = positiveInteger(options.maxBytes ?? DEFAULT_MAX_RECORD_BYTES, 'maxBytes');
     this.maxRecords = positiveInteger(options.maxRecords ?? DEFAULT_MAX_AGGREGATED_RECORDS, 'maxRecords');
+    this.trusted = options.trustedInput === true;
   }
 
   /** User records pending. */
@@ -113,7 +120,7 @@ export class Aggregator {
    * cannot fit even alone, and `InvalidRecordError` for a bad key or data.
    */
   add(record: UserRecord): KinesisRecordOut | undefined {
-    const checked = checkRecord(record);
+    const checked = this.trusted ? record : checkRecord(record);
     if (this.datas.length > 0) {
       const aggregated =
         AGGREGATE_OVERHEAD + this.protoBytes + this.growth(checked) + AGGREGATE_PARTITION_KEY.length;

@@ -54,6 +54,14 @@ export class BufferBudget {
     this.wake();
   }
 
+  /** Releases several records at once (a whole Kinesis record's worth). */
+  releaseMany(records: number, bytes: number): void {
+    if (records === 0) return;
+    this.records -= records;
+    this.bytes -= bytes;
+    this.wake();
+  }
+
   /** Fails every waiter (on close). */
   rejectAll(error: Error): void {
     for (const w of this.waiters.splice(0)) {
@@ -67,6 +75,7 @@ export class BufferBudget {
   }
 
   private wake(): void {
+    if (this.waiters.length === 0) return;
     while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
       const w = this.waiters.shift()!;
       this.records++;

@@ -441,13 +441,7 @@ export class Producer {
       if (d.kind === 'success' || (d.kind === 'wrong-shard' && !e.aggregated)) {
         if (d.kind === 'wrong-shard') staleMap = true;
         this.metrics.emit({ type: 'kinesisRecordSent', shardId: d.shardId, userRecords: e.records.length, bytes: e.bytes });
-        for (let i = 0; i < e.records.length; i++) {
-          const r = e.records[i]!;
-          r.attempts.push(success);
-          const result: PutResult = { shardId: d.shardId, sequenceNumber: d.sequenceNumber, aggregated: e.aggregated, attempts: r.attempts };
-          if (e.aggregated) result.subSequenceNumber = i;
-          this.finishSuccess(r, result);
-        }
+        this.succeedAll(e, d.shardId, d.sequenceNumber, success);
       } else if (d.kind === 'wrong-shard') {
         staleMap = true;
         const attempt: Attempt = { startedAt, durationMs, success: false, errorCode: 'WrongShard', errorMessage: `aggregate predicted for ${e.shardId} landed on ${d.shardId}` };
@@ -492,11 +486,36 @@ export class Producer {
     }, delay);
   }
 
-  private finishSuccess(record: PendingRecord, result: PutResult): void {
-    if (record.settled) return;
-    this.release(record);
-    this.metrics.recordSucceeded(result.shardId, record.acceptedAt, record.attempts.length);
-    record.succeed(result);
+  /**
+   * Resolves every user record of a Kinesis record that Kinesis took. The hot path of the
+   * producer: counters and the buffer budget are updated once per Kinesis record, and records that
+   * succeeded at their first try share one frozen attempts list.
+   */
+  private succeedAll(e: KinesisRecord, shardId: string, sequenceNumber: string, success: Attempt): void {
+    const firstTry: Attempt[] = Object.freeze([success]) as Attempt[];
+    let released = 0;
+    let releasedBytes = 0;
+    for (let i = 0; i < e.records.length; i++) {
+      const r = e.records[i]!;
+      if (r.settled) continue;
+      let attempts: Attempt[];
+      if (r.attempts.length === 0) attempts = firstTry;
+      else {
+        r.attempts.push(success);
+        attempts = r.attempts;
+      }
+      const result: PutResult = e.aggregated
+        ? { shardId, sequenceNumber, subSequenceNumber: i, aggregated: true, attempts }
+        : { shardId, sequenceNumber, aggregated: false, attempts };
+      this.unsettled.delete(r);
+      released++;
+      releasedBytes += r.bufferedBytes;
+      this.metrics.recordSucceeded(shardId, r.acceptedAt, attempts.length);
+      r.succeed(result);
+    }
+    this.metrics.stats.bufferedRecords -= released;
+    this.metrics.stats.bufferedBytes -= releasedBytes;
+    this.budget.releaseMany(released, releasedBytes);
   }
 
   private finishFailure(record: PendingRecord, error: Error & { code?: string }): void {
