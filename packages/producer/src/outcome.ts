@@ -18,6 +18,6 @@ export interface PutResult {
   subSequenceNumber?: number;
   /** True when the record went out inside a KPL aggregate of several records. */
   aggregated: boolean;
-  /** Every attempt, the successful one last. */
-  attempts: Attempt[];
+  /** Every attempt, the successful one last (read-only: records of one request may share it). */
+  attempts: readonly Attempt[];
 }

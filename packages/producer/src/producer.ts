@@ -492,13 +492,13 @@ export class Producer {
    * succeeded at their first try share one frozen attempts list.
    */
   private succeedAll(e: KinesisRecord, shardId: string, sequenceNumber: string, success: Attempt): void {
-    const firstTry: Attempt[] = Object.freeze([success]) as Attempt[];
+    const firstTry: readonly Attempt[] = Object.freeze([success]);
     let released = 0;
     let releasedBytes = 0;
     for (let i = 0; i < e.records.length; i++) {
       const r = e.records[i]!;
       if (r.settled) continue;
-      let attempts: Attempt[];
+      let attempts: readonly Attempt[];
       if (r.attempts.length === 0) attempts = firstTry;
       else {
         r.attempts.push(success);
