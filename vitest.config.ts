@@ -59,7 +59,7 @@ export default defineConfig({
           name: 'reliability',
           root: 'integration',
           include: ['test/reliability/**/*.test.ts'],
-          globalSetup: ['src/global-setup.ts'],
+          globalSetup: ['src/global-setup.ts', 'src/faults/report-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -158,4 +158,31 @@ describe('Consumer lifecycle', () => {
     if (code === 'still running') worker.child.kill('SIGKILL');
     expect(code).toBe(0);
   });
+
+  it('stops gracefully on SIGTERM with handleSignals, and the process exits by itself', async () => {
+    const streamName = uniqueName('sigterm');
+    await createStream(streamName, 2);
+    const worker = startChildWorker({ STREAM: streamName, APP: uniqueName('app'), WORKER: 'signalled', HANDLE_SIGNALS: '1' });
+    await waitFor(() => worker.lines.filter((l) => l.event === 'leaseAcquired').length === 2, { timeoutMs: 60_000, message: 'worker owns its shards' });
+    worker.child.kill('SIGTERM');
+    const code = await Promise.race([worker.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    if (code === 'still running') worker.child.kill('SIGKILL');
+    expect(code).toBe(0);
+  });
+
+  it('starts AT_TIMESTAMP: records put before the timestamp are not delivered', async () => {
+    const streamName = uniqueName('timestamp');
+    await createStream(streamName, 2);
+    await produce(streamName, 200, { prefix: 'before' });
+    await new Promise((r) => setTimeout(r, 1100)); // arrival timestamps have second-level granularity in some engines
+    const timestamp = new Date();
+    await new Promise((r) => setTimeout(r, 1100));
+    const after = await produce(streamName, 200, { prefix: 'after' });
+    const seen: Seen = { records: [] };
+    const consumer = recordingConsumer(seen, 'ts', { streamName, applicationName: uniqueName('app'), initialPosition: { timestamp } });
+    await consumer.start();
+    await waitFor(allConsumed(seen, after), { timeoutMs: 60_000, message: 'records after the timestamp consumed' });
+    await consumer.stop();
+    expect(seen.records.filter((r) => r.id.startsWith('before'))).toEqual([]);
+  });
 });

@@ -14,7 +14,11 @@ export interface StoredKinesisRecord {
 export function countIds(records: Iterable<StoredKinesisRecord>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const record of records) {
-    for (const user of deaggregate({ data: record.data, partitionKey: record.partitionKey, sequenceNumber: record.sequenceNumber })) {
+    for (const user of deaggregate({
+      data: record.data,
+      partitionKey: record.partitionKey,
+      sequenceNumber: record.sequenceNumber,
+    })) {
       const id = idOf(user.data);
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
@@ -23,7 +27,10 @@ export function countIds(records: Iterable<StoredKinesisRecord>): Map<string, nu
 }
 
 /** Sent, received (distinct), duplicates (extra copies) and lost, from the ids sent and the counts seen. */
-export function tally(sent: readonly string[], seen: ReadonlyMap<string, number>): { sent: number; received: number; duplicates: number; lost: number } {
+export function tally(
+  sent: readonly string[],
+  seen: ReadonlyMap<string, number>,
+): { sent: number; received: number; duplicates: number; lost: number } {
   let received = 0;
   let duplicates = 0;
   let lost = 0;

@@ -1,4 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
@@ -111,7 +117,13 @@ export class FaultProxy {
   static async start(options: FaultProxyOptions): Promise<FaultProxy> {
     const server = createServer({ keepAliveTimeout: 60_000 });
     const proxy = new FaultProxy(server, options);
-    server.on('request', (req, res) => void proxy.handle(req, res));
+    server.on('request', (req, res) => {
+      proxy.handle(req, res).catch((e: unknown) => {
+        // A bug in a rule (e.g. a body it cannot rewrite) must fail the call loudly, not hang it.
+        if (!res.headersSent) error(res, 502, 'InternalFailure', `proxy: ${(e as Error).message}`);
+        else res.destroy();
+      });
+    });
     server.on('connection', (socket) => {
       proxy.sockets.add(socket);
       socket.once('close', () => proxy.sockets.delete(socket));
@@ -207,13 +219,23 @@ export class FaultProxy {
           partial = rule;
           break;
         case 'throttle':
-          return error(res, 400, rule.code ?? 'ProvisionedThroughputExceededException', 'Rate exceeded (injected)');
+          return error(
+            res,
+            400,
+            rule.code ?? 'ProvisionedThroughputExceededException',
+            'Rate exceeded (injected)',
+          );
         case 'internal':
           return error(res, 500, 'InternalFailure', 'internal failure (injected)');
         case 'expired-iterator':
           return error(res, 400, 'ExpiredIteratorException', 'Iterator expired (injected)');
         case 'conditional-check-failed':
-          return error(res, 400, 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', 'The conditional request failed (injected)');
+          return error(
+            res,
+            400,
+            'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+            'The conditional request failed (injected)',
+          );
         case 'malformed':
           res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
           res.end('{"FailedRecordCount": 0, "Records": [ not json');
@@ -224,27 +246,38 @@ export class FaultProxy {
       }
     }
     const upstream = await this.forward(req, body).catch((e: unknown) => e as Error);
-    if (upstream instanceof Error) return error(res, 502, 'InternalFailure', `proxy: backend unreachable: ${upstream.message}`);
+    if (upstream instanceof Error)
+      return error(res, 502, 'InternalFailure', `proxy: backend unreachable: ${upstream.message}`);
     let answer = upstream.body;
-    if (partial && upstream.status === 200 && operation === 'PutRecords') answer = this.failEntries(answer, partial);
+    if (partial && upstream.status === 200 && operation === 'PutRecords')
+      answer = this.failEntries(answer, partial);
     if (reset) {
       // Headers and half the body, then the socket dies: the client cannot know whether it applied.
-      res.writeHead(upstream.status, { ...upstream.headers, 'content-length': String(answer.length) });
+      res.writeHead(upstream.status, {
+        ...upstream.headers,
+        'content-length': String(answer.length),
+      });
       res.write(answer.subarray(0, Math.floor(answer.length / 2)));
       setImmediate(() => req.socket.destroy());
       return;
     }
-    res.writeHead(upstream.status, { ...upstream.headers, 'content-length': String(answer.length) });
+    res.writeHead(upstream.status, {
+      ...upstream.headers,
+      'content-length': String(answer.length),
+    });
     res.end(answer);
   }
 
   /** Fails a share of the entries the backend accepted. The backend kept them: as with the real service's partial answers, a retry may duplicate, never lose. */
   private failEntries(body: Buffer, rule: ActiveRule): Buffer {
-    const parsed = JSON.parse(body.toString('utf8')) as { FailedRecordCount?: number; Records?: Record<string, unknown>[] };
+    const parsed = JSON.parse(body.toString('utf8')) as {
+      FailedRecordCount?: number;
+      Records?: Record<string, unknown>[];
+    };
     const code = rule.code ?? 'ProvisionedThroughputExceededException';
     let failed = parsed.FailedRecordCount ?? 0;
     for (const [i, entry] of (parsed.Records ?? []).entries()) {
-      if (entry.ErrorCode !== undefined || this.random() >= (rule.fraction ?? 0.3)) continue;
+      if (typeof entry.ErrorCode === 'string' || this.random() >= (rule.fraction ?? 0.3)) continue;
       parsed.Records![i] = { ErrorCode: code, ErrorMessage: 'Rate exceeded for shard (injected)' };
       failed++;
     }
@@ -252,18 +285,37 @@ export class FaultProxy {
     return Buffer.from(JSON.stringify(parsed));
   }
 
-  private forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+  private forward(
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      const headers = { ...req.headers, host: this.target.host, 'content-length': String(body.length) };
+      const headers = {
+        ...req.headers,
+        host: this.target.host,
+        'content-length': String(body.length),
+      };
       const out = httpRequest(
-        { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers },
+        {
+          host: this.target.hostname,
+          port: this.target.port,
+          method: req.method,
+          path: req.url,
+          headers,
+        },
         (res) => {
           const parts: Buffer[] = [];
           res.on('data', (c: Buffer) => parts.push(c));
           res.on('end', () => {
             const h: Record<string, string> = {};
             for (const [k, v] of Object.entries(res.headers)) {
-              if (v === undefined || k === 'content-length' || k === 'transfer-encoding' || k === 'connection') continue;
+              if (
+                v === undefined ||
+                k === 'content-length' ||
+                k === 'transfer-encoding' ||
+                k === 'connection'
+              )
+                continue;
               h[k] = Array.isArray(v) ? v.join(', ') : v;
             }
             resolve({ status: res.statusCode ?? 502, headers: h, body: Buffer.concat(parts) });
@@ -279,6 +331,10 @@ export class FaultProxy {
 
 function error(res: ServerResponse, status: number, type: string, message: string): void {
   const body = JSON.stringify({ __type: type, message });
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type.split('#').pop()!, 'content-length': String(Buffer.byteLength(body)) });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amzn-errortype': type.split('#').pop()!,
+    'content-length': String(Buffer.byteLength(body)),
+  });
   res.end(body);
 }

@@ -12,7 +12,7 @@ export interface ChildWorker {
   exited: Promise<number | null>;
 }
 
-export function startChildWorker(env: { STREAM: string; APP: string; WORKER: string; FAILOVER?: string }): ChildWorker {
+export function startChildWorker(env: { STREAM: string; APP: string; WORKER: string; FAILOVER?: string; HANDLE_SIGNALS?: string }): ChildWorker {
   const info = backend();
   const child = fork(FIXTURE, [], {
     execArgv: ['--conditions=source', '--import', 'tsx'],

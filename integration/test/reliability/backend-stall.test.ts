@@ -55,11 +55,18 @@ describe('scenario 4: backend stalled', () => {
             peakBuffered = Math.max(peakBuffered, stats.bufferedBytes);
             return stall.applied > 0 && stats.bufferedBytes > BOUND / 2 && stats.recordsPut < COUNT;
           },
-          { timeoutMs: 30_000, intervalMs: 20, message: 'producer buffer filled while the backend is stalled' },
+          {
+            timeoutMs: 30_000,
+            intervalMs: 20,
+            message: 'producer buffer filled while the backend is stalled',
+          },
         );
         // Still stalled: nothing more is accepted beyond the bound, nothing has finished.
         const before = producer.stats();
-        await waitFor(() => stall.applied >= 1 && producer.stats().recordsPut === before.recordsPut, { timeoutMs: 10_000, intervalMs: 50 });
+        await waitFor(
+          () => stall.applied >= 1 && producer.stats().recordsPut === before.recordsPut,
+          { timeoutMs: 10_000, intervalMs: 50 },
+        );
         expect(succeeded.size).toBe(0);
         expect(failed).toHaveLength(0);
         expect(producer.stats().recordsPut).toBeLessThan(COUNT);
@@ -69,7 +76,10 @@ describe('scenario 4: backend stalled', () => {
         // The backend comes back.
         fake.clearFaults();
         fake.release();
-        const sampler = setInterval(() => (peakBuffered = Math.max(peakBuffered, producer.stats().bufferedBytes)), 5);
+        const sampler = setInterval(
+          () => (peakBuffered = Math.max(peakBuffered, producer.stats().bufferedBytes)),
+          5,
+        );
         await Promise.all(puts);
         clearInterval(sampler);
         await producer.close();

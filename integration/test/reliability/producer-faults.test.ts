@@ -44,7 +44,11 @@ describe('scenario 2: producer under 30 % call failures', () => {
     let seen = new Map<string, number>();
     await scenario(
       '2. 30 % producer calls throttled / 5xx / reset',
-      () => ({ ...tally([...succeeded.keys()], seen), sent: COUNT, faultsInjected: fake.stats.faultsInjected }),
+      () => ({
+        ...tally([...succeeded.keys()], seen),
+        sent: COUNT,
+        faultsInjected: fake.stats.faultsInjected,
+      }),
       async () => {
         await Promise.all(
           ids.map((id, i) =>
@@ -77,12 +81,22 @@ describe('scenario 2: producer under 30 % call failures', () => {
         // A success is in the stream, on the shard and at the sequence number it reported.
         const bySeq = new Map(fake.records(streamName).map((r) => [r.sequenceNumber, r]));
         for (const [id, result] of succeeded) {
-          expect(seen.get(id) ?? 0, `record ${id} reported delivered but absent`).toBeGreaterThan(0);
+          expect(seen.get(id) ?? 0, `record ${id} reported delivered but absent`).toBeGreaterThan(
+            0,
+          );
           expect(bySeq.has(result.sequenceNumber)).toBe(true);
-          expect(fake.records(streamName, result.shardId).some((r) => r.sequenceNumber === result.sequenceNumber)).toBe(true);
+          expect(
+            fake
+              .records(streamName, result.shardId)
+              .some((r) => r.sequenceNumber === result.sequenceNumber),
+          ).toBe(true);
         }
         // Retries went through the faults: a record retried carries its failed attempts.
-        expect([...succeeded.values()].some((r) => r.attempts.length > 1 && r.attempts.slice(0, -1).every((a) => !a.success))).toBe(true);
+        expect(
+          [...succeeded.values()].some(
+            (r) => r.attempts.length > 1 && r.attempts.slice(0, -1).every((a) => !a.success),
+          ),
+        ).toBe(true);
       },
     );
   });

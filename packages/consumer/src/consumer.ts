@@ -43,7 +43,8 @@ export interface IteratedBatch extends RecordBatch {
  *
  * Events (also sent to `onMetric`): `leaseAcquired`, `leaseLost`, `leaseHandedOff`,
  * `leaseStealRequested`, `shardEnded`, `stall`, `processorError`, `poisonRecord`, `readError`,
- * `batch`, `checkpoint`.
+ * `batch`, `checkpoint`; and `stopped` once `stop()` has finished (e.g. after SIGTERM with
+ * `handleSignals`), when the application can close the clients it passed in.
  */
 export class Consumer extends EventEmitter {
   readonly workerId: string;
@@ -172,6 +173,8 @@ export class Consumer extends EventEmitter {
     await this.retrieval.stop().catch(() => {});
     this.iteratorWaiter?.();
     this.logger.info('consumer stopped');
+    // With handleSignals, this is how an application learns it may close its own clients.
+    this.emit('stopped');
   }
 
   /** Per-shard health: lease held, last read, lag, errors and stalls. */

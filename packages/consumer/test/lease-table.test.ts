@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseTableError } from '../src/errors';
 import type { Lease } from '../src/leases/lease';
 import { LeaseConflict, LeaseTable } from '../src/leases/lease-table';
+import { ShardCheckpointer } from '../src/checkpoint/checkpointer';
+import { LeaseLostError } from '../src/errors';
 
 let backend: LocalBackend;
 let client: DynamoDBClient;
@@ -77,5 +79,33 @@ describe('LeaseTable (dynalite)', () => {
     const [released] = await t.list();
     expect(released!.leaseOwner).toBeUndefined();
     expect((await t.take(released!, 'w2')).leaseOwner).toBe('w2');
+  });
+
+  it('a checkpoint racing a hand-off request lands as the hand-off checkpoint, so the new owner does not replay', async () => {
+    const t = await table();
+    await t.create(newLease('s1'));
+    const held = await t.take((await t.list())[0]!, 'old');
+    const checkpointer = new ShardCheckpointer('s1', t, 'old', 'TRIM_HORIZON');
+    checkpointer.lastDelivered = { sequenceNumber: '500', subSequenceNumber: 3 };
+    await t.requestHandoff(held, 'new'); // arrives between the batch and its checkpoint
+    await checkpointer.checkpoint();
+    expect(checkpointer.handingOff).toBe(true);
+    expect((await t.get('s1'))!).toMatchObject({ checkpoint: '500', checkpointSubSequenceNumber: 3, leaseOwner: 'new', checkpointOwner: 'old' });
+    await t.completeHandoff('s1', 'old', { checkpoint: '500', sub: 3 });
+    // Once the hand-off is complete the old owner can no longer move the checkpoint.
+    checkpointer.lastDelivered = { sequenceNumber: '600', subSequenceNumber: 0 };
+    await expect(checkpointer.checkpoint()).rejects.toBeInstanceOf(LeaseLostError);
+    expect((await t.get('s1'))!.checkpoint).toBe('500');
+  });
+
+  it('a checkpoint after the lease was taken outright is refused with LeaseLostError', async () => {
+    const t = await table();
+    await t.create(newLease('s1'));
+    const held = await t.take((await t.list())[0]!, 'old');
+    await t.take(held, 'thief');
+    const checkpointer = new ShardCheckpointer('s1', t, 'old', 'TRIM_HORIZON');
+    checkpointer.lastDelivered = { sequenceNumber: '9', subSequenceNumber: 0 };
+    await expect(checkpointer.checkpoint()).rejects.toBeInstanceOf(LeaseLostError);
+    expect(checkpointer.disabled).toBe(true);
   });
 });

@@ -62,14 +62,26 @@ export class ShardCheckpointer implements Checkpointer {
   private async write(checkpoint: string, sub: number): Promise<void> {
     try {
       await this.table.checkpoint(this.shardId, this.workerId, checkpoint, sub, this.handingOff);
-      if (checkpoint === 'SHARD_END') this.last = 'SHARD_END';
-      this.onWrite();
     } catch (error) {
-      if (error instanceof LeaseConflict) {
+      if (!(error instanceof LeaseConflict)) throw error;
+      // Another worker may have asked for the shard since our last renewal: then we are the
+      // hand-off's checkpointOwner, and this checkpoint is exactly what the new owner must start
+      // after. Only if we are neither owner nor checkpointOwner is the lease lost.
+      const lease = this.handingOff ? undefined : await this.table.get(this.shardId);
+      if (lease?.checkpointOwner !== this.workerId) {
         this.disabled = true;
         throw new LeaseLostError(this.shardId, 'the checkpoint write lost its conditional check');
       }
-      throw error;
+      this.handingOff = true;
+      try {
+        await this.table.checkpoint(this.shardId, this.workerId, checkpoint, sub, true);
+      } catch (retryError) {
+        if (!(retryError instanceof LeaseConflict)) throw retryError;
+        this.disabled = true;
+        throw new LeaseLostError(this.shardId, 'the hand-off completed before the checkpoint');
+      }
     }
+    if (checkpoint === 'SHARD_END') this.last = 'SHARD_END';
+    this.onWrite();
   }
 }
