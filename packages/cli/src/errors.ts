@@ -16,7 +16,11 @@ export class InputError extends ShardlineError {
 
 /** A backend that cannot be reached or lacks what the command needs (stream missing). Exit code 1. */
 export class BackendError extends ShardlineError {
-  constructor(code: 'BACKEND_UNREACHABLE' | 'STREAM_NOT_FOUND' | 'BACKEND_FAILED', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'BACKEND_UNREACHABLE' | 'STREAM_NOT_FOUND' | 'BACKEND_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }
