@@ -78,12 +78,18 @@ export class Consumer extends EventEmitter {
     this.processor = options.processor;
     this.retrieval =
       this.options.retrieval.mode === 'fanout'
-        ? createFanoutRetrieval(this.options.retrieval)
+        ? createFanoutRetrieval({
+            ...this.options.retrieval,
+            onReadError: (shardId, code) => {
+              this.metric({ type: 'readError', shardId, code });
+              if (this.options.retrieval.mode === 'fanout') this.options.retrieval.onReadError?.(shardId, code);
+            },
+          })
         : createPollingRetrieval({
             maxRecords: this.options.maxRecords,
             idleTimeBetweenReadsMillis: this.options.idleTimeBetweenReadsMillis,
+            onReadError: (shardId, code) => this.metric({ type: 'readError', shardId, code }),
           });
-    // EventEmitter throws on an unhandled 'error' event; we never emit one.
   }
 
   /** Creates the lease table if needed, finds the shards, and starts taking leases. */

@@ -46,17 +46,16 @@ export function decodeRecords(raw: readonly RawKinesisRecord[], context: DecodeC
       }
       throw error;
     }
+    const range = context.hashRange;
+    if (range && users.length > 0 && users[0]!.aggregated && users.some((u) => { const h = hashKeyOf(u); return h < range.start || h > range.end; })) {
+      // An aggregate that landed on a shard some of its records do not hash into (sent with a
+      // stale shard map during resharding): like the KCL, drop it whole. The producer re-sends
+      // such aggregates' records, so delivering part of it would duplicate them.
+      outOfRange += users.length;
+      continue;
+    }
     for (const user of users) {
       if (context.after && compareSequence(user, context.after) <= 0) continue;
-      if (user.aggregated && context.hashRange) {
-        const hash = hashKeyOf(user);
-        if (hash < context.hashRange.start || hash > context.hashRange.end) {
-          // A producer re-sends records of an aggregate that landed on the wrong shard (during
-          // resharding); the stray copy is not this shard's to deliver.
-          outOfRange++;
-          continue;
-        }
-      }
       let data: Uint8Array;
       try {
         data = decompress(user.data);

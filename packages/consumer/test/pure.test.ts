@@ -54,11 +54,17 @@ describe('record decoding', () => {
     expect(out.records.map((r) => Buffer.from(r.data).toString())).toEqual(['u4', 'u5', 'plain']);
   });
 
-  it('drops aggregated records that hash outside the shard, as the KCL does', () => {
+  it('drops a whole aggregate when any of its records hashes outside the shard, as the KCL does', () => {
     const hash = partitionKeyHash('k');
     const out = decodeRecords([raw(agg!.data)], { shardId: 's', hashRange: { start: hash + 1n, end: hash + 10n } });
     expect(out.records).toEqual([]);
     expect(out.outOfRange).toBe(6);
+    const [mixed] = aggregate([{ partitionKey: 'k', data: Buffer.from('in') }, { partitionKey: 'other', data: Buffer.from('out') }]);
+    const partly = decodeRecords([raw(mixed!.data)], { shardId: 's', hashRange: { start: hash, end: hash } });
+    expect(partly.records).toEqual([]);
+    expect(partly.outOfRange).toBe(2);
+    const inside = decodeRecords([raw(agg!.data)], { shardId: 's', hashRange: { start: hash, end: hash } });
+    expect(inside.records).toHaveLength(6);
   });
 
   it('hands corrupt aggregates and bad envelopes to the poison list, never throws, keeps the rest', () => {

@@ -435,6 +435,7 @@ export class Producer {
     this.metrics.emit({ type: 'putRecordsCall', entries: entries.length, bytes: entries.reduce((n, e) => n + e.bytes, 0), durationMs, failedEntries: out.FailedRecordCount ?? 0 });
     const success: Attempt = { startedAt, durationMs, success: true };
     const retry: PendingRecord[] = [];
+    const misplaced: { record: KinesisRecord; shardId: string; sequenceNumber: string }[] = [];
     let staleMap = false;
     for (const d of decisions) {
       const e = d.record;
@@ -444,9 +445,7 @@ export class Producer {
         this.succeedAll(e, d.shardId, d.sequenceNumber, success);
       } else if (d.kind === 'wrong-shard') {
         staleMap = true;
-        const attempt: Attempt = { startedAt, durationMs, success: false, errorCode: 'WrongShard', errorMessage: `aggregate predicted for ${e.shardId} landed on ${d.shardId}` };
-        for (const r of e.records) r.attempts.push(attempt);
-        retry.push(...e.records);
+        misplaced.push(d);
       } else {
         const attempt: Attempt = { startedAt, durationMs, success: false, errorCode: d.code, errorMessage: d.message };
         for (const r of e.records) r.attempts.push(attempt);
@@ -464,10 +463,38 @@ export class Producer {
     if (staleMap) {
       void this.shardMap
         .refresh('record landed on an unexpected shard', startedAt)
-        .then((ranges) => this.limiter.retain(new Set(ranges.ranges.map((r) => r.shardId))))
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'shard map refresh failed'));
+        .then((ranges) => {
+          this.limiter.retain(new Set(ranges.ranges.map((r) => r.shardId)));
+          for (const m of misplaced) this.settleMisplaced(m, ranges.range(m.shardId), { startedAt, durationMs, success: true });
+        })
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error }, 'shard map refresh failed');
+          for (const m of misplaced) this.settleMisplaced(m, undefined, { startedAt, durationMs, success: true });
+        });
     }
     if (retry.length > 0) this.retryLater(retry);
+  }
+
+  /**
+   * An aggregate landed on another shard than predicted (the map was stale: resharding). If every
+   * record in it hashes into the shard it landed on, a KCL reads it there: success. Otherwise the
+   * KCL drops the whole aggregate, so all its records go round again, re-aggregated with the fresh
+   * map. Either way each record is delivered once.
+   */
+  private settleMisplaced(
+    m: { record: KinesisRecord; shardId: string; sequenceNumber: string },
+    landed: { start: bigint; end: bigint } | undefined,
+    success: Attempt,
+  ): void {
+    const e = m.record;
+    if (landed && e.records.every((r) => landed.start <= r.hashKey && r.hashKey <= landed.end)) {
+      this.metrics.emit({ type: 'kinesisRecordSent', shardId: m.shardId, userRecords: e.records.length, bytes: e.bytes });
+      this.succeedAll(e, m.shardId, m.sequenceNumber, success);
+      return;
+    }
+    const attempt: Attempt = { startedAt: success.startedAt, durationMs: success.durationMs, success: false, errorCode: 'WrongShard', errorMessage: `aggregate predicted for ${e.shardId} landed on ${m.shardId}, where some of its records do not belong` };
+    for (const r of e.records) r.attempts.push(attempt);
+    this.retryLater(e.records);
   }
 
   /** Sends records round again after a jittered backoff, unless their TTL has passed. */

@@ -13,8 +13,13 @@ export interface ShardRange {
  */
 export class ShardRanges {
   readonly ranges: readonly ShardRange[];
+  /** Every listed shard, closed ones too, by id: where a record actually landed. */
+  private readonly byId: Map<string, ShardRange>;
 
   constructor(shards: readonly Shard[]) {
+    this.byId = new Map(
+      shards.map((s) => [s.ShardId!, { shardId: s.ShardId!, start: BigInt(s.HashKeyRange!.StartingHashKey!), end: BigInt(s.HashKeyRange!.EndingHashKey!) }]),
+    );
     this.ranges = shards
       .filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined)
       .map((s) => ({
@@ -42,6 +47,11 @@ export class ShardRanges {
 
   has(shardId: string): boolean {
     return this.ranges.some((r) => r.shardId === shardId);
+  }
+
+  /** The hash-key range of any listed shard, open or closed. */
+  range(shardId: string): ShardRange | undefined {
+    return this.byId.get(shardId);
   }
 }
 

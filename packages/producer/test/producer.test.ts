@@ -56,11 +56,11 @@ function expectDelivered(streamName: string, sent: { key: string; data: string; 
   }
 }
 
-async function putMany(producer: Producer, n: number, keys = 50) {
+async function putMany(producer: Producer, n: number, keys = 50, prefix = 'd') {
   const results = await Promise.all(
     Array.from({ length: n }, (_, i) => {
       const key = `k${i % keys}`;
-      const data = `d${i}`;
+      const data = `${prefix}${i}`;
       return producer.put({ partitionKey: key, data }).then((result) => ({ key, data, result }));
     }),
   );
@@ -153,7 +153,7 @@ describe('Producer', () => {
     const refreshesBefore = producer.stats().shardMapRefreshes;
     fake.splitShard(streamName, 'shardId-000000000000');
     fake.splitShard(streamName, 'shardId-000000000001');
-    const sent = await putMany(producer, 2000, 200);
+    const sent = await putMany(producer, 2000, 200, 'after-split-');
     expectDelivered(streamName, sent);
     const open = fake.shards(streamName).filter((s) => s.endingSequenceNumber === undefined);
     for (const s of sent) {
@@ -161,8 +161,32 @@ describe('Producer', () => {
       // Every aggregate that succeeded lies on the shard its records hash into.
       if (s.result.aggregated) expect(open.find((sh) => sh.start <= hash && hash <= sh.end)!.shardId).toBe(s.result.shardId);
     }
+    // Read as a KCL reads (an aggregate with any record outside its shard is dropped whole):
+    // every record exactly once — the producer re-sent only what a KCL would drop.
+    const delivered = new Map<string, number>();
+    for (const shard of fake.shards(streamName)) {
+      for (const r of shard.records) {
+        const users = deaggregate({ data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber }, { strict: true });
+        if (users.length > 1 && users.some((u) => { const h = hashKeyOf(u); return h < shard.start || h > shard.end; })) continue;
+        for (const u of users) delivered.set(Buffer.from(u.data).toString(), (delivered.get(Buffer.from(u.data).toString()) ?? 0) + 1);
+      }
+    }
+    for (const s of sent) expect(delivered.get(s.data)).toBe(1);
     // A burst of wrong-shard results: one refresh (a second only if a late response raced it), not one per record.
     expect(producer.stats().shardMapRefreshes - refreshesBefore).toBeLessThanOrEqual(2);
+  });
+
+  it('does not re-send an aggregate that landed on a new shard all of its records belong to', async () => {
+    const { streamName, producer } = setup(1, { shardMapRefreshInterval: 3_600_000 });
+    await producer.start();
+    fake.splitShard(streamName, 'shardId-000000000000'); // the producer's map is now stale
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => producer.put({ partitionKey: 'one-key', data: `same-key-${i}` })));
+    const hash = hashKeyOf({ partitionKey: 'one-key' });
+    const child = fake.shards(streamName).find((s) => s.endingSequenceNumber === undefined && s.start <= hash && hash <= s.end)!;
+    expect(results.every((r) => r.shardId === child.shardId && r.aggregated)).toBe(true);
+    // One aggregate in the child, nothing re-sent.
+    const copies = fake.records(streamName, child.shardId).flatMap((r) => deaggregate({ data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber }));
+    expect(copies).toHaveLength(50);
   });
 
   it('routes by explicit hash key', async () => {
