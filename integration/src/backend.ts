@@ -9,6 +9,8 @@ import {
   ListShardsCommand,
   type Shard,
 } from '@aws-sdk/client-kinesis';
+import { KinesisClient as KinesisClientClass } from '@aws-sdk/client-kinesis';
+import { createFanoutHttpHandler } from '@shardline/consumer';
 import { createKinesisClient } from '@shardline/local';
 import { inject } from 'vitest';
 import type { BackendInfo } from './backend-info';
@@ -35,6 +37,22 @@ export function kinesisClient(options: { http2?: boolean } = {}): KinesisClient 
     ...(info.credentials ? { credentials: info.credentials } : {}),
     http2: options.http2 === true,
     allowSelfSignedCertificate: info.emulator,
+  });
+}
+
+/**
+ * A client for SubscribeToShard (enhanced fan-out): HTTP/2 on the TLS endpoint with the consumer's
+ * fan-out handler, whose sessions stay open and are shared. (The SDK's default HTTP/2 handler
+ * closes an event stream's session early, which kinesis-local and LocalStack answer with a
+ * protocol error.) The self-signed certificate is accepted only for a local emulator.
+ */
+export function fanoutKinesisClient(): KinesisClient {
+  const info = backend();
+  return new KinesisClientClass({
+    region: info.region,
+    ...(info.kinesisTlsEndpoint ? { endpoint: info.kinesisTlsEndpoint } : {}),
+    ...(info.credentials ? { credentials: { ...info.credentials } } : {}),
+    requestHandler: createFanoutHttpHandler({ allowSelfSignedCertificate: info.emulator }),
   });
 }
 

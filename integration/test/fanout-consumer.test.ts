@@ -1,23 +1,16 @@
-import { KinesisClient, SplitShardCommand } from '@aws-sdk/client-kinesis';
-import { type ConsumerOptions, createFanoutHttpHandler } from '@shardline/consumer';
+import { SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { ConsumerOptions } from '@shardline/consumer';
 import { Producer } from '@shardline/producer';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backend, createStream, kinesisClient, listShards, uniqueName, waitFor } from '../src/backend';
+import { createStream, kinesisClient, listShards, uniqueName, waitFor, fanoutKinesisClient } from '../src/backend';
 import { duplicates, orderByKey, produce, recordingConsumer, type Seen } from '../src/support/consumer-harness';
 
 const clients: KinesisClient[] = [];
 afterAll(() => clients.forEach((c) => c.destroy()));
 
-/** SubscribeToShard client: HTTP/2 on the TLS endpoint, sessions shared by the fan-out handler. */
 function fanoutClient(): KinesisClient {
-  const info = backend();
-  const client = new KinesisClient({
-    region: info.region,
-    ...(info.kinesisTlsEndpoint ? { endpoint: info.kinesisTlsEndpoint } : {}),
-    ...(info.credentials ? { credentials: info.credentials } : {}),
-    requestHandler: createFanoutHttpHandler({ allowSelfSignedCertificate: info.emulator }),
-  });
+  const client = fanoutKinesisClient();
   clients.push(client);
   return client;
 }

@@ -2,20 +2,13 @@ import { KinesisClient, ListStreamConsumersCommand, PutRecordsCommand } from '@a
 import { createFanoutHttpHandler, createFanoutRetrieval, type RawKinesisRecord, type Retrieval, type ShardReader } from '@shardline/consumer';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backend, createStream, kinesisClient, listShardIds, uniqueName, waitFor } from '../src/backend';
+import { backend, createStream, kinesisClient, listShardIds, uniqueName, waitFor, fanoutKinesisClient } from '../src/backend';
 
 const logger = pino({ level: 'silent' });
 const clients: KinesisClient[] = [];
 
-/** A client for SubscribeToShard: HTTP/2 on the TLS endpoint with the fan-out handler. */
 function fanoutClient(): KinesisClient {
-  const info = backend();
-  const client = new KinesisClient({
-    region: info.region,
-    ...(info.kinesisTlsEndpoint ? { endpoint: info.kinesisTlsEndpoint } : {}),
-    ...(info.credentials ? { credentials: info.credentials } : {}),
-    requestHandler: createFanoutHttpHandler({ allowSelfSignedCertificate: info.emulator }),
-  });
+  const client = fanoutKinesisClient();
   clients.push(client);
   return client;
 }
