@@ -73,7 +73,7 @@ async function startLocalStack(): Promise<StartedBackend> {
   let container: StartedLocalStackContainer;
   try {
     container = await new testcontainers.LocalstackContainer(process.env.LOCALSTACK_IMAGE ?? 'localstack/localstack:4.4')
-      .withEnvironment({ SERVICES: 'kinesis,dynamodb', KINESIS_LATENCY: '0' })
+      .withEnvironment({ SERVICES: 'kinesis,dynamodb', KINESIS_LATENCY: '0', KINESIS_SHARD_LIMIT: '100000' })
       .start();
   } catch (error) {
     throw new Error(

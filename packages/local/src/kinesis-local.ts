@@ -63,6 +63,10 @@ export async function startKinesisLocal(options: KinesisLocalOptions): Promise<K
       ROOT_LOG_LEVEL: 'ERROR',
       SHOULD_PERSIST_DATA: 'false',
       ...FAST_DURATIONS,
+      // kinesis-mock's default account limit is 50 open shards; a test run that gives every test
+      // its own stream passes that quickly. Real accounts start at 200-500 and can be raised.
+      SHARD_LIMIT: '100000',
+      ON_DEMAND_STREAM_COUNT_LIMIT: '1000',
       ...options.env,
     },
     stdio: ['pipe', 'ignore', 'pipe'],
