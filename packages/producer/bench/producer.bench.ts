@@ -7,6 +7,10 @@
  */
 import { createRequire } from 'node:module';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { fork } from 'node:child_process';
+import { Agent } from 'node:http';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { Producer } from '../src/index';
 
@@ -75,13 +79,29 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
+/** The stub in a child process; resolves with its endpoint and a stop function. */
+async function stubProcess(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const child = fork(new URL('./stub-process.ts', import.meta.url).pathname, [], {
+    execArgv: ['--conditions=source', '--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const endpoint = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  return { endpoint, stop: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.send('stop'))) };
+}
+
 if (!only || only === 'cpu') {
-  console.log('1. CPU path: user records/s into an in-process stub that answers at once (best of 3)');
+  console.log('1. CPU path: user records/s into a stub that answers at once, in its own process (best of 3)');
   console.log('size    naive SDK (500/call)  aws-kinesis-agg+SDK  shardline   shardline/naive  shardline/agg');
   for (const [size, n] of [[100, 200_000], [1024, 60_000]] as const) {
-    const fake = await FakeKinesis.start({ discard: true });
-    fake.createStream('bench', 4);
-    const client = fake.client({ maxSockets: 24 });
+    const stub = await stubProcess();
+    const client = new KinesisClient({
+      region: 'us-east-1',
+      endpoint: stub.endpoint,
+      credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }) }),
+    });
+    const fake = { close: stub.stop };
     const best = async (fn: () => Promise<unknown>) => Math.min(await time(fn), await time(fn), await time(fn));
     const tNaive = await best(() => naive(client, 'bench', n, size));
     const tAgg = await best(() => withKinesisAgg(client, 'bench', n, size));
