@@ -6,10 +6,9 @@
  * Run: pnpm bench (or npx tsx --conditions=source packages/producer/bench/producer.bench.ts)
  */
 import { createRequire } from 'node:module';
-import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { fork } from 'node:child_process';
 import { Agent } from 'node:http';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { Producer } from '../src/index';
