@@ -122,10 +122,27 @@ export class Aggregator {
   add(record: UserRecord): KinesisRecordOut | undefined {
     const checked = this.trusted ? record : checkRecord(record);
     if (this.datas.length > 0) {
-      const aggregated =
-        AGGREGATE_OVERHEAD + this.protoBytes + this.growth(checked) + AGGREGATE_PARTITION_KEY.length;
-      if (aggregated <= this.maxBytes && this.datas.length < this.maxRecords) {
-        this.append(checked);
+      // One table lookup serves both the size check and the append.
+      const pk = this.partitionKeys.get(checked.partitionKey);
+      const pkBytes = pk === undefined ? Buffer.byteLength(checked.partitionKey, 'utf8') : pk.bytes;
+      const ehk = checked.explicitHashKey === undefined ? undefined : this.explicitHashKeys.get(checked.explicitHashKey);
+      const pkIndex = pk === undefined ? this.partitionKeys.size : pk.index;
+      const ehkIndex = checked.explicitHashKey === undefined ? -1 : ehk === undefined ? this.explicitHashKeys.size : ehk.index;
+      const tables =
+        (pk === undefined ? lengthDelimitedSize(pkBytes) : 0) +
+        (checked.explicitHashKey !== undefined && ehk === undefined ? lengthDelimitedSize(checked.explicitHashKey.length) : 0);
+      const body = recordBodySize(pkIndex, ehkIndex, checked.data.length);
+      const grown = this.protoBytes + tables + 1 + varintSize(body) + body;
+      if (AGGREGATE_OVERHEAD + grown + AGGREGATE_PARTITION_KEY.length <= this.maxBytes && this.datas.length < this.maxRecords) {
+        if (pk === undefined) this.partitionKeys.set(checked.partitionKey, { index: pkIndex, bytes: pkBytes });
+        if (checked.explicitHashKey !== undefined && ehk === undefined) {
+          this.explicitHashKeys.set(checked.explicitHashKey, { index: ehkIndex, bytes: checked.explicitHashKey.length });
+        }
+        this.protoBytes = grown;
+        this.pkIndexes.push(pkIndex);
+        this.ehkIndexes.push(ehkIndex);
+        this.datas.push(checked.data);
+        this.bodySizes.push(body);
         return undefined;
       }
       const finished = this.flush();
