@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { FaultPlan, NON_TERMINAL_FAULTS, seededRandom } from '@shardline/fake-kinesis';
 
 /**
  * What the proxy does to a matching request. Faults that answer by themselves (`throttle`,
@@ -66,24 +67,7 @@ export interface FaultProxyOptions {
   seed?: number;
 }
 
-interface ActiveRule extends ProxyFaultRule {
-  applied: number;
-}
-
-const PASS_THROUGH = new Set<ProxyFaultKind>(['latency', 'stall', 'partial']);
-
 /** mulberry32: seeded, so a failing run replays the same faults. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A programmable HTTP/1.1 proxy on 127.0.0.1 in front of a real emulator (kinesis-local's plain
  * port, dynalite). It speaks no protocol of its own: it reads the operation from `X-Amz-Target`
@@ -94,14 +78,11 @@ function seededRandom(seed: number): () => number {
  * on the SDK client's stack instead.
  */
 export class FaultProxy {
-  /** Faults injected so far, by kind. */
-  readonly injected: Record<string, number> = {};
   /** Requests seen, by operation. */
   readonly calls: Record<string, number> = {};
-  private rules: ActiveRule[] = [];
+  private readonly plan: FaultPlan<ProxyFaultRule>;
   private stalled: (() => void)[] = [];
   private readonly sockets = new Set<Socket>();
-  private readonly random: () => number;
   private readonly target: URL;
   private url = '';
 
@@ -110,7 +91,7 @@ export class FaultProxy {
     options: FaultProxyOptions,
   ) {
     this.target = new URL(options.target);
-    this.random = seededRandom(options.seed ?? 1);
+    this.plan = new FaultPlan<ProxyFaultRule>(seededRandom(options.seed ?? 1), NON_TERMINAL_FAULTS);
   }
 
   /** Starts the proxy on a free port; resolves once it listens. */
@@ -141,28 +122,24 @@ export class FaultProxy {
     return this.url;
   }
 
+  /** Faults injected so far, by kind. */
+  get injected(): Readonly<Record<string, number>> {
+    return this.plan.injectedByKind;
+  }
+
   /** Total faults injected. */
   get totalInjected(): number {
-    return Object.values(this.injected).reduce((a, b) => a + b, 0);
+    return this.plan.injected;
   }
 
   /** Adds a rule; rules are tried in the order added. */
   inject(rule: ProxyFaultRule): ProxyFaultHandle {
-    const active: ActiveRule = { ...rule, applied: 0 };
-    this.rules.push(active);
-    return {
-      get applied() {
-        return active.applied;
-      },
-      remove: () => {
-        this.rules = this.rules.filter((r) => r !== active);
-      },
-    };
+    return this.plan.add(rule);
   }
 
   /** Removes every rule (stalled requests stay stalled until `release`). */
   clearFaults(): void {
-    this.rules = [];
+    this.plan.clear();
   }
 
   /** Lets every stalled request go on. */
@@ -179,24 +156,6 @@ export class FaultProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private match(operation: string, body: string): ActiveRule[] {
-    const out: ActiveRule[] = [];
-    let ended = false;
-    for (const rule of this.rules) {
-      const ends = !PASS_THROUGH.has(rule.kind);
-      if (ends && ended) continue;
-      if (rule.operation && rule.operation !== '*' && rule.operation !== operation) continue;
-      if (rule.times !== undefined && rule.applied >= rule.times) continue;
-      if (rule.bodyContains !== undefined && !body.includes(rule.bodyContains)) continue;
-      if (rule.probability !== undefined && this.random() >= rule.probability) continue;
-      rule.applied++;
-      this.injected[rule.kind] = (this.injected[rule.kind] ?? 0) + 1;
-      out.push(rule);
-      if (ends) ended = true;
-    }
-    return out;
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -204,8 +163,8 @@ export class FaultProxy {
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.slice(target.indexOf('.') + 1);
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
-    const rules = this.rules.length === 0 ? [] : this.match(operation, body.toString('utf8'));
-    let partial: ActiveRule | undefined;
+    const rules = this.plan.size === 0 ? [] : this.plan.match(operation, body.toString('utf8'));
+    let partial: ProxyFaultRule | undefined;
     let reset = false;
     for (const rule of rules) {
       switch (rule.kind) {
@@ -269,7 +228,7 @@ export class FaultProxy {
   }
 
   /** Fails a share of the entries the backend accepted. The backend kept them: as with the real service's partial answers, a retry may duplicate, never lose. */
-  private failEntries(body: Buffer, rule: ActiveRule): Buffer {
+  private failEntries(body: Buffer, rule: ProxyFaultRule): Buffer {
     const parsed = JSON.parse(body.toString('utf8')) as {
       FailedRecordCount?: number;
       Records?: Record<string, unknown>[];
@@ -277,7 +236,7 @@ export class FaultProxy {
     const code = rule.code ?? 'ProvisionedThroughputExceededException';
     let failed = parsed.FailedRecordCount ?? 0;
     for (const [i, entry] of (parsed.Records ?? []).entries()) {
-      if (typeof entry.ErrorCode === 'string' || this.random() >= (rule.fraction ?? 0.3)) continue;
+      if (typeof entry.ErrorCode === 'string' || this.plan.random() >= (rule.fraction ?? 0.3)) continue;
       parsed.Records![i] = { ErrorCode: code, ErrorMessage: 'Rate exceeded for shard (injected)' };
       failed++;
     }

@@ -351,7 +351,7 @@ export class FakeKinesis {
     const parts: string[] = [];
     for (const entry of entries) {
       let result: ReturnType<FakeKinesis['write']>;
-      if (partial && this.faults.rand() < partial.fraction) result = { code: partial.code, message: 'injected entry failure' };
+      if (partial && this.faults.random() < partial.fraction) result = { code: partial.code, message: 'injected entry failure' };
       else result = this.write(stream, entry, now);
       if ('code' in result) {
         failed++;

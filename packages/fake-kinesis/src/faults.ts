@@ -52,22 +52,36 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const NON_TERMINAL = new Set<FaultKind>(['latency', 'stall', 'partial']);
-
-interface ActiveRule extends FaultRule {
-  applied: number;
-  removed: boolean;
+/** What every rule has, whatever server applies it (the fake, or the integration fault proxy). */
+export interface MatchableRule {
+  kind: string;
+  /** Operation name or `*`. Default `*`. */
+  operation?: string;
+  times?: number;
+  probability?: number;
+  /** Apply only to requests whose body contains this text. */
+  bodyContains?: string;
 }
 
+/** Kinds that delay or alter a request without ending it; any number apply at once. */
+export const NON_TERMINAL_FAULTS: ReadonlySet<string> = new Set(['latency', 'stall', 'partial']);
+
+type Active<R> = R & { applied: number; removed: boolean };
+
 /** The rules in force and the decision, per request, of which apply. */
-export class FaultPlan {
-  private rules: ActiveRule[] = [];
+export class FaultPlan<R extends MatchableRule = FaultRule> {
+  private rules: Active<R>[] = [];
+  /** Rules applied so far, in all and by kind. */
   injected = 0;
+  readonly injectedByKind: Record<string, number> = {};
 
-  constructor(private readonly random: () => number) {}
+  constructor(
+    readonly random: () => number,
+    private readonly nonTerminal: ReadonlySet<string> = NON_TERMINAL_FAULTS,
+  ) {}
 
-  add(rule: FaultRule): FaultHandle {
-    const active: ActiveRule = { ...rule, applied: 0, removed: false };
+  add(rule: R): FaultHandle {
+    const active = { ...rule, applied: 0, removed: false } as Active<R>;
     this.rules.push(active);
     return {
       get applied() {
@@ -84,30 +98,32 @@ export class FaultPlan {
     this.rules = [];
   }
 
+  get size(): number {
+    return this.rules.length;
+  }
+
   /**
    * The rules that apply to this request (each counted as applied): any number of delaying ones
-   * (latency, stall, partial) and at most one that ends the request, the first in order of adding.
+   * and at most one that ends the request, the first in order of adding.
    */
-  match(operation: string): ActiveRule[] {
+  match(operation: string, body?: string): Active<R>[] {
     if (this.rules.length === 0) return [];
-    const out: ActiveRule[] = [];
+    const out: Active<R>[] = [];
     let ended = false;
     for (const rule of this.rules) {
-      const ends = !NON_TERMINAL.has(rule.kind);
+      const ends = !this.nonTerminal.has(rule.kind);
       if (ends && ended) continue;
       if (rule.removed) continue;
       if (rule.operation && rule.operation !== '*' && rule.operation !== operation) continue;
       if (rule.times !== undefined && rule.applied >= rule.times) continue;
+      if (rule.bodyContains !== undefined && !(body ?? '').includes(rule.bodyContains)) continue;
       if (rule.probability !== undefined && this.random() >= rule.probability) continue;
       rule.applied++;
       this.injected++;
+      this.injectedByKind[rule.kind] = (this.injectedByKind[rule.kind] ?? 0) + 1;
       out.push(rule);
       if (ends) ended = true;
     }
     return out;
-  }
-
-  get rand(): () => number {
-    return this.random;
   }
 }

@@ -1,4 +1,5 @@
 export { FakeKinesis } from './fake-kinesis';
 export type { FakeKinesisOptions, FakeStats } from './fake-kinesis';
-export type { FaultRule, FaultKind, FaultHandle } from './faults';
+export { FaultPlan, seededRandom, NON_TERMINAL_FAULTS } from './faults';
+export type { FaultRule, FaultKind, FaultHandle, MatchableRule } from './faults';
 export type { ShardState, StoredRecord } from './streams';
