@@ -58,6 +58,17 @@ export const DEFAULT_MAX_AGGREGATED_RECORDS = 4_294_967_295;
 /** Partition key of every multi-record aggregate, as the KPL writes it. */
 export const AGGREGATE_PARTITION_KEY = 'a';
 
+/** The result of `measure`: where a record would go in the tables and what it would add. */
+interface Measure {
+  newPk: boolean;
+  pkIndex: number;
+  pkBytes: number;
+  newEhk: boolean;
+  ehkIndex: number;
+  body: number;
+  growth: number;
+}
+
 interface TableEntry {
   index: number;
   bytes: number;
@@ -88,6 +99,7 @@ export class Aggregator {
   private protoBytes = 0;
   private first: UserRecord | undefined;
   private firstRawBytes = 0;
+  private readonly scratch: Measure = { newPk: false, pkIndex: 0, pkBytes: 0, newEhk: false, ehkIndex: -1, body: 0, growth: 0 };
 
   constructor(options: AggregatorOptions = {}) {
     this.maxBytes = positiveInteger(options.maxBytes ?? DEFAULT_MAX_RECORD_BYTES, 'maxBytes');
@@ -111,7 +123,7 @@ export class Aggregator {
   /** Exact emitted size if `record` were added now, without adding it. */
   sizeWith(record: UserRecord): number {
     if (this.datas.length === 0) return rawBytes(record);
-    return AGGREGATE_OVERHEAD + this.protoBytes + this.growth(record) + AGGREGATE_PARTITION_KEY.length;
+    return AGGREGATE_OVERHEAD + this.protoBytes + this.measure(record).growth + AGGREGATE_PARTITION_KEY.length;
   }
 
   /**
@@ -122,27 +134,9 @@ export class Aggregator {
   add(record: UserRecord): KinesisRecordOut | undefined {
     const checked = this.trusted ? record : checkRecord(record);
     if (this.datas.length > 0) {
-      // One table lookup serves both the size check and the append.
-      const pk = this.partitionKeys.get(checked.partitionKey);
-      const pkBytes = pk === undefined ? Buffer.byteLength(checked.partitionKey, 'utf8') : pk.bytes;
-      const ehk = checked.explicitHashKey === undefined ? undefined : this.explicitHashKeys.get(checked.explicitHashKey);
-      const pkIndex = pk === undefined ? this.partitionKeys.size : pk.index;
-      const ehkIndex = checked.explicitHashKey === undefined ? -1 : ehk === undefined ? this.explicitHashKeys.size : ehk.index;
-      const tables =
-        (pk === undefined ? lengthDelimitedSize(pkBytes) : 0) +
-        (checked.explicitHashKey !== undefined && ehk === undefined ? lengthDelimitedSize(checked.explicitHashKey.length) : 0);
-      const body = recordBodySize(pkIndex, ehkIndex, checked.data.length);
-      const grown = this.protoBytes + tables + 1 + varintSize(body) + body;
-      if (AGGREGATE_OVERHEAD + grown + AGGREGATE_PARTITION_KEY.length <= this.maxBytes && this.datas.length < this.maxRecords) {
-        if (pk === undefined) this.partitionKeys.set(checked.partitionKey, { index: pkIndex, bytes: pkBytes });
-        if (checked.explicitHashKey !== undefined && ehk === undefined) {
-          this.explicitHashKeys.set(checked.explicitHashKey, { index: ehkIndex, bytes: checked.explicitHashKey.length });
-        }
-        this.protoBytes = grown;
-        this.pkIndexes.push(pkIndex);
-        this.ehkIndexes.push(ehkIndex);
-        this.datas.push(checked.data);
-        this.bodySizes.push(body);
+      const m = this.measure(checked);
+      if (AGGREGATE_OVERHEAD + this.protoBytes + m.growth + AGGREGATE_PARTITION_KEY.length <= this.maxBytes && this.datas.length < this.maxRecords) {
+        this.commit(checked, m);
         return undefined;
       }
       const finished = this.flush();
@@ -174,29 +168,40 @@ export class Aggregator {
     return out;
   }
 
-  /** Bytes the protobuf message grows by when `record` joins it. */
-  private growth(record: UserRecord): number {
-    let bytes = 0;
+  /**
+   * What adding `record` would take: its table entries (found or new) and how many bytes the
+   * protobuf message grows by. One lookup per table serves both the size check and the append.
+   * Returns a scratch object, valid until the next call: no allocation per record.
+   */
+  private measure(record: UserRecord): Measure {
+    const m = this.scratch;
     const pk = this.partitionKeys.get(record.partitionKey);
-    let pkIndex: number;
-    if (pk === undefined) {
-      pkIndex = this.partitionKeys.size;
-      bytes += lengthDelimitedSize(Buffer.byteLength(record.partitionKey, 'utf8'));
-    } else {
-      pkIndex = pk.index;
-    }
-    let ehkIndex = -1;
+    m.newPk = pk === undefined;
+    m.pkBytes = pk === undefined ? Buffer.byteLength(record.partitionKey, 'utf8') : pk.bytes;
+    m.pkIndex = pk === undefined ? this.partitionKeys.size : pk.index;
+    let tables = pk === undefined ? lengthDelimitedSize(m.pkBytes) : 0;
+    m.newEhk = false;
+    m.ehkIndex = -1;
     if (record.explicitHashKey !== undefined) {
       const ehk = this.explicitHashKeys.get(record.explicitHashKey);
-      if (ehk === undefined) {
-        ehkIndex = this.explicitHashKeys.size;
-        bytes += lengthDelimitedSize(record.explicitHashKey.length);
-      } else {
-        ehkIndex = ehk.index;
-      }
+      m.newEhk = ehk === undefined;
+      m.ehkIndex = ehk === undefined ? this.explicitHashKeys.size : ehk.index;
+      if (ehk === undefined) tables += lengthDelimitedSize(record.explicitHashKey.length);
     }
-    const body = recordBodySize(pkIndex, ehkIndex, record.data.length);
-    return bytes + 1 + varintSize(body) + body;
+    m.body = recordBodySize(m.pkIndex, m.ehkIndex, record.data.length);
+    m.growth = tables + 1 + varintSize(m.body) + m.body;
+    return m;
+  }
+
+  private commit(record: UserRecord, m: Measure): void {
+    if (m.newPk) this.partitionKeys.set(record.partitionKey, { index: m.pkIndex, bytes: m.pkBytes });
+    // Decimal digits are ASCII: the key's length is its byte count.
+    if (m.newEhk) this.explicitHashKeys.set(record.explicitHashKey!, { index: m.ehkIndex, bytes: record.explicitHashKey!.length });
+    this.protoBytes += m.growth;
+    this.pkIndexes.push(m.pkIndex);
+    this.ehkIndexes.push(m.ehkIndex);
+    this.datas.push(record.data);
+    this.bodySizes.push(m.body);
   }
 
   private start(record: UserRecord): void {
@@ -204,34 +209,7 @@ export class Aggregator {
     if (raw > this.maxBytes) throw new RecordTooLargeError(raw, this.maxBytes);
     this.first = record;
     this.firstRawBytes = raw;
-    this.append(record);
-  }
-
-  private append(record: UserRecord): void {
-    let pk = this.partitionKeys.get(record.partitionKey);
-    if (pk === undefined) {
-      const bytes = Buffer.byteLength(record.partitionKey, 'utf8');
-      pk = { index: this.partitionKeys.size, bytes };
-      this.partitionKeys.set(record.partitionKey, pk);
-      this.protoBytes += lengthDelimitedSize(bytes);
-    }
-    let ehkIndex = -1;
-    if (record.explicitHashKey !== undefined) {
-      let ehk = this.explicitHashKeys.get(record.explicitHashKey);
-      if (ehk === undefined) {
-        const bytes = record.explicitHashKey.length; // decimal digits: ASCII
-        ehk = { index: this.explicitHashKeys.size, bytes };
-        this.explicitHashKeys.set(record.explicitHashKey, ehk);
-        this.protoBytes += lengthDelimitedSize(bytes);
-      }
-      ehkIndex = ehk.index;
-    }
-    const body = recordBodySize(pk.index, ehkIndex, record.data.length);
-    this.protoBytes += 1 + varintSize(body) + body;
-    this.pkIndexes.push(pk.index);
-    this.ehkIndexes.push(ehkIndex);
-    this.datas.push(record.data);
-    this.bodySizes.push(body);
+    this.commit(record, this.measure(record));
   }
 
   /** Magic ‖ AggregatedRecord ‖ MD5(AggregatedRecord), in one exact allocation. */
