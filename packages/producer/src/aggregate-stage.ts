@@ -42,7 +42,14 @@ export class AggregateStage {
     let buffer = this.buffers.get(record.predictedShard);
     if (!buffer) {
       // Records were validated at put: the aggregator need not check them again.
-      buffer = { aggregator: new Aggregator({ maxBytes: this.options.maxBytes, maxRecords: this.options.maxCount, trustedInput: true }), records: [] };
+      buffer = {
+        aggregator: new Aggregator({
+          maxBytes: this.options.maxBytes,
+          maxRecords: this.options.maxCount,
+          trustedInput: true,
+        }),
+        records: [],
+      };
       this.buffers.set(record.predictedShard, buffer);
     }
     const finished = buffer.aggregator.add(record);
@@ -51,7 +58,15 @@ export class AggregateStage {
       const done = buffer.records;
       buffer.records = [record];
       this.buffered -= done.length - 1;
-      this.emit(this.finish(record.predictedShard, finished.partitionKey, finished.explicitHashKey, finished.data, done));
+      this.emit(
+        this.finish(
+          record.predictedShard,
+          finished.partitionKey,
+          finished.explicitHashKey,
+          finished.data,
+          done,
+        ),
+      );
     } else {
       buffer.records.push(record);
       this.buffered++;
@@ -83,7 +98,13 @@ export class AggregateStage {
   }
 
   private single(record: PendingRecord): KinesisRecord {
-    return this.finish(record.predictedShard, record.partitionKey, record.explicitHashKey, record.data, [record]);
+    return this.finish(
+      record.predictedShard,
+      record.partitionKey,
+      record.explicitHashKey,
+      record.data,
+      [record],
+    );
   }
 
   private finish(

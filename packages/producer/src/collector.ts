@@ -80,7 +80,11 @@ export class Collector {
 
   private append(record: KinesisRecord): void {
     if (!this.admit(record)) return;
-    if (this.batch.length >= this.options.maxCount || this.batchBytes + record.bytes > this.options.maxBytes) this.sendBatch();
+    if (
+      this.batch.length >= this.options.maxCount ||
+      this.batchBytes + record.bytes > this.options.maxBytes
+    )
+      this.sendBatch();
     this.batch.push(record);
     this.batchBytes += record.bytes;
     if (this.batch.length >= this.options.maxCount) this.sendBatch();
@@ -116,11 +120,14 @@ export class Collector {
     if (nextWake !== Infinity && nextWake < this.wakeAt) {
       this.clearWake();
       this.wakeAt = nextWake;
-      this.wakeTimer = setTimeout(() => {
-        this.wakeTimer = undefined;
-        this.wakeAt = Infinity;
-        this.flush();
-      }, Math.max(1, nextWake - now));
+      this.wakeTimer = setTimeout(
+        () => {
+          this.wakeTimer = undefined;
+          this.wakeAt = Infinity;
+          this.flush();
+        },
+        Math.max(1, nextWake - now),
+      );
     }
   }
 

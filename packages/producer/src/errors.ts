@@ -1,13 +1,23 @@
 import { ShardlineError } from '@shardline/aggregation';
 import type { Attempt } from './outcome';
 
-export { ConfigError, InvalidRecordError, RecordTooLargeError, ShardlineError } from '@shardline/aggregation';
+export {
+  ConfigError,
+  InvalidRecordError,
+  RecordTooLargeError,
+  ShardlineError,
+} from '@shardline/aggregation';
 
 /** A user record that did not reach Kinesis. Carries every attempt made for it. */
 export class RecordFailedError extends ShardlineError {
   readonly attempts: readonly Attempt[];
 
-  constructor(code: string, message: string, attempts: readonly Attempt[], options?: { cause?: unknown }) {
+  constructor(
+    code: string,
+    message: string,
+    attempts: readonly Attempt[],
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
     this.attempts = attempts;
   }
@@ -31,8 +41,18 @@ export class KinesisRejectedError extends RecordFailedError {
   /** The service's error code, e.g. `ValidationException`, `ResourceNotFoundException`, `KMSAccessDeniedException`. */
   readonly serviceCode: string;
 
-  constructor(serviceCode: string, message: string, attempts: readonly Attempt[], options?: { cause?: unknown }) {
-    super('KINESIS_REJECTED', `Kinesis rejected the record: ${serviceCode}: ${message}`, attempts, options);
+  constructor(
+    serviceCode: string,
+    message: string,
+    attempts: readonly Attempt[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'KINESIS_REJECTED',
+      `Kinesis rejected the record: ${serviceCode}: ${message}`,
+      attempts,
+      options,
+    );
     this.serviceCode = serviceCode;
   }
 }
@@ -40,7 +60,11 @@ export class KinesisRejectedError extends RecordFailedError {
 /** The record was throttled and `failIfThrottled` is on. */
 export class RecordThrottledError extends RecordFailedError {
   constructor(attempts: readonly Attempt[]) {
-    super('RECORD_THROTTLED', 'record throttled by Kinesis (ProvisionedThroughputExceeded) and failIfThrottled is set', attempts);
+    super(
+      'RECORD_THROTTLED',
+      'record throttled by Kinesis (ProvisionedThroughputExceeded) and failIfThrottled is set',
+      attempts,
+    );
   }
 }
 
@@ -54,6 +78,10 @@ export class ProducerClosedError extends RecordFailedError {
 /** The caller's AbortSignal fired while `put` was waiting for buffer room. */
 export class PutAbortedError extends ShardlineError {
   constructor(reason: unknown) {
-    super('PUT_ABORTED', `put aborted while waiting for buffer room${reason instanceof Error ? `: ${reason.message}` : ''}`, { cause: reason });
+    super(
+      'PUT_ABORTED',
+      `put aborted while waiting for buffer room${reason instanceof Error ? `: ${reason.message}` : ''}`,
+      { cause: reason },
+    );
   }
 }

@@ -21,7 +21,10 @@ export class TokenBucket {
 
   private refill(now: number): void {
     if (now > this.updatedAt) {
-      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.updatedAt) * this.ratePerSecond) / 1000);
+      this.tokens = Math.min(
+        this.capacity,
+        this.tokens + ((now - this.updatedAt) * this.ratePerSecond) / 1000,
+      );
       this.updatedAt = now;
     }
   }

@@ -5,5 +5,8 @@ export { REDACT_PATHS };
 
 /** The logger a producer uses: a child of the caller's with our redaction added, or a silent one. */
 export function producerLogger(logger: Logger | undefined): Logger {
-  return (logger ?? pino({ level: 'silent' })).child({ component: 'shardline-producer' }, { redact: [...REDACT_PATHS] });
+  return (logger ?? pino({ level: 'silent' })).child(
+    { component: 'shardline-producer' },
+    { redact: [...REDACT_PATHS] },
+  );
 }

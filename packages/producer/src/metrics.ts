@@ -4,7 +4,13 @@ export type MetricEvent =
   | { type: 'recordSucceeded'; shardId: string; bufferedMs: number; attempts: number }
   | { type: 'recordFailed'; code: string }
   | { type: 'kinesisRecordSent'; shardId: string; userRecords: number; bytes: number }
-  | { type: 'putRecordsCall'; entries: number; bytes: number; durationMs: number; failedEntries: number }
+  | {
+      type: 'putRecordsCall';
+      entries: number;
+      bytes: number;
+      durationMs: number;
+      failedEntries: number;
+    }
   | { type: 'putRecordsError'; code: string; willRetry: boolean }
   | { type: 'entryRetry'; shardId: string; code: string }
   | { type: 'throttle'; shardId: string }
@@ -26,7 +32,10 @@ export interface ProducerStats {
   bufferedRecords: number;
   bufferedBytes: number;
   /** Per predicted shard: user records succeeded. */
-  perShard: Record<string, { records: number; kinesisRecords: number; bytes: number; throttles: number }>;
+  perShard: Record<
+    string,
+    { records: number; kinesisRecords: number; bytes: number; throttles: number }
+  >;
 }
 
 /** Counts metric events and forwards them to the user's hook. */
@@ -55,9 +64,20 @@ export class MetricsRecorder {
     else this.stats.recordsPut++;
   }
 
-  recordSucceeded(shardId: string, acceptedAt: number, attempts: number): void {
+  /** True when a hook wants every event (then per-record events are built). */
+  get listening(): boolean {
+    return this.hook !== undefined;
+  }
+
+  /** Counts `count` records that succeeded on one shard at once (no hook: no events to build). */
+  recordsSucceeded(shardId: string, count: number): void {
+    this.stats.recordsSucceeded += count;
+    this.shard(shardId).records += count;
+  }
+
+  recordSucceeded(shardId: string, bufferedMs: number, attempts: number): void {
     if (this.hook) {
-      this.emit({ type: 'recordSucceeded', shardId, bufferedMs: Date.now() - acceptedAt, attempts });
+      this.emit({ type: 'recordSucceeded', shardId, bufferedMs, attempts });
       return;
     }
     this.stats.recordsSucceeded++;

@@ -112,73 +112,144 @@ export interface ResolvedOptions {
 
 /** Fills in defaults and refuses values that cannot work, with a `ConfigError` naming the option. */
 export function resolveOptions(options: ProducerOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new ConfigError('Producer options must be an object');
+  if (options === null || typeof options !== 'object')
+    throw new ConfigError('Producer options must be an object');
   const { streamName, streamArn } = options;
-  if (streamName === undefined && streamArn === undefined) throw new ConfigError('Producer needs streamName or streamArn', 'STREAM_REQUIRED');
-  if (streamName !== undefined && (typeof streamName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName))) {
-    throw new ConfigError(`streamName ${JSON.stringify(streamName)} is not a valid Kinesis stream name`);
+  if (streamName === undefined && streamArn === undefined)
+    throw new ConfigError('Producer needs streamName or streamArn', 'STREAM_REQUIRED');
+  if (
+    streamName !== undefined &&
+    (typeof streamName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName))
+  ) {
+    throw new ConfigError(
+      `streamName ${JSON.stringify(streamName)} is not a valid Kinesis stream name`,
+    );
   }
   if (streamArn !== undefined && (typeof streamArn !== 'string' || !streamArn.startsWith('arn:'))) {
     throw new ConfigError(`streamArn ${JSON.stringify(streamArn)} is not an ARN`);
   }
   const maxRecordBytes = int(options.maxRecordBytes, 'maxRecordBytes', MiB, 1, 10 * MiB);
-  const collectionMaxSize = int(options.collectionMaxSize, 'collectionMaxSize', 5 * MiB, 1, 10 * MiB);
+  const collectionMaxSize = int(
+    options.collectionMaxSize,
+    'collectionMaxSize',
+    5 * MiB,
+    1,
+    10 * MiB,
+  );
   if (collectionMaxSize < maxRecordBytes) {
-    throw new ConfigError(`collectionMaxSize (${collectionMaxSize}) must be at least maxRecordBytes (${maxRecordBytes})`);
+    throw new ConfigError(
+      `collectionMaxSize (${collectionMaxSize}) must be at least maxRecordBytes (${maxRecordBytes})`,
+    );
   }
   const compression = options.compression;
   if (compression !== undefined) {
     if (compression.codec !== 'gzip' && compression.codec !== 'snappy') {
-      throw new ConfigError(`compression.codec must be 'gzip' or 'snappy', got ${JSON.stringify(compression.codec)}`);
+      throw new ConfigError(
+        `compression.codec must be 'gzip' or 'snappy', got ${JSON.stringify(compression.codec)}`,
+      );
     }
-    if (compression.scope !== undefined && compression.scope !== 'record' && compression.scope !== 'aggregate') {
-      throw new ConfigError(`compression.scope must be 'record' or 'aggregate', got ${JSON.stringify(compression.scope)}`);
+    if (
+      compression.scope !== undefined &&
+      compression.scope !== 'record' &&
+      compression.scope !== 'aggregate'
+    ) {
+      throw new ConfigError(
+        `compression.scope must be 'record' or 'aggregate', got ${JSON.stringify(compression.scope)}`,
+      );
     }
   }
   const retryMinTimeout = int(options.retry?.minTimeout, 'retry.minTimeout', 100, 0, 60_000);
   const retryMaxTimeout = int(options.retry?.maxTimeout, 'retry.maxTimeout', 5000, 0, 600_000);
-  if (retryMaxTimeout < retryMinTimeout) throw new ConfigError('retry.maxTimeout must be at least retry.minTimeout');
-  if (options.kinesisClient !== undefined && typeof (options.kinesisClient as { send?: unknown }).send !== 'function') {
+  if (retryMaxTimeout < retryMinTimeout)
+    throw new ConfigError('retry.maxTimeout must be at least retry.minTimeout');
+  if (
+    options.kinesisClient !== undefined &&
+    typeof (options.kinesisClient as { send?: unknown }).send !== 'function'
+  ) {
     throw new ConfigError('kinesisClient must be an SDK v3 KinesisClient');
   }
-  if (options.httpHandler !== undefined && options.httpHandler !== 'http1' && options.httpHandler !== 'http2') {
-    throw new ConfigError(`httpHandler must be 'http1' or 'http2', got ${JSON.stringify(options.httpHandler)}`);
+  if (
+    options.httpHandler !== undefined &&
+    options.httpHandler !== 'http1' &&
+    options.httpHandler !== 'http2'
+  ) {
+    throw new ConfigError(
+      `httpHandler must be 'http1' or 'http2', got ${JSON.stringify(options.httpHandler)}`,
+    );
   }
   return {
     streamName,
     streamArn,
     aggregation: bool(options.aggregation, 'aggregation', true),
-    aggregationMaxCount: int(options.aggregationMaxCount, 'aggregationMaxCount', 4_294_967_295, 1, 4_294_967_295),
-    aggregationMaxSize: Math.min(int(options.aggregationMaxSize, 'aggregationMaxSize', maxRecordBytes, 64, 10 * MiB), maxRecordBytes),
+    aggregationMaxCount: int(
+      options.aggregationMaxCount,
+      'aggregationMaxCount',
+      4_294_967_295,
+      1,
+      4_294_967_295,
+    ),
+    aggregationMaxSize: Math.min(
+      int(options.aggregationMaxSize, 'aggregationMaxSize', maxRecordBytes, 64, 10 * MiB),
+      maxRecordBytes,
+    ),
     collectionMaxCount: int(options.collectionMaxCount, 'collectionMaxCount', 500, 1, 500),
     collectionMaxSize,
-    recordMaxBufferedTime: int(options.recordMaxBufferedTime, 'recordMaxBufferedTime', 100, 0, 60_000),
+    recordMaxBufferedTime: int(
+      options.recordMaxBufferedTime,
+      'recordMaxBufferedTime',
+      100,
+      0,
+      60_000,
+    ),
     recordTtl: int(options.recordTtl, 'recordTtl', 30_000, 100, 24 * 3600_000),
     rateLimit: int(options.rateLimit, 'rateLimit', 150, 1, 10_000),
     failIfThrottled: bool(options.failIfThrottled, 'failIfThrottled', false),
     requestTimeout: int(options.requestTimeout, 'requestTimeout', 6000, 100, 600_000),
     maxConnections: int(options.maxConnections, 'maxConnections', 24, 1, 256),
-    maxBufferedBytes: int(options.maxBufferedBytes, 'maxBufferedBytes', 64 * MiB, 1, Number.MAX_SAFE_INTEGER),
-    maxBufferedRecords: int(options.maxBufferedRecords, 'maxBufferedRecords', 100_000, 1, Number.MAX_SAFE_INTEGER),
+    maxBufferedBytes: int(
+      options.maxBufferedBytes,
+      'maxBufferedBytes',
+      64 * MiB,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    maxBufferedRecords: int(
+      options.maxBufferedRecords,
+      'maxBufferedRecords',
+      100_000,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
     maxRecordBytes,
-    compression: compression ? { codec: compression.codec, scope: compression.scope ?? 'aggregate' } : undefined,
+    compression: compression
+      ? { codec: compression.codec, scope: compression.scope ?? 'aggregate' }
+      : undefined,
     retries: int(options.retry?.retries, 'retry.retries', 10, 0, 1000),
     retryMinTimeout,
     retryMaxTimeout,
-    shardMapRefreshInterval: int(options.shardMapRefreshInterval, 'shardMapRefreshInterval', 60_000, 1000, 24 * 3600_000),
+    shardMapRefreshInterval: int(
+      options.shardMapRefreshInterval,
+      'shardMapRefreshInterval',
+      60_000,
+      1000,
+      24 * 3600_000,
+    ),
   };
 }
 
 function int(value: unknown, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
 function bool(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean')
+    throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`);
   return value;
 }

@@ -1,6 +1,10 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { KinesisClient, PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import {
+  KinesisClient,
+  PutRecordsCommand,
+  type PutRecordsCommandOutput,
+} from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   RecordTooLargeError,
@@ -31,6 +35,7 @@ import type { Attempt, PutResult } from './outcome';
 import { decideEntries } from './retrier';
 import { classifyError, errorCode, fullJitterDelay } from './retry-policy';
 import { ShardMap } from './shard-map';
+import { PendingLedger } from './pending-ledger';
 import { PendingRecord } from './user-record';
 
 /** A record to put. `data` as bytes, or a string sent as UTF-8. */
@@ -76,7 +81,7 @@ export class Producer {
   private readonly collector: Collector;
   private readonly budget: BufferBudget;
   private readonly hashKeys = new HashKeyCache();
-  private readonly unsettled = new Set<PendingRecord>();
+  private readonly ledger = new PendingLedger();
   /** Puts still waiting for the shard map or buffer room. */
   private readonly accepting = new Set<Promise<void>>();
   private readonly waitingBatches: KinesisRecord[][] = [];
@@ -88,6 +93,11 @@ export class Producer {
   private closed = false;
   private ready: Promise<void> | undefined;
   private mapReady = false;
+  /**
+   * Record times (accepted, deadline) are ms since this epoch: small integers V8 stores inline,
+   * where epoch milliseconds are doubles it boxes, two allocations per record.
+   */
+  private readonly epoch = Date.now();
 
   constructor(options: ProducerOptions) {
     this.options = resolveOptions(options);
@@ -101,10 +111,15 @@ export class Producer {
       this.ownsClient = true;
     }
     const o = this.options;
-    this.shardMap = new ShardMap(this.client, { streamName: o.streamName, streamArn: o.streamArn }, (shards, reason) => {
-      this.metrics.emit({ type: 'shardMapRefresh', shards, reason });
-      this.logger.debug({ shards, reason }, 'shard map refreshed');
-    }, o.requestTimeout);
+    this.shardMap = new ShardMap(
+      this.client,
+      { streamName: o.streamName, streamArn: o.streamArn },
+      (shards, reason) => {
+        this.metrics.emit({ type: 'shardMapRefresh', shards, reason });
+        this.logger.debug({ shards, reason }, 'shard map refreshed');
+      },
+      o.requestTimeout,
+    );
     this.limiter = new ShardLimiter(o.rateLimit);
     this.stage = new AggregateStage(
       {
@@ -136,14 +151,23 @@ export class Producer {
       .then(() => {
         this.mapReady = true;
         this.refreshTimer = setInterval(() => {
-          void this.shardMap.refresh('interval').catch((error: unknown) => this.logger.warn({ err: error }, 'periodic shard map refresh failed'));
+          void this.shardMap
+            .refresh('interval')
+            .catch((error: unknown) =>
+              this.logger.warn({ err: error }, 'periodic shard map refresh failed'),
+            );
         }, this.options.shardMapRefreshInterval);
         this.refreshTimer.unref();
       })
       .catch((error: unknown) => {
         this.ready = undefined;
         const code = errorCode(error);
-        throw new KinesisRejectedError(code, `cannot read the shards of ${this.streamLabel()}: ${(error as Error).message ?? code}`, [], { cause: error });
+        throw new KinesisRejectedError(
+          code,
+          `cannot read the shards of ${this.streamLabel()}: ${(error as Error).message ?? code}`,
+          [],
+          { cause: error },
+        );
       });
     return this.ready;
   }
@@ -156,31 +180,76 @@ export class Producer {
    * Handle every returned promise, as with any promise.
    */
   put(record: ProducerRecord, options?: PutOptions): Promise<PutResult> {
-    return this.submit(record, options?.signal).outcome;
+    // The common case (valid record, map loaded, room in the buffer) allocates nothing beyond the
+    // record's own state and promise: this is the producer's hottest line.
+    let data: Uint8Array;
+    try {
+      data = this.check(record);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const bytes = data.length + record.partitionKey.length;
+    if (this.mapReady && this.budget.tryAcquire(bytes))
+      return this.accept(record.partitionKey, record.explicitHashKey, data, bytes);
+    return this.acceptWhenRoom(
+      record.partitionKey,
+      record.explicitHashKey,
+      data,
+      bytes,
+      options?.signal,
+    ).outcome;
   }
 
   /** Validates and buffers a record: `accepted` settles when it has buffer room, `outcome` when it is finished. */
-  private submit(record: ProducerRecord, signal: AbortSignal | undefined): { accepted: Promise<void>; outcome: Promise<PutResult> } {
-    let partitionKey: string;
-    let explicitHashKey: string | undefined;
+  private submit(
+    record: ProducerRecord,
+    signal: AbortSignal | undefined,
+  ): { accepted: Promise<void>; outcome: Promise<PutResult> } {
     let data: Uint8Array;
     try {
-      if (this.closing) throw new ProducerClosedError('producer is closed');
-      if (record === null || typeof record !== 'object') throw new TypeError('put takes a record object');
-      partitionKey = validatePartitionKey(record.partitionKey);
-      explicitHashKey = validateExplicitHashKey(record.explicitHashKey);
-      data = toBytes(record.data);
-      if (this.options.compression?.scope === 'record') data = compress(data, this.options.compression.codec);
-      const size = data.length + Buffer.byteLength(partitionKey, 'utf8');
-      if (size > this.options.maxRecordBytes) throw new RecordTooLargeError(size, this.options.maxRecordBytes);
+      data = this.check(record);
     } catch (error) {
       const rejected = Promise.reject(error as Error);
       return { accepted: rejected.catch(() => {}), outcome: rejected };
     }
-    const bytes = data.length + partitionKey.length;
+    const bytes = data.length + record.partitionKey.length;
     if (this.mapReady && this.budget.tryAcquire(bytes)) {
-      return { accepted: RESOLVED, outcome: this.accept(partitionKey, explicitHashKey, data, bytes) };
+      return {
+        accepted: RESOLVED,
+        outcome: this.accept(record.partitionKey, record.explicitHashKey, data, bytes),
+      };
     }
+    return this.acceptWhenRoom(record.partitionKey, record.explicitHashKey, data, bytes, signal);
+  }
+
+  /** Checks a record at the boundary; returns its data as it will go out. Throws a typed error for bad input. */
+  private check(record: ProducerRecord): Uint8Array {
+    if (this.closing) throw new ProducerClosedError('producer is closed');
+    if (record === null || typeof record !== 'object')
+      throw new TypeError('put takes a record object');
+    const partitionKey = validatePartitionKey(record.partitionKey);
+    validateExplicitHashKey(record.explicitHashKey);
+    let data = toBytes(record.data);
+    if (this.options.compression?.scope === 'record')
+      data = compress(data, this.options.compression.codec);
+    const max = this.options.maxRecordBytes;
+    // A UTF-16 unit takes at most 3 UTF-8 bytes: most records are clearly within the limit
+    // without measuring the key's UTF-8 length.
+    if (data.length + partitionKey.length * 3 > max) {
+      const size = data.length + Buffer.byteLength(partitionKey, 'utf8');
+      if (size > max) throw new RecordTooLargeError(size, max);
+    }
+    return data;
+  }
+
+  /** The slow way in: waits for the shard map and buffer room (or the caller's abort). */
+  private acceptWhenRoom(
+    partitionKey: string,
+    explicitHashKey: string | undefined,
+    data: Uint8Array,
+    bytes: number,
+    signal: AbortSignal | undefined,
+  ): { accepted: Promise<void>; outcome: Promise<PutResult> } {
     const accepted = (async () => {
       await this.start();
       await this.budget.acquire(bytes, signal);
@@ -196,26 +265,36 @@ export class Producer {
     return { accepted: settledAcceptance, outcome };
   }
 
-  private accept(partitionKey: string, explicitHashKey: string | undefined, data: Uint8Array, bytes: number): Promise<PutResult> {
-    const now = Date.now();
-    return new Promise<PutResult>((resolve, reject) => {
-      const record = new PendingRecord(
-        partitionKey,
-        explicitHashKey,
-        data,
-        this.hashKeys.of(partitionKey, explicitHashKey),
-        bytes,
-        now,
-        now + this.options.recordTtl,
-        resolve,
-        reject,
-      );
-      this.unsettled.add(record);
-      this.metrics.stats.bufferedRecords++;
-      this.metrics.stats.bufferedBytes += bytes;
-      this.route(record);
-      this.metrics.recordPut(record.predictedShard);
-    });
+  private accept(
+    partitionKey: string,
+    explicitHashKey: string | undefined,
+    data: Uint8Array,
+    bytes: number,
+  ): Promise<PutResult> {
+    const now = this.clock();
+    const outcome = new Promise<PutResult>(captureResolvers);
+    const record = new PendingRecord(
+      partitionKey,
+      explicitHashKey,
+      data,
+      this.hashKeys.of(partitionKey, explicitHashKey),
+      bytes,
+      now,
+      now + this.options.recordTtl,
+      capturedResolve!,
+      capturedReject!,
+    );
+    this.ledger.add(record);
+    this.metrics.stats.bufferedRecords++;
+    this.metrics.stats.bufferedBytes += bytes;
+    this.route(record);
+    this.metrics.recordPut(record.predictedShard);
+    return outcome;
+  }
+
+  /** Milliseconds since the producer's epoch: the clock of record deadlines. */
+  private clock(): number {
+    return Date.now() - this.epoch;
   }
 
   /** Predicts the record's shard with the current map and hands it to the aggregate stage. */
@@ -237,15 +316,15 @@ export class Producer {
   /** Waits until every record put before this call has its outcome. */
   async flush(): Promise<void> {
     const accepting = [...this.accepting];
-    const waiting = Array.from(this.unsettled, (r) => r.whenSettled());
+    let drained = this.ledger.drained();
     this.tick();
     if (accepting.length > 0) {
       await Promise.all(accepting);
-      // Those just accepted: their records are unsettled now; send them without waiting for the tick.
-      waiting.push(...Array.from(this.unsettled, (r) => r.whenSettled()));
+      // Those just accepted are in the ledger now; send them without waiting for the tick.
+      drained = this.ledger.drained();
       this.tick();
     }
-    await Promise.all(waiting);
+    await drained;
   }
 
   /**
@@ -256,27 +335,36 @@ export class Producer {
   async close(options: CloseOptions = {}): Promise<void> {
     if (this.closed) return;
     this.closing = true;
-    this.budget.rejectAll(new ProducerClosedError('producer closed while the put waited for buffer room'));
+    this.budget.rejectAll(
+      new ProducerClosedError('producer closed while the put waited for buffer room'),
+    );
     const everything = this.flush();
     const stops: Promise<void>[] = [everything];
     const cleanups: (() => void)[] = [];
     if (options.timeoutMs !== undefined) {
-      stops.push(new Promise((resolve) => {
-        const t = setTimeout(resolve, options.timeoutMs);
-        cleanups.push(() => clearTimeout(t));
-      }));
+      stops.push(
+        new Promise((resolve) => {
+          const t = setTimeout(resolve, options.timeoutMs);
+          cleanups.push(() => clearTimeout(t));
+        }),
+      );
     }
     if (options.signal) {
       const signal = options.signal;
-      stops.push(new Promise((resolve) => {
-        if (signal.aborted) return resolve();
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      }));
+      stops.push(
+        new Promise((resolve) => {
+          if (signal.aborted) return resolve();
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        }),
+      );
     }
     await Promise.race(stops);
     for (const c of cleanups) c();
-    for (const record of [...this.unsettled]) {
-      this.finishFailure(record, new ProducerClosedError('producer closed before the record was delivered', record.attempts));
+    for (const record of this.ledger.toArray()) {
+      this.finishFailure(
+        record,
+        new ProducerClosedError('producer closed before the record was delivered', record.attempts),
+      );
     }
     this.closed = true;
     this.collector.stop();
@@ -298,7 +386,12 @@ export class Producer {
    * to `onFailure`; without it, the stream is destroyed with the error. `final` waits for every
    * outcome.
    */
-  writable(options: { highWaterMark?: number; onFailure?: (error: Error, record: ProducerRecord) => void } = {}): Writable {
+  writable(
+    options: {
+      highWaterMark?: number;
+      onFailure?: (error: Error, record: ProducerRecord) => void;
+    } = {},
+  ): Writable {
     const onFailure = options.onFailure;
     const stream: Writable = new Writable({
       objectMode: true,
@@ -339,12 +432,13 @@ export class Producer {
 
   /** Drops expired user records at the last moment before sending; re-aggregates the rest of a partly expired aggregate. */
   private admit(record: KinesisRecord): boolean {
-    const now = Date.now();
+    const now = this.clock();
     let expired = 0;
     for (const r of record.records) if (r.deadline <= now) expired++;
     if (expired === 0) return true;
     for (const r of record.records) {
-      if (r.deadline <= now) this.finishFailure(r, new RecordExpiredError(this.options.recordTtl, r.attempts));
+      if (r.deadline <= now)
+        this.finishFailure(r, new RecordExpiredError(this.options.recordTtl, r.attempts));
       else this.route(r);
     }
     return false;
@@ -366,12 +460,16 @@ export class Producer {
   private async send(batch: KinesisRecord[]): Promise<void> {
     let entries = batch;
     const o = this.options;
-    let response: { out: PutRecordsCommandOutput; startedAt: number; durationMs: number } | undefined;
+    let response:
+      | { out: PutRecordsCommandOutput; startedAt: number; durationMs: number }
+      | undefined;
     try {
       response = await pRetry(
         async (attemptNumber) => {
           if (attemptNumber > 1) {
-            await this.sleep(fullJitterDelay(attemptNumber - 1, o.retryMinTimeout, o.retryMaxTimeout));
+            await this.sleep(
+              fullJitterDelay(attemptNumber - 1, o.retryMinTimeout, o.retryMaxTimeout),
+            );
             entries = entries.filter((e) => this.admit(e));
             if (this.closed) entries = [];
           }
@@ -382,19 +480,33 @@ export class Producer {
               new PutRecordsCommand({
                 ...(o.streamName ? { StreamName: o.streamName } : {}),
                 ...(o.streamArn ? { StreamARN: o.streamArn } : {}),
-                Records: entries.map((e) => ({ PartitionKey: e.partitionKey, ExplicitHashKey: e.explicitHashKey, Data: e.data })),
+                Records: entries.map((e) => ({
+                  PartitionKey: e.partitionKey,
+                  ExplicitHashKey: e.explicitHashKey,
+                  Data: e.data,
+                })),
               }),
               { abortSignal: AbortSignal.timeout(o.requestTimeout) },
             );
             return { out, startedAt, durationMs: Date.now() - startedAt };
           } catch (error) {
             const code = errorCode(error);
-            const attempt: Attempt = { startedAt, durationMs: Date.now() - startedAt, success: false, errorCode: code, errorMessage: messageOf(error) };
-            for (const e of entries) for (const r of e.records) r.attempts.push(attempt);
+            const attempt: Attempt = {
+              startedAt,
+              durationMs: Date.now() - startedAt,
+              success: false,
+              errorCode: code,
+              errorMessage: messageOf(error),
+            };
+            for (const e of entries) for (const r of e.records) r.addAttempt(attempt);
             const cls = classifyError(code, error);
             this.metrics.emit({ type: 'putRecordsError', code, willRetry: cls !== 'fatal' });
-            if (cls === 'throttle') for (const e of entries) this.metrics.emit({ type: 'throttle', shardId: e.shardId });
-            this.logger.debug({ code, entries: entries.length, attempt: attemptNumber }, 'PutRecords failed');
+            if (cls === 'throttle')
+              for (const e of entries) this.metrics.emit({ type: 'throttle', shardId: e.shardId });
+            this.logger.debug(
+              { code, entries: entries.length, attempt: attemptNumber },
+              'PutRecords failed',
+            );
             throw error instanceof Error ? error : new Error(String(error));
           }
         },
@@ -403,16 +515,24 @@ export class Producer {
           minTimeout: 0,
           maxTimeout: 0,
           randomize: false,
-          shouldRetry: ({ error }) => !this.closed && classifyError(errorCode(error), error) !== 'fatal',
+          shouldRetry: ({ error }) =>
+            !this.closed && classifyError(errorCode(error), error) !== 'fatal',
         },
       );
     } catch (error) {
       const code = errorCode(error);
       if (classifyError(code, error) === 'fatal') {
-        this.logger.warn({ code, entries: entries.length }, 'PutRecords rejected; failing its records');
-        for (const e of entries) for (const r of e.records) {
-          this.finishFailure(r, new KinesisRejectedError(code, messageOf(error), r.attempts, { cause: error }));
-        }
+        this.logger.warn(
+          { code, entries: entries.length },
+          'PutRecords rejected; failing its records',
+        );
+        for (const e of entries)
+          for (const r of e.records) {
+            this.finishFailure(
+              r,
+              new KinesisRejectedError(code, messageOf(error), r.attempts, { cause: error }),
+            );
+          }
       } else {
         // Out of request retries but not of time: each record goes round again until its TTL.
         this.retryLater(entries.flatMap((e) => e.records));
@@ -423,7 +543,12 @@ export class Producer {
     this.handleResults(entries, response.out, response.startedAt, response.durationMs);
   }
 
-  private handleResults(entries: KinesisRecord[], out: PutRecordsCommandOutput, startedAt: number, durationMs: number): void {
+  private handleResults(
+    entries: KinesisRecord[],
+    out: PutRecordsCommandOutput,
+    startedAt: number,
+    durationMs: number,
+  ): void {
     let decisions;
     try {
       decisions = decideEntries(entries, out.Records ?? []);
@@ -432,7 +557,13 @@ export class Producer {
       this.retryLater(entries.flatMap((e) => e.records));
       return;
     }
-    this.metrics.emit({ type: 'putRecordsCall', entries: entries.length, bytes: entries.reduce((n, e) => n + e.bytes, 0), durationMs, failedEntries: out.FailedRecordCount ?? 0 });
+    this.metrics.emit({
+      type: 'putRecordsCall',
+      entries: entries.length,
+      bytes: entries.reduce((n, e) => n + e.bytes, 0),
+      durationMs,
+      failedEntries: out.FailedRecordCount ?? 0,
+    });
     const success: Attempt = { startedAt, durationMs, success: true };
     const retry: PendingRecord[] = [];
     const misplaced: { record: KinesisRecord; shardId: string; sequenceNumber: string }[] = [];
@@ -441,17 +572,29 @@ export class Producer {
       const e = d.record;
       if (d.kind === 'success' || (d.kind === 'wrong-shard' && !e.aggregated)) {
         if (d.kind === 'wrong-shard') staleMap = true;
-        this.metrics.emit({ type: 'kinesisRecordSent', shardId: d.shardId, userRecords: e.records.length, bytes: e.bytes });
+        this.metrics.emit({
+          type: 'kinesisRecordSent',
+          shardId: d.shardId,
+          userRecords: e.records.length,
+          bytes: e.bytes,
+        });
         this.succeedAll(e, d.shardId, d.sequenceNumber, success);
       } else if (d.kind === 'wrong-shard') {
         staleMap = true;
         misplaced.push(d);
       } else {
-        const attempt: Attempt = { startedAt, durationMs, success: false, errorCode: d.code, errorMessage: d.message };
-        for (const r of e.records) r.attempts.push(attempt);
+        const attempt: Attempt = {
+          startedAt,
+          durationMs,
+          success: false,
+          errorCode: d.code,
+          errorMessage: d.message,
+        };
+        for (const r of e.records) r.addAttempt(attempt);
         if (d.class === 'throttle') this.metrics.emit({ type: 'throttle', shardId: e.shardId });
         if (d.class === 'fatal') {
-          for (const r of e.records) this.finishFailure(r, new KinesisRejectedError(d.code, d.message, r.attempts));
+          for (const r of e.records)
+            this.finishFailure(r, new KinesisRejectedError(d.code, d.message, r.attempts));
         } else if (d.class === 'throttle' && this.options.failIfThrottled) {
           for (const r of e.records) this.finishFailure(r, new RecordThrottledError(r.attempts));
         } else {
@@ -465,11 +608,17 @@ export class Producer {
         .refresh('record landed on an unexpected shard', startedAt)
         .then((ranges) => {
           this.limiter.retain(new Set(ranges.ranges.map((r) => r.shardId)));
-          for (const m of misplaced) this.settleMisplaced(m, ranges.range(m.shardId), { startedAt, durationMs, success: true });
+          for (const m of misplaced)
+            this.settleMisplaced(m, ranges.range(m.shardId), {
+              startedAt,
+              durationMs,
+              success: true,
+            });
         })
         .catch((error: unknown) => {
           this.logger.warn({ err: error }, 'shard map refresh failed');
-          for (const m of misplaced) this.settleMisplaced(m, undefined, { startedAt, durationMs, success: true });
+          for (const m of misplaced)
+            this.settleMisplaced(m, undefined, { startedAt, durationMs, success: true });
         });
     }
     if (retry.length > 0) this.retryLater(retry);
@@ -488,12 +637,23 @@ export class Producer {
   ): void {
     const e = m.record;
     if (landed && e.records.every((r) => landed.start <= r.hashKey && r.hashKey <= landed.end)) {
-      this.metrics.emit({ type: 'kinesisRecordSent', shardId: m.shardId, userRecords: e.records.length, bytes: e.bytes });
+      this.metrics.emit({
+        type: 'kinesisRecordSent',
+        shardId: m.shardId,
+        userRecords: e.records.length,
+        bytes: e.bytes,
+      });
       this.succeedAll(e, m.shardId, m.sequenceNumber, success);
       return;
     }
-    const attempt: Attempt = { startedAt: success.startedAt, durationMs: success.durationMs, success: false, errorCode: 'WrongShard', errorMessage: `aggregate predicted for ${e.shardId} landed on ${m.shardId}, where some of its records do not belong` };
-    for (const r of e.records) r.attempts.push(attempt);
+    const attempt: Attempt = {
+      startedAt: success.startedAt,
+      durationMs: success.durationMs,
+      success: false,
+      errorCode: 'WrongShard',
+      errorMessage: `aggregate predicted for ${e.shardId} landed on ${m.shardId}, where some of its records do not belong`,
+    };
+    for (const r of e.records) r.addAttempt(attempt);
     this.retryLater(e.records);
   }
 
@@ -502,12 +662,17 @@ export class Producer {
     const live = records.filter((r) => !r.settled);
     if (live.length === 0) return;
     const attempts = Math.max(...live.map((r) => r.attempts.length));
-    const delay = fullJitterDelay(attempts, this.options.retryMinTimeout, this.options.retryMaxTimeout);
+    const delay = fullJitterDelay(
+      attempts,
+      this.options.retryMinTimeout,
+      this.options.retryMaxTimeout,
+    );
     this.later(() => {
-      const now = Date.now();
+      const now = this.clock();
       for (const r of live) {
         if (r.settled) continue;
-        if (r.deadline <= now) this.finishFailure(r, new RecordExpiredError(this.options.recordTtl, r.attempts));
+        if (r.deadline <= now)
+          this.finishFailure(r, new RecordExpiredError(this.options.recordTtl, r.attempts));
         else this.route(r);
       }
     }, delay);
@@ -518,8 +683,14 @@ export class Producer {
    * producer: counters and the buffer budget are updated once per Kinesis record, and records that
    * succeeded at their first try share one frozen attempts list.
    */
-  private succeedAll(e: KinesisRecord, shardId: string, sequenceNumber: string, success: Attempt): void {
+  private succeedAll(
+    e: KinesisRecord,
+    shardId: string,
+    sequenceNumber: string,
+    success: Attempt,
+  ): void {
     const firstTry: readonly Attempt[] = Object.freeze([success]);
+    const listening = this.metrics.listening;
     let released = 0;
     let releasedBytes = 0;
     for (let i = 0; i < e.records.length; i++) {
@@ -528,18 +699,21 @@ export class Producer {
       let attempts: readonly Attempt[];
       if (r.attempts.length === 0) attempts = firstTry;
       else {
-        r.attempts.push(success);
+        r.addAttempt(success);
         attempts = r.attempts;
       }
       const result: PutResult = e.aggregated
         ? { shardId, sequenceNumber, subSequenceNumber: i, aggregated: true, attempts }
         : { shardId, sequenceNumber, aggregated: false, attempts };
-      this.unsettled.delete(r);
       released++;
       releasedBytes += r.bufferedBytes;
-      this.metrics.recordSucceeded(shardId, r.acceptedAt, attempts.length);
+      if (listening)
+        this.metrics.recordSucceeded(shardId, this.clock() - r.acceptedAt, attempts.length);
       r.succeed(result);
+      // After the outcome: a flush waiting on the ledger then resumes after the caller's own handler.
+      this.ledger.remove(r);
     }
+    if (!listening) this.metrics.recordsSucceeded(shardId, released);
     this.metrics.stats.bufferedRecords -= released;
     this.metrics.stats.bufferedBytes -= releasedBytes;
     this.budget.releaseMany(released, releasedBytes);
@@ -547,13 +721,13 @@ export class Producer {
 
   private finishFailure(record: PendingRecord, error: Error & { code?: string }): void {
     if (record.settled) return;
-    this.release(record);
     this.metrics.emit({ type: 'recordFailed', code: error.code ?? error.name });
     record.fail(error);
+    this.release(record);
   }
 
   private release(record: PendingRecord): void {
-    this.unsettled.delete(record);
+    this.ledger.remove(record);
     this.metrics.stats.bufferedRecords--;
     this.metrics.stats.bufferedBytes -= record.bufferedBytes;
     this.budget.release(record.bufferedBytes);
@@ -580,11 +754,27 @@ export class Producer {
   }
 
   private streamLabel(): string {
-    return this.options.streamName ? `stream ${this.options.streamName}` : `stream ${this.options.streamArn}`;
+    return this.options.streamName
+      ? `stream ${this.options.streamName}`
+      : `stream ${this.options.streamArn}`;
   }
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * One shared executor for every `put` promise: it parks the resolvers here for `accept` to take at
+ * once (the executor runs synchronously). A closure per put cost an allocation and a context each.
+ */
+let capturedResolve: ((result: PutResult) => void) | undefined;
+let capturedReject: ((error: Error) => void) | undefined;
+function captureResolvers(
+  resolve: (result: PutResult) => void,
+  reject: (error: Error) => void,
+): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -14,7 +14,10 @@ export type EntryDecision =
  * other than the one its records hash into is unreadable by the KCL (it drops aggregates whose
  * records hash outside the shard), so it is reported for re-aggregation rather than success.
  */
-export function decideEntries(batch: readonly KinesisRecord[], results: readonly PutRecordsResultEntry[]): EntryDecision[] {
+export function decideEntries(
+  batch: readonly KinesisRecord[],
+  results: readonly PutRecordsResultEntry[],
+): EntryDecision[] {
   if (results.length !== batch.length) {
     throw new Error(`PutRecords answered ${results.length} results for ${batch.length} entries`);
   }
@@ -30,11 +33,27 @@ export function decideEntries(batch: readonly KinesisRecord[], results: readonly
       };
     }
     if (!result.ShardId || !result.SequenceNumber) {
-      return { kind: 'failed', record, code: 'MalformedResponse', message: 'result entry has neither an error nor a sequence number', class: 'retryable' };
+      return {
+        kind: 'failed',
+        record,
+        code: 'MalformedResponse',
+        message: 'result entry has neither an error nor a sequence number',
+        class: 'retryable',
+      };
     }
     if (result.ShardId !== record.shardId) {
-      return { kind: 'wrong-shard', record, shardId: result.ShardId, sequenceNumber: result.SequenceNumber };
+      return {
+        kind: 'wrong-shard',
+        record,
+        shardId: result.ShardId,
+        sequenceNumber: result.SequenceNumber,
+      };
     }
-    return { kind: 'success', record, shardId: result.ShardId, sequenceNumber: result.SequenceNumber };
+    return {
+      kind: 'success',
+      record,
+      shardId: result.ShardId,
+      sequenceNumber: result.SequenceNumber,
+    };
   });
 }

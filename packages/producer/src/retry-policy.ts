@@ -46,7 +46,8 @@ export function errorCode(error: unknown): string {
 }
 
 function httpStatus(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+    ?.httpStatusCode;
 }
 
 /** Throttled, worth retrying, or not. Unknown errors are retried (the record TTL bounds them) unless the service answered 4xx. */
@@ -54,14 +55,17 @@ export function classifyError(code: string, error?: unknown): ErrorClass {
   if (THROTTLE_CODES.has(code)) return 'throttle';
   if (FATAL_CODES.has(code)) return 'fatal';
   const status = httpStatus(error);
-  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return 'fatal';
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)
+    return 'fatal';
   return 'retryable';
 }
 
 /** Classifies a per-entry PutRecords error code (only throttling and internal failures are documented). */
 export function classifyEntryError(code: string): ErrorClass {
-  if (code === 'ProvisionedThroughputExceededException' || code === 'KMSThrottlingException') return 'throttle';
-  if (code === 'InternalFailure' || code === 'ServiceUnavailable' || code === 'InternalServerError') return 'retryable';
+  if (code === 'ProvisionedThroughputExceededException' || code === 'KMSThrottlingException')
+    return 'throttle';
+  if (code === 'InternalFailure' || code === 'ServiceUnavailable' || code === 'InternalServerError')
+    return 'retryable';
   return FATAL_CODES.has(code) || code.startsWith('KMS') ? 'fatal' : 'retryable';
 }
 
@@ -69,7 +73,12 @@ export function classifyEntryError(code: string): ErrorClass {
  * Exponential backoff with full jitter: uniform in [0, min(cap, base · 2^(attempt−1))]. Spreads
  * retries of many producers instead of having them hit a recovering shard in step.
  */
-export function fullJitterDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function fullJitterDelay(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }

@@ -18,7 +18,14 @@ export class ShardRanges {
 
   constructor(shards: readonly Shard[]) {
     this.byId = new Map(
-      shards.map((s) => [s.ShardId!, { shardId: s.ShardId!, start: BigInt(s.HashKeyRange!.StartingHashKey!), end: BigInt(s.HashKeyRange!.EndingHashKey!) }]),
+      shards.map((s) => [
+        s.ShardId!,
+        {
+          shardId: s.ShardId!,
+          start: BigInt(s.HashKeyRange!.StartingHashKey!),
+          end: BigInt(s.HashKeyRange!.EndingHashKey!),
+        },
+      ]),
     );
     this.ranges = shards
       .filter((s) => s.SequenceNumberRange?.EndingSequenceNumber === undefined)
@@ -93,7 +100,8 @@ export class ShardMap {
    * evidence of staleness was produced), or a fetch is under way.
    */
   refresh(reason: string, staleSince?: number): Promise<ShardRanges> {
-    if (this.current && staleSince !== undefined && this.fetchedAt > staleSince) return Promise.resolve(this.current);
+    if (this.current && staleSince !== undefined && this.fetchedAt > staleSince)
+      return Promise.resolve(this.current);
     if (this.inFlight) return this.inFlight;
     const startedAt = Date.now();
     this.inFlight = this.fetch()

@@ -1,17 +1,24 @@
 import type { Attempt, PutResult } from './outcome';
 
+/** The attempts of a record that has had none: shared, so a record that succeeds first time allocates no list. */
+const NO_ATTEMPTS: readonly Attempt[] = Object.freeze([]);
+
 /**
  * A user record from `put` to its outcome. It carries its attempts, so its success or failure can
  * say everything that happened to it.
  */
 export class PendingRecord {
-  readonly attempts: Attempt[] = [];
+  private attemptList: readonly Attempt[] = NO_ATTEMPTS;
   /** Shard the record is routed to, by the map in use when it was last (re)aggregated. */
   predictedShard = '';
   /** Shard-map version used for that prediction. */
   mapVersion = 0;
   settled = false;
-  private waiters: (() => void)[] | undefined;
+  /** Links and place in the producer's `PendingLedger` (intrusive: no per-record set entry). */
+  seq = 0;
+  prev: PendingRecord | undefined = undefined;
+  next: PendingRecord | undefined = undefined;
+  listed = false;
 
   constructor(
     readonly partitionKey: string,
@@ -21,34 +28,33 @@ export class PendingRecord {
     readonly hashKey: bigint,
     /** Bytes counted against the buffer bound. */
     readonly bufferedBytes: number,
+    /** When `put` accepted it, in the producer's clock (ms since its epoch). */
     readonly acceptedAt: number,
+    /** When its TTL runs out, same clock. */
     readonly deadline: number,
     private readonly resolveOutcome: (result: PutResult) => void,
     private readonly rejectOutcome: (error: Error) => void,
   ) {}
 
+  /** Every attempt so far, oldest first. */
+  get attempts(): readonly Attempt[] {
+    return this.attemptList;
+  }
+
+  addAttempt(attempt: Attempt): void {
+    if (this.attemptList === NO_ATTEMPTS) this.attemptList = [attempt];
+    else (this.attemptList as Attempt[]).push(attempt);
+  }
+
   succeed(result: PutResult): void {
     if (this.settled) return;
     this.settled = true;
     this.resolveOutcome(result);
-    this.notify();
   }
 
   fail(error: Error): void {
     if (this.settled) return;
     this.settled = true;
     this.rejectOutcome(error);
-    this.notify();
-  }
-
-  /** Resolves once the record has its outcome (for flush and close; never rejects). */
-  whenSettled(): Promise<void> {
-    if (this.settled) return Promise.resolve();
-    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
-  }
-
-  private notify(): void {
-    if (this.waiters) for (const w of this.waiters) w();
-    this.waiters = undefined;
   }
 }

@@ -30,7 +30,13 @@ afterEach(async () => {
 function setup(shards: number, options: Partial<ProducerOptions> = {}) {
   const streamName = `s${++streamCount}`;
   fake.createStream(streamName, shards);
-  const producer = new Producer({ streamName, kinesisClient: fake.client(), recordMaxBufferedTime: 10, retry: { minTimeout: 1, maxTimeout: 20 }, ...options });
+  const producer = new Producer({
+    streamName,
+    kinesisClient: fake.client(),
+    recordMaxBufferedTime: 10,
+    retry: { minTimeout: 1, maxTimeout: 20 },
+    ...options,
+  });
   producers.push(producer);
   return { streamName, producer };
 }
@@ -40,15 +46,29 @@ function stored(streamName: string) {
   const out = new Map<string, { shardId: string; partitionKey: string; data: string }>();
   for (const shard of fake.shards(streamName)) {
     for (const r of shard.records) {
-      for (const u of deaggregate({ data: decompress(r.data), partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber }, { strict: true })) {
-        out.set(`${u.sequenceNumber}/${u.subSequenceNumber}`, { shardId: shard.shardId, partitionKey: u.partitionKey, data: Buffer.from(decompress(u.data)).toString() });
+      for (const u of deaggregate(
+        {
+          data: decompress(r.data),
+          partitionKey: r.partitionKey,
+          sequenceNumber: r.sequenceNumber,
+        },
+        { strict: true },
+      )) {
+        out.set(`${u.sequenceNumber}/${u.subSequenceNumber}`, {
+          shardId: shard.shardId,
+          partitionKey: u.partitionKey,
+          data: Buffer.from(decompress(u.data)).toString(),
+        });
       }
     }
   }
   return out;
 }
 
-function expectDelivered(streamName: string, sent: { key: string; data: string; result: PutResult }[]) {
+function expectDelivered(
+  streamName: string,
+  sent: { key: string; data: string; result: PutResult }[],
+) {
   const all = stored(streamName);
   for (const s of sent) {
     const id = `${s.result.sequenceNumber}/${s.result.aggregated ? s.result.subSequenceNumber : 0}`;
@@ -74,18 +94,29 @@ describe('Producer', () => {
     expectDelivered(streamName, sent);
     const shards = fake.shards(streamName);
     for (const s of sent) {
-      const owner = shards.find((sh) => sh.start <= hashKeyOf({ partitionKey: s.key }) && hashKeyOf({ partitionKey: s.key }) <= sh.end)!;
+      const owner = shards.find(
+        (sh) =>
+          sh.start <= hashKeyOf({ partitionKey: s.key }) &&
+          hashKeyOf({ partitionKey: s.key }) <= sh.end,
+      )!;
       expect(s.result.shardId).toBe(owner.shardId);
       expect(s.result.attempts.at(-1)).toMatchObject({ success: true });
     }
     expect(fake.records(streamName).length).toBeLessThan(50);
-    expect(producer.stats()).toMatchObject({ recordsPut: 2000, recordsSucceeded: 2000, recordsFailed: 0, bufferedRecords: 0 });
+    expect(producer.stats()).toMatchObject({
+      recordsPut: 2000,
+      recordsSucceeded: 2000,
+      recordsFailed: 0,
+      bufferedRecords: 0,
+    });
   });
 
   it('sends each record alone when aggregation is off', async () => {
     const { streamName, producer } = setup(2, { aggregation: false });
     const sent = await putMany(producer, 300);
-    expect(sent.every((s) => !s.result.aggregated && s.result.subSequenceNumber === undefined)).toBe(true);
+    expect(
+      sent.every((s) => !s.result.aggregated && s.result.subSequenceNumber === undefined),
+    ).toBe(true);
     expect(fake.records(streamName)).toHaveLength(300);
     expect(fake.stats.calls.PutRecords).toBeLessThanOrEqual(10);
     expectDelivered(streamName, sent);
@@ -94,14 +125,22 @@ describe('Producer', () => {
   it('retries entries that fail in a partial PutRecords failure, entry by entry', async () => {
     const { streamName, producer } = setup(4, { aggregation: false });
     fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 0.3, times: 5 });
-    fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 0.5, code: 'InternalFailure', times: 3 });
+    fake.inject({
+      operation: 'PutRecords',
+      kind: 'partial',
+      fraction: 0.5,
+      code: 'InternalFailure',
+      times: 3,
+    });
     const sent = await putMany(producer, 1000);
     expectDelivered(streamName, sent);
     expect(fake.records(streamName)).toHaveLength(1000);
     const retried = sent.filter((s) => s.result.attempts.length > 1);
     expect(retried.length).toBeGreaterThan(0);
     expect(retried[0]!.result.attempts[0]).toMatchObject({ success: false });
-    expect(['ProvisionedThroughputExceededException', 'InternalFailure']).toContain(retried[0]!.result.attempts[0]!.errorCode);
+    expect(['ProvisionedThroughputExceededException', 'InternalFailure']).toContain(
+      retried[0]!.result.attempts[0]!.errorCode,
+    );
     expect(producer.stats().entryRetries).toBeGreaterThan(0);
   });
 
@@ -113,7 +152,9 @@ describe('Producer', () => {
     fake.inject({ operation: 'PutRecords', kind: 'malformed', times: 1 });
     const sent = await putMany(producer, 500);
     expectDelivered(streamName, sent);
-    const codes = new Set(sent.flatMap((s) => s.result.attempts.filter((a) => !a.success).map((a) => a.errorCode)));
+    const codes = new Set(
+      sent.flatMap((s) => s.result.attempts.filter((a) => !a.success).map((a) => a.errorCode)),
+    );
     expect(codes.has('ProvisionedThroughputExceededException')).toBe(true);
     expect(codes.has('InternalFailure')).toBe(true);
     expect(fake.stats.faultsInjected).toBe(7);
@@ -122,9 +163,17 @@ describe('Producer', () => {
   it('fails exactly the affected records, with the service code, on a non-retryable error', async () => {
     const { producer } = setup(1);
     await producer.start();
-    fake.inject({ operation: 'PutRecords', kind: 'throttle', code: 'KMSAccessDeniedException', times: 1 });
+    fake.inject({
+      operation: 'PutRecords',
+      kind: 'throttle',
+      code: 'KMSAccessDeniedException',
+      times: 1,
+    });
     const results = await Promise.allSettled([producer.put({ partitionKey: 'a', data: 'x' })]);
-    expect(results[0]).toMatchObject({ status: 'rejected', reason: { name: 'KinesisRejectedError', serviceCode: 'KMSAccessDeniedException' } });
+    expect(results[0]).toMatchObject({
+      status: 'rejected',
+      reason: { name: 'KinesisRejectedError', serviceCode: 'KMSAccessDeniedException' },
+    });
     const after = await producer.put({ partitionKey: 'a', data: 'y' });
     expect(after.sequenceNumber).toBeTruthy();
   });
@@ -133,14 +182,18 @@ describe('Producer', () => {
     const { producer } = setup(1, { failIfThrottled: true, aggregation: false });
     await producer.start();
     fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 1, times: 1 });
-    await expect(producer.put({ partitionKey: 'a', data: 'x' })).rejects.toBeInstanceOf(RecordThrottledError);
+    await expect(producer.put({ partitionKey: 'a', data: 'x' })).rejects.toBeInstanceOf(
+      RecordThrottledError,
+    );
   });
 
   it('expires a record its TTL cannot deliver, with its attempts', async () => {
     const { producer } = setup(1, { recordTtl: 300 });
     await producer.start();
     fake.inject({ operation: 'PutRecords', kind: 'internal' });
-    const error = (await producer.put({ partitionKey: 'a', data: 'x' }).catch((e: unknown) => e)) as RecordExpiredError;
+    const error = (await producer
+      .put({ partitionKey: 'a', data: 'x' })
+      .catch((e: unknown) => e)) as RecordExpiredError;
     expect(error).toBeInstanceOf(RecordExpiredError);
     expect(error.code).toBe('RECORD_EXPIRED');
     expect(error.attempts.length).toBeGreaterThan(0);
@@ -159,16 +212,33 @@ describe('Producer', () => {
     for (const s of sent) {
       const hash = hashKeyOf({ partitionKey: s.key });
       // Every aggregate that succeeded lies on the shard its records hash into.
-      if (s.result.aggregated) expect(open.find((sh) => sh.start <= hash && hash <= sh.end)!.shardId).toBe(s.result.shardId);
+      if (s.result.aggregated)
+        expect(open.find((sh) => sh.start <= hash && hash <= sh.end)!.shardId).toBe(
+          s.result.shardId,
+        );
     }
     // Read as a KCL reads (an aggregate with any record outside its shard is dropped whole):
     // every record exactly once — the producer re-sent only what a KCL would drop.
     const delivered = new Map<string, number>();
     for (const shard of fake.shards(streamName)) {
       for (const r of shard.records) {
-        const users = deaggregate({ data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber }, { strict: true });
-        if (users.length > 1 && users.some((u) => { const h = hashKeyOf(u); return h < shard.start || h > shard.end; })) continue;
-        for (const u of users) delivered.set(Buffer.from(u.data).toString(), (delivered.get(Buffer.from(u.data).toString()) ?? 0) + 1);
+        const users = deaggregate(
+          { data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber },
+          { strict: true },
+        );
+        if (
+          users.length > 1 &&
+          users.some((u) => {
+            const h = hashKeyOf(u);
+            return h < shard.start || h > shard.end;
+          })
+        )
+          continue;
+        for (const u of users)
+          delivered.set(
+            Buffer.from(u.data).toString(),
+            (delivered.get(Buffer.from(u.data).toString()) ?? 0) + 1,
+          );
       }
     }
     for (const s of sent) expect(delivered.get(s.data)).toBe(1);
@@ -180,18 +250,36 @@ describe('Producer', () => {
     const { streamName, producer } = setup(1, { shardMapRefreshInterval: 3_600_000 });
     await producer.start();
     fake.splitShard(streamName, 'shardId-000000000000'); // the producer's map is now stale
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => producer.put({ partitionKey: 'one-key', data: `same-key-${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        producer.put({ partitionKey: 'one-key', data: `same-key-${i}` }),
+      ),
+    );
     const hash = hashKeyOf({ partitionKey: 'one-key' });
-    const child = fake.shards(streamName).find((s) => s.endingSequenceNumber === undefined && s.start <= hash && hash <= s.end)!;
+    const child = fake
+      .shards(streamName)
+      .find((s) => s.endingSequenceNumber === undefined && s.start <= hash && hash <= s.end)!;
     expect(results.every((r) => r.shardId === child.shardId && r.aggregated)).toBe(true);
     // One aggregate in the child, nothing re-sent.
-    const copies = fake.records(streamName, child.shardId).flatMap((r) => deaggregate({ data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber }));
+    const copies = fake
+      .records(streamName, child.shardId)
+      .flatMap((r) =>
+        deaggregate({
+          data: r.data,
+          partitionKey: r.partitionKey,
+          sequenceNumber: r.sequenceNumber,
+        }),
+      );
     expect(copies).toHaveLength(50);
   });
 
   it('routes by explicit hash key', async () => {
     const { producer } = setup(4);
-    const result = await producer.put({ partitionKey: 'any', data: 'x', explicitHashKey: ((1n << 128n) - 1n).toString() });
+    const result = await producer.put({
+      partitionKey: 'any',
+      data: 'x',
+      explicitHashKey: ((1n << 128n) - 1n).toString(),
+    });
     expect(result.shardId).toBe('shardId-000000000003');
   });
 
@@ -207,39 +295,75 @@ describe('Producer', () => {
 
   it('refuses bad input at once with typed errors', async () => {
     const { producer } = setup(1);
-    await expect(producer.put({ partitionKey: '', data: 'x' })).rejects.toMatchObject({ code: 'PARTITION_KEY_EMPTY' });
-    await expect(producer.put({ partitionKey: 'x'.repeat(257), data: 'x' })).rejects.toBeInstanceOf(InvalidRecordError);
-    await expect(producer.put({ partitionKey: 'k', data: 42 as unknown as string })).rejects.toMatchObject({ code: 'DATA_NOT_BYTES' });
-    await expect(producer.put({ partitionKey: 'k', data: 'x', explicitHashKey: '2'.repeat(40) })).rejects.toMatchObject({ code: 'EXPLICIT_HASH_KEY_INVALID' });
-    await expect(producer.put({ partitionKey: 'k', data: Buffer.alloc(1024 * 1024) })).rejects.toBeInstanceOf(RecordTooLargeError);
+    await expect(producer.put({ partitionKey: '', data: 'x' })).rejects.toMatchObject({
+      code: 'PARTITION_KEY_EMPTY',
+    });
+    await expect(producer.put({ partitionKey: 'x'.repeat(257), data: 'x' })).rejects.toBeInstanceOf(
+      InvalidRecordError,
+    );
+    await expect(
+      producer.put({ partitionKey: 'k', data: 42 as unknown as string }),
+    ).rejects.toMatchObject({ code: 'DATA_NOT_BYTES' });
+    await expect(
+      producer.put({ partitionKey: 'k', data: 'x', explicitHashKey: '2'.repeat(40) }),
+    ).rejects.toMatchObject({ code: 'EXPLICIT_HASH_KEY_INVALID' });
+    await expect(
+      producer.put({ partitionKey: 'k', data: Buffer.alloc(1024 * 1024) }),
+    ).rejects.toBeInstanceOf(RecordTooLargeError);
     expect(fake.stats.calls.PutRecords ?? 0).toBe(0);
   });
 
   it('refuses bad configuration in the constructor', () => {
     const client = fake.client();
     expect(() => new Producer({ kinesisClient: client } as ProducerOptions)).toThrow(ConfigError);
-    expect(() => new Producer({ streamName: 'bad name!', kinesisClient: client })).toThrow(ConfigError);
-    expect(() => new Producer({ streamName: 's', kinesisClient: client, rateLimit: 0 })).toThrow(/rateLimit/);
-    expect(() => new Producer({ streamName: 's', kinesisClient: client, collectionMaxCount: 501 })).toThrow(/collectionMaxCount/);
-    expect(() => new Producer({ streamName: 's', kinesisClient: client, maxRecordBytes: 11 * 1024 * 1024 })).toThrow(ConfigError);
-    expect(() => new Producer({ streamName: 's', kinesisClient: client, compression: { codec: 'lz4' as 'gzip' } })).toThrow(ConfigError);
+    expect(() => new Producer({ streamName: 'bad name!', kinesisClient: client })).toThrow(
+      ConfigError,
+    );
+    expect(() => new Producer({ streamName: 's', kinesisClient: client, rateLimit: 0 })).toThrow(
+      /rateLimit/,
+    );
+    expect(
+      () => new Producer({ streamName: 's', kinesisClient: client, collectionMaxCount: 501 }),
+    ).toThrow(/collectionMaxCount/);
+    expect(
+      () =>
+        new Producer({ streamName: 's', kinesisClient: client, maxRecordBytes: 11 * 1024 * 1024 }),
+    ).toThrow(ConfigError);
+    expect(
+      () =>
+        new Producer({
+          streamName: 's',
+          kinesisClient: client,
+          compression: { codec: 'lz4' as 'gzip' },
+        }),
+    ).toThrow(ConfigError);
   });
 
   it('rejects puts to a stream that does not exist', async () => {
     const producer = new Producer({ streamName: 'nope', kinesisClient: fake.client() });
     producers.push(producer);
-    await expect(producer.put({ partitionKey: 'k', data: 'x' })).rejects.toMatchObject({ name: 'KinesisRejectedError', serviceCode: 'ResourceNotFoundException' });
+    await expect(producer.put({ partitionKey: 'k', data: 'x' })).rejects.toMatchObject({
+      name: 'KinesisRejectedError',
+      serviceCode: 'ResourceNotFoundException',
+    });
   });
 
   it('waits for buffer room when full, honours an abort, and drains when the backend returns', async () => {
     const { producer } = setup(1, { maxBufferedRecords: 10, aggregation: false });
     await producer.start();
     const stall = fake.inject({ operation: 'PutRecords', kind: 'stall' });
-    const first = Array.from({ length: 10 }, (_, i) => producer.put({ partitionKey: 'k', data: `${i}` }));
+    const first = Array.from({ length: 10 }, (_, i) =>
+      producer.put({ partitionKey: 'k', data: `${i}` }),
+    );
     let eleventhAccepted = false;
-    const eleventh = producer.put({ partitionKey: 'k', data: '10' }).then((r) => ((eleventhAccepted = true), r));
+    const eleventh = producer
+      .put({ partitionKey: 'k', data: '10' })
+      .then((r) => ((eleventhAccepted = true), r));
     const controller = new AbortController();
-    const aborted = producer.put({ partitionKey: 'k', data: 'aborted' }, { signal: controller.signal });
+    const aborted = producer.put(
+      { partitionKey: 'k', data: 'aborted' },
+      { signal: controller.signal },
+    );
     controller.abort();
     await expect(aborted).rejects.toBeInstanceOf(PutAbortedError);
     expect(producer.stats().bufferedRecords).toBe(10);
@@ -254,7 +378,9 @@ describe('Producer', () => {
   it('flush waits for every record put before it', async () => {
     const { producer } = setup(2, { recordMaxBufferedTime: 60_000 });
     const outcomes: PutResult[] = [];
-    const puts = Array.from({ length: 100 }, (_, i) => producer.put({ partitionKey: `k${i}`, data: 'x' }).then((r) => void outcomes.push(r)));
+    const puts = Array.from({ length: 100 }, (_, i) =>
+      producer.put({ partitionKey: `k${i}`, data: 'x' }).then((r) => void outcomes.push(r)),
+    );
     await producer.flush();
     expect(outcomes).toHaveLength(100);
     await Promise.all(puts);
@@ -264,11 +390,17 @@ describe('Producer', () => {
     const { producer } = setup(1);
     await producer.start();
     fake.inject({ operation: 'PutRecords', kind: 'stall' });
-    const pending = Array.from({ length: 20 }, (_, i) => producer.put({ partitionKey: 'k', data: `${i}` }));
+    const pending = Array.from({ length: 20 }, (_, i) =>
+      producer.put({ partitionKey: 'k', data: `${i}` }),
+    );
     await producer.close({ timeoutMs: 200 });
     const settled = await Promise.allSettled(pending);
-    expect(settled.every((s) => s.status === 'rejected' && s.reason instanceof ProducerClosedError)).toBe(true);
-    await expect(producer.put({ partitionKey: 'k', data: 'late' })).rejects.toBeInstanceOf(ProducerClosedError);
+    expect(
+      settled.every((s) => s.status === 'rejected' && s.reason instanceof ProducerClosedError),
+    ).toBe(true);
+    await expect(producer.put({ partitionKey: 'k', data: 'late' })).rejects.toBeInstanceOf(
+      ProducerClosedError,
+    );
     fake.release();
   });
 
@@ -277,7 +409,12 @@ describe('Producer', () => {
     const writable = producer.writable();
     const { Readable } = await import('node:stream');
     const { pipeline } = await import('node:stream/promises');
-    await pipeline(Readable.from(Array.from({ length: 1000 }, (_, i) => ({ partitionKey: `k${i % 7}`, data: `w${i}` }))), writable);
+    await pipeline(
+      Readable.from(
+        Array.from({ length: 1000 }, (_, i) => ({ partitionKey: `k${i % 7}`, data: `w${i}` })),
+      ),
+      writable,
+    );
     const all = [...stored(streamName).values()].map((r) => r.data).sort();
     expect(all).toHaveLength(1000);
     expect(new Set(all).size).toBe(1000);
@@ -286,7 +423,9 @@ describe('Producer', () => {
   it('keeps each shard within its rate so the fake never throttles', async () => {
     fake = await (async () => {
       await fake.close();
-      return FakeKinesis.start({ shardLimits: { recordsPerSecond: 50, bytesPerSecond: 1024 * 1024 } });
+      return FakeKinesis.start({
+        shardLimits: { recordsPerSecond: 50, bytesPerSecond: 1024 * 1024 },
+      });
     })();
     const { producer } = setup(1, { aggregation: false, rateLimit: 100 });
     // 50 records/s shard limit in the fake, but our limiter assumes 1000/s: throttles are retried, never surfaced.
