@@ -3,12 +3,12 @@
  * the same run, printed as ratios. Checksums on everywhere. The last column is the ratio a library
  * would reach if it spent nothing but the MD5 both must compute: no implementation can beat it.
  * Also: the two snappy codecs.
- *   pnpm bench   (or: npx tsx packages/aggregation/bench/aggregation.bench.ts)
+ *   pnpm bench   (or pnpm build, then npx tsx packages/aggregation/bench/aggregation.bench.ts: benchmarks run the built packages, as users do)
  */
 import { createRequire } from 'node:module';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import snappyjs from 'snappyjs';
-import { aggregate, deaggregate } from '../src/index';
+import { aggregate, deaggregate } from '@shardline/aggregation';
 
 const require = createRequire(import.meta.url);
 const agg = require('aws-kinesis-agg');

@@ -3,14 +3,14 @@
  *  1. records/s of de-aggregate + dispatch to a no-op processor, polling path, beside a bare
  *     GetRecords loop (no leases, no de-aggregation) over the same data in the same run;
  *  2. lease-table writes per second of one worker holding 100 shards.
- * Run: pnpm bench (or npx tsx --conditions=source packages/consumer/bench/consumer.bench.ts)
+ * Run: pnpm bench (or pnpm build, then npx tsx packages/consumer/bench/consumer.bench.ts: benchmarks run the built packages, as users do)
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { startLocalBackend } from '@shardline/local';
-import { Consumer } from '../src/index';
+import { Consumer } from '@shardline/consumer';
 
 const RECORDS = 400_000;
 const SHARDS = 4;

@@ -4,7 +4,7 @@
  *  1. records/s through a fan-out consumer, beside the polling consumer over the same data;
  *  2. delivery overhead our code adds between an event arriving from the subscription and the
  *     processor being called (de-aggregation included), p50 / p99.
- * Run: npx tsx --conditions=source packages/consumer/bench/fanout.bench.ts
+ * Run: pnpm build, then npx tsx packages/consumer/bench/fanout.bench.ts (the built packages, as users run them)
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -20,7 +20,7 @@ import {
 import { aggregate } from '@shardline/aggregation';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { startLocalBackend } from '@shardline/local';
-import { Consumer } from '../src/index';
+import { Consumer } from '@shardline/consumer';
 
 const RECORDS = 200_000;
 const SHARDS = 4;

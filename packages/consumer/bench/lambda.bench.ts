@@ -2,12 +2,12 @@
  * User records/s through the Lambda adapter, beside aws-kinesis-agg's deaggregateSync on the same
  * Lambda event in the same run, printed as ratios. Both sides start from the event Lambda hands
  * over (base64 data), verify the MD5 trailer and hand every user record to a no-op handler.
- *   npx tsx --conditions=source packages/consumer/bench/lambda.bench.ts   (or after a build, without the flag)
+ *   pnpm build, then npx tsx packages/consumer/bench/lambda.bench.ts (benchmarks run the built packages, as users do)
  */
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { aggregate, compress, type UserRecord } from '@shardline/aggregation';
-import { kinesisHandler, kinesisRecordHandler, type KinesisEventRecord, type KinesisStreamEvent } from '../src/lambda';
+import { kinesisHandler, kinesisRecordHandler, type KinesisEventRecord, type KinesisStreamEvent } from '@shardline/consumer/lambda';
 
 const require = createRequire(import.meta.url);
 const agg = require('aws-kinesis-agg') as {

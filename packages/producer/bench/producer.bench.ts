@@ -1,9 +1,10 @@
 /**
  * Producer benchmarks, each beside the naive SDK way and aws-kinesis-agg + SDK in the same run:
- *  1. CPU path: user records/s into an in-process stub that answers at once (100 B, 1 KiB).
+ *  1. CPU path: user records/s into a stub that answers at once (100 B, 1 KiB), the stub in its
+ *     own process and in this one; `put` (a promise per record) and `putMany` (one per call).
  *  2. Shard path: the stub enforcing 1,000 records/s and 1 MiB/s per shard: user payload per shard.
  *  3. Memory: peak RSS with a stalled backend against the configured buffer bound.
- * Run: pnpm bench (or npx tsx --conditions=source packages/producer/bench/producer.bench.ts)
+ * Run: pnpm bench (or pnpm build, then npx tsx packages/producer/bench/producer.bench.ts: benchmarks run the built packages, as users do)
  */
 import { createRequire } from 'node:module';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
@@ -11,7 +12,7 @@ import { fork } from 'node:child_process';
 import { Agent } from 'node:http';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FakeKinesis } from '@shardline/fake-kinesis';
-import { Producer } from '../src/index';
+import { Producer } from '@shardline/producer';
 
 const require = createRequire(import.meta.url);
 const agg = require('aws-kinesis-agg');
@@ -56,19 +57,55 @@ async function withKinesisAgg(client: KinesisClient, stream: string, n: number, 
   await Promise.all(inflight);
 }
 
+/**
+ * Shardline with `put`, the way a service streams records: up to WINDOW outcomes outstanding,
+ * awaiting the oldest quarter when the window is full, yielding to I/O every 1,000 puts; `close`
+ * sends the last partial aggregates.
+ */
 async function withShardline(client: KinesisClient, stream: string, n: number, size: number, options: Record<string, unknown> = {}): Promise<Producer> {
   const producer = new Producer({ streamName: stream, kinesisClient: client, ...options });
   const data = payload(size);
   await producer.start();
-  const batch: Promise<unknown>[] = [];
+  const outstanding: Promise<unknown>[] = [];
   for (let i = 0; i < n; i++) {
-    batch.push(producer.put({ partitionKey: `key-${i % 1000}`, data }));
-    if (batch.length === 50_000) await Promise.all(batch.splice(0));
+    outstanding.push(producer.put({ partitionKey: `key-${i % 1000}`, data }));
+    if (outstanding.length === WINDOW) await Promise.all(outstanding.splice(0, WINDOW / 4));
+    else if (i % 1000 === 999) await yieldToIo();
   }
-  await Promise.all(batch);
   await producer.close();
+  await Promise.all(outstanding);
   return producer;
 }
+
+/** The same with `putMany`, 1,000 records a call and the same window of records outstanding. */
+async function withShardlineMany(client: KinesisClient, stream: string, n: number, size: number, options: Record<string, unknown> = {}): Promise<Producer> {
+  const producer = new Producer({ streamName: stream, kinesisClient: client, ...options });
+  const data = payload(size);
+  await producer.start();
+  const outstanding: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i += 1000) {
+    const records = Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({ partitionKey: `key-${(i + j) % 1000}`, data }));
+    outstanding.push(
+      producer.putMany(records).then((outcomes) => {
+        if (outcomes.some((o) => o.status === 'rejected')) throw new Error('a record failed');
+      }),
+    );
+    if (outstanding.length === WINDOW / 1000) await Promise.all(outstanding.splice(0, WINDOW / 4000));
+    else await yieldToIo();
+  }
+  await producer.close();
+  await Promise.all(outstanding);
+  return producer;
+}
+
+/**
+ * A service's puts arrive between I/O events, so the producer's requests go out while it takes
+ * more; a loop that never yields would serialize every request before the stub parsed the first.
+ */
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Outcomes a service keeps outstanding: the default `maxBufferedRecords`. */
+const WINDOW = 100_000;
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -81,36 +118,46 @@ const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3)
 /** The stub in a child process; resolves with its endpoint and a stop function. */
 async function stubProcess(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
   const child = fork(new URL('./stub-process.ts', import.meta.url).pathname, [], {
-    execArgv: ['--conditions=source', '--import', 'tsx'],
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const endpoint = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
   return { endpoint, stop: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.send('stop'))) };
 }
 
+/** A stub in this process: its work shares the client's core, as the issue's baseline set-up describes. */
+async function stubInProcess(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const fake = await FakeKinesis.start({ discard: true });
+  fake.createStream('bench', 4);
+  return { endpoint: fake.endpoint, stop: () => fake.close() };
+}
+
 if (!only || only === 'cpu') {
-  console.log('1. CPU path: user records/s into a stub that answers at once, in its own process (best of 3)');
-  console.log('size    naive SDK (500/call)  aws-kinesis-agg+SDK  shardline   shardline/naive  shardline/agg');
-  for (const [size, n] of [[100, 200_000], [1024, 60_000]] as const) {
-    const stub = await stubProcess();
-    const client = new KinesisClient({
-      region: 'us-east-1',
-      endpoint: stub.endpoint,
-      credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
-      maxAttempts: 1,
-      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }) }),
-    });
-    const fake = { close: stub.stop };
-    const best = async (fn: () => Promise<unknown>) => Math.min(await time(fn), await time(fn), await time(fn));
-    const tNaive = await best(() => naive(client, 'bench', n, size));
-    const tAgg = await best(() => withKinesisAgg(client, 'bench', n, size));
-    // The stub has no shard limits, so the producer's own per-shard limiter is lifted too.
-    const tOurs = await best(() => withShardline(client, 'bench', n, size, { rateLimit: 10_000 }));
-    console.log(
-      `${String(size).padEnd(4)} B  ${fmt(n / tNaive).padStart(12)} rec/s  ${fmt(n / tAgg).padStart(12)} rec/s  ${fmt(n / tOurs).padStart(7)} rec/s  ${(tNaive / tOurs).toFixed(2).padStart(10)}x  ${(tAgg / tOurs).toFixed(2).padStart(12)}x`,
-    );
-    client.destroy();
-    await fake.close();
+  console.log('1. CPU path: user records/s into a stub that answers at once (best of 3; ratios against the naive SDK way)');
+  console.log('stub             size    naive SDK    kinesis-agg+SDK  shardline put  putMany      put/naive  putMany/naive  put/agg');
+  for (const [where, startStub] of [['own process', stubProcess], ['same process', stubInProcess]] as const) {
+    for (const [size, n] of [[100, 200_000], [1024, 60_000]] as const) {
+      const stub = await startStub();
+      const client = new KinesisClient({
+        region: 'us-east-1',
+        endpoint: stub.endpoint,
+        credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+        maxAttempts: 1,
+        requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }) }),
+      });
+      const best = async (fn: () => Promise<unknown>) => Math.min(await time(fn), await time(fn), await time(fn));
+      const tNaive = await best(() => naive(client, 'bench', n, size));
+      const tAgg = await best(() => withKinesisAgg(client, 'bench', n, size));
+      // The stub has no shard limits, so the producer's own per-shard limiter is lifted too.
+      const tPut = await best(() => withShardline(client, 'bench', n, size, { rateLimit: 10_000 }));
+      const tMany = await best(() => withShardlineMany(client, 'bench', n, size, { rateLimit: 10_000 }));
+      const rate = (t: number) => `${fmt(n / t)} rec/s`;
+      console.log(
+        `${where.padEnd(15)}  ${`${size} B`.padEnd(6)}  ${rate(tNaive).padEnd(11)}  ${rate(tAgg).padEnd(15)}  ${rate(tPut).padEnd(13)}  ${rate(tMany).padEnd(11)}  ${`${(tNaive / tPut).toFixed(2)}x`.padEnd(9)}  ${`${(tNaive / tMany).toFixed(2)}x`.padEnd(13)}  ${(tAgg / tPut).toFixed(2)}x`,
+      );
+      client.destroy();
+      await stub.stop();
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 export { Producer } from './producer';
 export type { ProducerRecord, PutOptions, CloseOptions } from './producer';
 export type { ProducerOptions } from './options';
-export type { PutResult, Attempt } from './outcome';
+export type { PutResult, PutOutcome, Attempt } from './outcome';
 export type { MetricEvent, ProducerStats } from './metrics';
 export {
   ShardlineError,

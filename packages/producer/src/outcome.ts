@@ -21,3 +21,6 @@ export interface PutResult {
   /** Every attempt, the successful one last (read-only: records of one request may share it). */
   attempts: readonly Attempt[];
 }
+
+/** One record's outcome from `putMany`, in the shape `Promise.allSettled` uses. */
+export type PutOutcome = { status: 'fulfilled'; value: PutResult } | { status: 'rejected'; reason: Error };

@@ -31,12 +31,13 @@ import { ShardLimiter } from './limiter';
 import { producerLogger } from './logger';
 import { MetricsRecorder, type ProducerStats } from './metrics';
 import { resolveOptions, type ProducerOptions, type ResolvedOptions } from './options';
-import type { Attempt, PutResult } from './outcome';
+import type { Attempt, PutOutcome, PutResult } from './outcome';
+import { BatchOutcome } from './batch-outcome';
 import { decideEntries } from './retrier';
 import { classifyError, errorCode, fullJitterDelay } from './retry-policy';
 import { ShardMap } from './shard-map';
 import { PendingLedger } from './pending-ledger';
-import { PendingRecord } from './user-record';
+import { PendingRecord, type OutcomeBatch } from './user-record';
 
 /** A record to put. `data` as bytes, or a string sent as UTF-8. */
 export interface ProducerRecord {
@@ -200,6 +201,67 @@ export class Producer {
     ).outcome;
   }
 
+  /**
+   * Puts many records with one promise for all of them: it resolves, once every record has its
+   * outcome, to one `PutOutcome` per record in the order given (`Promise.allSettled`'s shape),
+   * and never rejects. A bad record fails alone with its typed error; the others go ahead.
+   *
+   * The fast way in for high volumes: the same delivery as `put`, without a promise and its
+   * resolvers per record (about 250 bytes and the GC work to match). Records wait for buffer
+   * room in order, as consecutive `put`s would; `signal` stops the waiting ones.
+   */
+  putMany(records: readonly ProducerRecord[], options?: PutOptions): Promise<PutOutcome[]> {
+    if (!Array.isArray(records)) return Promise.reject(new TypeError('putMany takes an array of records'));
+    const batch = new BatchOutcome(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      let data: Uint8Array;
+      try {
+        data = this.check(record);
+      } catch (error) {
+        batch.settle(i, { status: 'rejected', reason: error as Error });
+        continue;
+      }
+      const bytes = data.length + record.partitionKey.length;
+      if (this.mapReady && this.budget.tryAcquire(bytes)) {
+        this.accept(record.partitionKey, record.explicitHashKey, data, bytes, batch, i);
+        continue;
+      }
+      // No room (or no shard map yet): this record and the rest wait their turn, in order.
+      const rest = this.putRestWhenRoom(records, i, data, batch, options?.signal);
+      this.accepting.add(rest);
+      void rest.then(() => this.accepting.delete(rest));
+      break;
+    }
+    return batch.promise;
+  }
+
+  /** The slow part of `putMany`: from `start` on, each record waits for room before the next. */
+  private async putRestWhenRoom(
+    records: readonly ProducerRecord[],
+    start: number,
+    firstData: Uint8Array,
+    batch: BatchOutcome,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    for (let i = start; i < records.length; i++) {
+      const record = records[i]!;
+      try {
+        const data = i === start ? firstData : this.check(record);
+        const bytes = data.length + record.partitionKey.length;
+        await this.start();
+        await this.budget.acquire(bytes, signal);
+        if (this.closing) {
+          this.budget.release(bytes);
+          throw new ProducerClosedError('producer is closed');
+        }
+        this.accept(record.partitionKey, record.explicitHashKey, data, bytes, batch, i);
+      } catch (error) {
+        batch.settle(i, { status: 'rejected', reason: error as Error });
+      }
+    }
+  }
+
   /** Validates and buffers a record: `accepted` settles when it has buffer room, `outcome` when it is finished. */
   private submit(
     record: ProducerRecord,
@@ -265,14 +327,26 @@ export class Producer {
     return { accepted: settledAcceptance, outcome };
   }
 
+  /** Takes a record in (room already acquired). Its outcome goes to `batch` if given, else to the promise returned. */
+  private accept(partitionKey: string, explicitHashKey: string | undefined, data: Uint8Array, bytes: number): Promise<PutResult>;
   private accept(
     partitionKey: string,
     explicitHashKey: string | undefined,
     data: Uint8Array,
     bytes: number,
-  ): Promise<PutResult> {
+    batch: OutcomeBatch,
+    index: number,
+  ): undefined;
+  private accept(
+    partitionKey: string,
+    explicitHashKey: string | undefined,
+    data: Uint8Array,
+    bytes: number,
+    batch?: OutcomeBatch,
+    index?: number,
+  ): Promise<PutResult> | undefined {
     const now = this.clock();
-    const outcome = new Promise<PutResult>(captureResolvers);
+    const outcome = batch ? undefined : new Promise<PutResult>(captureResolvers);
     const record = new PendingRecord(
       partitionKey,
       explicitHashKey,
@@ -281,8 +355,10 @@ export class Producer {
       bytes,
       now,
       now + this.options.recordTtl,
-      capturedResolve!,
-      capturedReject!,
+      batch ? undefined : capturedResolve,
+      batch ? undefined : capturedReject,
+      batch,
+      index,
     );
     this.ledger.add(record);
     this.metrics.stats.bufferedRecords++;
@@ -308,7 +384,6 @@ export class Producer {
       return;
     }
     record.predictedShard = shard.shardId;
-    record.mapVersion = this.shardMap.version;
     this.stage.add(record);
     this.armTick();
   }

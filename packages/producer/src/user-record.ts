@@ -1,4 +1,9 @@
-import type { Attempt, PutResult } from './outcome';
+import type { Attempt, PutOutcome, PutResult } from './outcome';
+
+/** Where the records of one `putMany` call report: one promise for the lot. */
+export interface OutcomeBatch {
+  settle(index: number, outcome: PutOutcome): void;
+}
 
 /** The attempts of a record that has had none: shared, so a record that succeeds first time allocates no list. */
 const NO_ATTEMPTS: readonly Attempt[] = Object.freeze([]);
@@ -11,8 +16,6 @@ export class PendingRecord {
   private attemptList: readonly Attempt[] = NO_ATTEMPTS;
   /** Shard the record is routed to, by the map in use when it was last (re)aggregated. */
   predictedShard = '';
-  /** Shard-map version used for that prediction. */
-  mapVersion = 0;
   settled = false;
   /** Links and place in the producer's `PendingLedger` (intrusive: no per-record set entry). */
   seq = 0;
@@ -32,8 +35,12 @@ export class PendingRecord {
     readonly acceptedAt: number,
     /** When its TTL runs out, same clock. */
     readonly deadline: number,
-    private readonly resolveOutcome: (result: PutResult) => void,
-    private readonly rejectOutcome: (error: Error) => void,
+    /** The `put` promise's resolvers; unused when the record belongs to a `putMany` batch. */
+    private readonly resolveOutcome: ((result: PutResult) => void) | undefined,
+    private readonly rejectOutcome: ((error: Error) => void) | undefined,
+    private readonly batch?: OutcomeBatch,
+    /** Position in the batch. */
+    private readonly batchIndex = 0,
   ) {}
 
   /** Every attempt so far, oldest first. */
@@ -49,12 +56,14 @@ export class PendingRecord {
   succeed(result: PutResult): void {
     if (this.settled) return;
     this.settled = true;
-    this.resolveOutcome(result);
+    if (this.batch) this.batch.settle(this.batchIndex, { status: 'fulfilled', value: result });
+    else this.resolveOutcome!(result);
   }
 
   fail(error: Error): void {
     if (this.settled) return;
     this.settled = true;
-    this.rejectOutcome(error);
+    if (this.batch) this.batch.settle(this.batchIndex, { status: 'rejected', reason: error });
+    else this.rejectOutcome!(error);
   }
 }
