@@ -45,6 +45,31 @@ describe('Producer against a real Kinesis engine', () => {
     expect(kinesisRecords).toBeLessThan(total / 50);
   });
 
+  it('putMany: 20k records in calls of 1,000; every outcome, in order, matches what GetRecords reads back', async () => {
+    const streamName = uniqueName('producer-many');
+    await createStream(streamName, 3);
+    const producer = new Producer({ streamName, kinesisClient: kinesisClient() });
+    const batches = Array.from({ length: 20 }, (_, b) =>
+      Array.from({ length: 1_000 }, (_, j) => ({ partitionKey: `key-${(b * 1_000 + j) % 509}`, data: `many-${b * 1_000 + j}` })),
+    );
+    const outcomes = (await Promise.all(batches.map((batch) => producer.putMany(batch)))).flat();
+    await producer.close();
+    const read = new Map<string, { shardId: string; key: string; payload: string }>();
+    for (const [shardId, raws] of await readStream(streamName)) {
+      for (const raw of raws) {
+        for (const user of deaggregate(raw, { strict: true })) {
+          read.set(`${user.sequenceNumber}/${user.subSequenceNumber}`, { shardId, key: user.partitionKey, payload: Buffer.from(user.data).toString() });
+        }
+      }
+    }
+    expect(read.size).toBe(20_000);
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status !== 'fulfilled') throw outcome.reason;
+      const r = outcome.value;
+      expect(read.get(`${r.sequenceNumber}/${r.aggregated ? r.subSequenceNumber : 0}`)).toEqual({ shardId: r.shardId, key: `key-${i % 509}`, payload: `many-${i}` });
+    });
+  });
+
   it('fails puts to a stream that does not exist with a typed error', async () => {
     const producer = new Producer({ streamName: uniqueName('missing'), kinesisClient: kinesisClient() });
     const error = await producer.put({ partitionKey: 'k', data: 'x' }).catch((e: unknown) => e);

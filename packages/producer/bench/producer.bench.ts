@@ -3,12 +3,18 @@
  *  1. CPU path: user records/s into a stub that answers at once (100 B, 1 KiB), the stub in its
  *     own process and in this one; `put` (a promise per record) and `putMany` (one per call).
  *  2. Shard path: the stub enforcing 1,000 records/s and 1 MiB/s per shard: user payload per shard.
- *  3. Memory: peak RSS with a stalled backend against the configured buffer bound.
- * Run: pnpm bench (or pnpm build, then npx tsx packages/producer/bench/producer.bench.ts: benchmarks run the built packages, as users do)
+ *  3. Memory: peak RSS and live memory with a stalled backend against the configured buffer bound,
+ *     records piped in. BENCH_BOUND_MIB (default 16) and BENCH_STALL_MS (default 1500, the gap
+ *     between the two looks) vary it.
+ * BENCH_ONLY=cpu|shard|memory runs one part.
+ * Run: pnpm bench (or pnpm build, then npx tsx --expose-gc packages/producer/bench/producer.bench.ts:
+ * benchmarks run the built packages, as users do)
  */
 import { createRequire } from 'node:module';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { fork } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Agent } from 'node:http';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { FakeKinesis } from '@shardline/fake-kinesis';
@@ -115,14 +121,25 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
-/** The stub in a child process; resolves with its endpoint and a stop function. */
-async function stubProcess(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+/** The stub in a child process; resolves with its endpoint and functions to stall, release and stop it. */
+async function stubProcess(): Promise<{ endpoint: string; stop: () => Promise<void>; stall: () => Promise<void>; release: () => Promise<void> }> {
   const child = fork(new URL('./stub-process.ts', import.meta.url).pathname, [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const endpoint = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  return { endpoint, stop: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.send('stop'))) };
+  const ask = (message: string, answer: string) =>
+    new Promise<void>((resolve) => {
+      const onMessage = (m: unknown) => m === answer && (child.off('message', onMessage), resolve());
+      child.on('message', onMessage);
+      child.send(message);
+    });
+  return {
+    endpoint,
+    stop: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.send('stop'))),
+    stall: () => ask('stall', 'stalled'),
+    release: () => ask('release', 'released'),
+  };
 }
 
 /** A stub in this process: its work shares the client's core, as the issue's baseline set-up describes. */
@@ -195,36 +212,55 @@ if (!only || only === 'shard') {
 }
 
 if (!only || only === 'memory') {
-  console.log('\n3. Memory: backend stalled, 100,000 records of 1 KiB put as fast as possible');
-  const fake = await FakeKinesis.start({ discard: true });
-  fake.createStream('bench', 2);
-  const client = fake.client();
-  const bound = 16 * 1024 * 1024;
+  // Records come from a stream piped into the producer's Writable, as a service reading a file or a
+  // queue would: the source is pulled only as buffer room frees, so what RSS shows is the
+  // producer's own holding, not a loop's backlog of records it made before they could be taken.
+  console.log('\n3. Memory: backend stalled, 100,000 records of 1 KiB piped into producer.writable() (stub in its own process)');
+  const stub = await stubProcess();
+  const client = new KinesisClient({
+    region: 'us-east-1',
+    endpoint: stub.endpoint,
+    credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }) }),
+  });
+  const bound = Number(process.env.BENCH_BOUND_MIB ?? 16) * 1024 * 1024;
   const producer = new Producer({ streamName: 'bench', kinesisClient: client, maxBufferedBytes: bound, recordTtl: 600_000 });
   await producer.start();
-  fake.inject({ operation: 'PutRecords', kind: 'stall' });
+  await stub.stall();
+  const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+  /** Heap and off-heap memory still reachable after a full GC: what the producer really holds. */
+  const live = () => {
+    global.gc?.();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
   global.gc?.();
   const baseline = process.memoryUsage().rss;
+  const liveBaseline = process.memoryUsage().heapUsed + process.memoryUsage().external;
   let peak = baseline;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  const puts: Promise<unknown>[] = [];
-  let accepted = 0;
-  const producerDone = (async () => {
-    for (let i = 0; i < 100_000; i++) {
-      puts.push(producer.put({ partitionKey: `key-${i % 1000}`, data: Buffer.alloc(1024, i % 256) }).then(() => void accepted++));
-      if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
-    }
-  })();
-  await new Promise((r) => setTimeout(r, 3000));
+  let failed = 0;
+  const source = Readable.from(
+    (function* () {
+      for (let i = 0; i < 100_000; i++) yield { partitionKey: `key-${i % 1000}`, data: Buffer.alloc(1024, i % 256) };
+    })(),
+  );
+  const piped = pipeline(source, producer.writable({ onFailure: () => void failed++ }));
+  // Two looks while stalled: a bounded producer holds as much after 3 s as after 1.5 s.
+  await new Promise((r) => setTimeout(r, 1500));
+  const early = peak;
+  const liveEarly = live();
+  await new Promise((r) => setTimeout(r, Number(process.env.BENCH_STALL_MS ?? 1500)));
+  const liveLate = live();
   const stats = producer.stats();
-  console.log(`while stalled: buffered ${stats.bufferedRecords} records / ${(stats.bufferedBytes / 1048576).toFixed(1)} MiB (bound ${bound / 1048576} MiB); RSS peak − baseline = ${((peak - baseline) / 1048576).toFixed(1)} MiB`);
-  fake.clearFaults();
-  fake.release();
-  await producerDone;
-  await Promise.all(puts);
+  const stalledPeak = peak;
+  console.log(`while stalled: buffered ${stats.bufferedRecords} records / ${mib(stats.bufferedBytes)} (bound ${mib(bound)}); RSS peak − baseline after 1.5 s ${mib(early - baseline)}, after 3 s ${mib(stalledPeak - baseline)}; live after GC − baseline ${global.gc ? `${mib(liveEarly - liveBaseline)}, then ${mib(liveLate - liveBaseline)}` : 'n/a (run with --expose-gc)'}`);
+  await stub.release();
+  await piped;
   clearInterval(sampler);
-  console.log(`after the backend returned: ${accepted} of 100000 delivered; RSS peak − baseline over the whole run = ${((peak - baseline) / 1048576).toFixed(1)} MiB`);
+  console.log(`after the backend returned: ${producer.stats().recordsSucceeded} of 100000 delivered, ${failed} failed; RSS peak − baseline over the whole run = ${((peak - baseline) / 1048576).toFixed(1)} MiB`);
   await producer.close();
   client.destroy();
-  await fake.close();
+  await stub.stop();
 }
