@@ -57,7 +57,12 @@ export interface ProducerOptions {
   requestTimeout?: number;
   /** Most PutRecords requests in flight at once. Default 24 (KPL MaxConnections). */
   maxConnections?: number;
-  /** Most bytes of user data buffered (accepted, not yet finished); `put` waits for room beyond. Default 64 MiB. */
+  /**
+   * Most bytes of user data buffered (accepted, not yet finished); `put` waits for room beyond.
+   * Default 64 MiB. The producer's working copies (each record's place in an aggregate, requests
+   * in flight) come on top: measured, total live memory is about 4–5× this bound, so set it to a
+   * fifth of what the producer may use.
+   */
   maxBufferedBytes?: number;
   /** Most user records buffered; `put` waits for room beyond. Default 100,000. */
   maxBufferedRecords?: number;
