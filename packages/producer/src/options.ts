@@ -58,10 +58,11 @@ export interface ProducerOptions {
   /** Most PutRecords requests in flight at once. Default 24 (KPL MaxConnections). */
   maxConnections?: number;
   /**
-   * Most bytes of user data buffered (accepted, not yet finished); `put` waits for room beyond.
-   * Default 64 MiB. The producer's working copies (each record's place in an aggregate, requests
-   * in flight) come on top: measured, total live memory is about 4–5× this bound, so set it to a
-   * fifth of what the producer may use.
+   * Memory, in bytes, the producer may hold for records accepted and not yet finished; `put`
+   * waits for room beyond. Default 64 MiB. Each record is charged its data and key times 14/3:
+   * itself, its copy inside an aggregate, and its base64 request body (4/3, in a buffer grown by
+   * doubling, so up to 8/3); 11/3 without aggregation, 17/3 with aggregate-scope compression. So
+   * 64 MiB holds about 13.7 MiB of user data in flight.
    */
   maxBufferedBytes?: number;
   /** Most user records buffered; `put` waits for room beyond. Default 100,000. */

@@ -23,4 +23,6 @@ export interface PutResult {
 }
 
 /** One record's outcome from `putMany`, in the shape `Promise.allSettled` uses. */
-export type PutOutcome = { status: 'fulfilled'; value: PutResult } | { status: 'rejected'; reason: Error };
+export type PutOutcome =
+  | { status: 'fulfilled'; value: PutResult }
+  | { status: 'rejected'; reason: Error };

@@ -18,7 +18,7 @@ import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { AggregateStage } from './aggregate-stage';
-import { BufferBudget } from './backpressure';
+import { BufferBudget, heldPerUserByte } from './backpressure';
 import { Collector } from './collector';
 import {
   KinesisRejectedError,
@@ -55,7 +55,10 @@ export interface PutOptions {
 
 /** Options of `close`. */
 export interface CloseOptions {
-  /** How long to let buffered records finish, ms. Default: each record's own TTL. After it, they fail with `ProducerClosedError`. */
+  /**
+   * How long to let records finish, ms, puts still waiting for buffer room included. Default:
+   * `recordTtl`. After it, what is unfinished fails with `ProducerClosedError`.
+   */
   timeoutMs?: number;
   /** Aborting fails every unfinished record with `ProducerClosedError` at once. */
   signal?: AbortSignal;
@@ -139,7 +142,14 @@ export class Producer {
       (batch) => this.dispatch(batch),
       (record) => this.admit(record),
     );
-    this.budget = new BufferBudget(o.maxBufferedRecords, o.maxBufferedBytes);
+    this.budget = new BufferBudget(
+      o.maxBufferedRecords,
+      o.maxBufferedBytes,
+      heldPerUserByte({
+        aggregation: o.aggregation,
+        aggregateCompression: o.compression?.scope === 'aggregate',
+      }),
+    );
   }
 
   /**
@@ -211,7 +221,8 @@ export class Producer {
    * room in order, as consecutive `put`s would; `signal` stops the waiting ones.
    */
   putMany(records: readonly ProducerRecord[], options?: PutOptions): Promise<PutOutcome[]> {
-    if (!Array.isArray(records)) return Promise.reject(new TypeError('putMany takes an array of records'));
+    if (!Array.isArray(records))
+      return Promise.reject(new TypeError('putMany takes an array of records'));
     const batch = new BatchOutcome(records.length);
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
@@ -247,11 +258,12 @@ export class Producer {
     for (let i = start; i < records.length; i++) {
       const record = records[i]!;
       try {
-        const data = i === start ? firstData : this.check(record);
+        // Records of a call made before `close` still go in while it drains.
+        const data = i === start ? firstData : this.check(record, true);
         const bytes = data.length + record.partitionKey.length;
         await this.start();
         await this.budget.acquire(bytes, signal);
-        if (this.closing) {
+        if (this.closed) {
           this.budget.release(bytes);
           throw new ProducerClosedError('producer is closed');
         }
@@ -285,8 +297,9 @@ export class Producer {
   }
 
   /** Checks a record at the boundary; returns its data as it will go out. Throws a typed error for bad input. */
-  private check(record: ProducerRecord): Uint8Array {
-    if (this.closing) throw new ProducerClosedError('producer is closed');
+  private check(record: ProducerRecord, whileClosing = false): Uint8Array {
+    if (this.closed || (this.closing && !whileClosing))
+      throw new ProducerClosedError('producer is closed');
     if (record === null || typeof record !== 'object')
       throw new TypeError('put takes a record object');
     const partitionKey = validatePartitionKey(record.partitionKey);
@@ -315,7 +328,8 @@ export class Producer {
     const accepted = (async () => {
       await this.start();
       await this.budget.acquire(bytes, signal);
-      if (this.closing) {
+      // A put made before `close` still goes in while close drains; after close, it cannot.
+      if (this.closed) {
         this.budget.release(bytes);
         throw new ProducerClosedError('producer is closed');
       }
@@ -328,7 +342,12 @@ export class Producer {
   }
 
   /** Takes a record in (room already acquired). Its outcome goes to `batch` if given, else to the promise returned. */
-  private accept(partitionKey: string, explicitHashKey: string | undefined, data: Uint8Array, bytes: number): Promise<PutResult>;
+  private accept(
+    partitionKey: string,
+    explicitHashKey: string | undefined,
+    data: Uint8Array,
+    bytes: number,
+  ): Promise<PutResult>;
   private accept(
     partitionKey: string,
     explicitHashKey: string | undefined,
@@ -403,27 +422,25 @@ export class Producer {
   }
 
   /**
-   * Stops accepting records, sends everything buffered and waits for every outcome. Records not
-   * finished by `timeoutMs`, or when `signal` aborts, fail with `ProducerClosedError`: none is left
-   * without an outcome. Releases timers and, if the producer built it, the client.
+   * Stops accepting new records, sends everything already put (puts still waiting for buffer room
+   * included: they go in as room frees) and waits for every outcome. Records not finished by
+   * `timeoutMs` (default `recordTtl`), or when `signal` aborts, fail with `ProducerClosedError`:
+   * none is left without an outcome. Releases timers and, if the producer built it, the client.
    */
   async close(options: CloseOptions = {}): Promise<void> {
     if (this.closed) return;
     this.closing = true;
-    this.budget.rejectAll(
-      new ProducerClosedError('producer closed while the put waited for buffer room'),
-    );
     const everything = this.flush();
     const stops: Promise<void>[] = [everything];
     const cleanups: (() => void)[] = [];
-    if (options.timeoutMs !== undefined) {
-      stops.push(
-        new Promise((resolve) => {
-          const t = setTimeout(resolve, options.timeoutMs);
-          cleanups.push(() => clearTimeout(t));
-        }),
-      );
-    }
+    // Records already accepted expire by their TTL anyway; this bounds the puts still waiting.
+    const timeoutMs = options.timeoutMs ?? this.options.recordTtl;
+    stops.push(
+      new Promise((resolve) => {
+        const t = setTimeout(resolve, timeoutMs);
+        cleanups.push(() => clearTimeout(t));
+      }),
+    );
     if (options.signal) {
       const signal = options.signal;
       stops.push(
@@ -435,6 +452,9 @@ export class Producer {
     }
     await Promise.race(stops);
     for (const c of cleanups) c();
+    this.budget.rejectAll(
+      new ProducerClosedError('producer closed while the put waited for buffer room'),
+    );
     for (const record of this.ledger.toArray()) {
       this.finishFailure(
         record,

@@ -261,15 +261,13 @@ describe('Producer', () => {
       .find((s) => s.endingSequenceNumber === undefined && s.start <= hash && hash <= s.end)!;
     expect(results.every((r) => r.shardId === child.shardId && r.aggregated)).toBe(true);
     // One aggregate in the child, nothing re-sent.
-    const copies = fake
-      .records(streamName, child.shardId)
-      .flatMap((r) =>
-        deaggregate({
-          data: r.data,
-          partitionKey: r.partitionKey,
-          sequenceNumber: r.sequenceNumber,
-        }),
-      );
+    const copies = fake.records(streamName, child.shardId).flatMap((r) =>
+      deaggregate({
+        data: r.data,
+        partitionKey: r.partitionKey,
+        sequenceNumber: r.sequenceNumber,
+      }),
+    );
     expect(copies).toHaveLength(50);
   });
 
@@ -373,6 +371,20 @@ describe('Producer', () => {
     await Promise.all(first);
     await eleventh;
     expect(producer.stats().bufferedRecords).toBe(0);
+  });
+
+  it('close drains every put made before it, those still waiting for buffer room included', async () => {
+    const { streamName, producer } = setup(2, { maxBufferedRecords: 20 });
+    const puts = Array.from({ length: 300 }, (_, i) =>
+      producer.put({ partitionKey: `k${i}`, data: `w${i}` }),
+    );
+    await producer.close();
+    const results = await Promise.all(puts);
+    expect(results).toHaveLength(300);
+    expect(stored(streamName).size).toBe(300);
+    await expect(producer.put({ partitionKey: 'k', data: 'late' })).rejects.toBeInstanceOf(
+      ProducerClosedError,
+    );
   });
 
   it('flush waits for every record put before it', async () => {

@@ -1,7 +1,14 @@
 import { deaggregate } from '@shardline/aggregation';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidRecordError, Producer, ProducerClosedError, type ProducerOptions, type PutOutcome, type PutResult } from '../src/index';
+import {
+  InvalidRecordError,
+  Producer,
+  ProducerClosedError,
+  type ProducerOptions,
+  type PutOutcome,
+  type PutResult,
+} from '../src/index';
 
 let fake: FakeKinesis;
 let producers: Producer[] = [];
@@ -19,7 +26,13 @@ afterEach(async () => {
 function setup(shards: number, options: Partial<ProducerOptions> = {}) {
   const streamName = `m${++streamCount}`;
   fake.createStream(streamName, shards);
-  const producer = new Producer({ streamName, kinesisClient: fake.client(), recordMaxBufferedTime: 10, retry: { minTimeout: 1, maxTimeout: 20 }, ...options });
+  const producer = new Producer({
+    streamName,
+    kinesisClient: fake.client(),
+    recordMaxBufferedTime: 10,
+    retry: { minTimeout: 1, maxTimeout: 20 },
+    ...options,
+  });
   producers.push(producer);
   return { streamName, producer };
 }
@@ -29,8 +42,14 @@ function stored(streamName: string): Map<string, { shardId: string; data: string
   const out = new Map<string, { shardId: string; data: string }>();
   for (const shard of fake.shards(streamName)) {
     for (const r of shard.records) {
-      for (const u of deaggregate({ data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber }, { strict: true })) {
-        out.set(`${u.sequenceNumber}/${u.subSequenceNumber}`, { shardId: shard.shardId, data: Buffer.from(u.data).toString() });
+      for (const u of deaggregate(
+        { data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber },
+        { strict: true },
+      )) {
+        out.set(`${u.sequenceNumber}/${u.subSequenceNumber}`, {
+          shardId: shard.shardId,
+          data: Buffer.from(u.data).toString(),
+        });
       }
     }
   }
@@ -38,23 +57,34 @@ function stored(streamName: string): Map<string, { shardId: string; data: string
 }
 
 function value(outcome: PutOutcome | undefined): PutResult {
-  if (outcome?.status !== 'fulfilled') throw new Error(`expected a success, got ${JSON.stringify(outcome)}`);
+  if (outcome?.status !== 'fulfilled')
+    throw new Error(`expected a success, got ${JSON.stringify(outcome)}`);
   return outcome.value;
 }
 
 describe('Producer.putMany', () => {
   it('delivers every record and reports each where it landed, in the order given', async () => {
     const { streamName, producer } = setup(3);
-    const records = Array.from({ length: 3_000 }, (_, i) => ({ partitionKey: `key-${i % 97}`, data: `record-${i}` }));
+    const records = Array.from({ length: 3_000 }, (_, i) => ({
+      partitionKey: `key-${i % 97}`,
+      data: `record-${i}`,
+    }));
     const outcomes = await producer.putMany(records);
     expect(outcomes).toHaveLength(records.length);
     const all = stored(streamName);
     outcomes.forEach((outcome, i) => {
       const r = value(outcome);
-      expect(all.get(`${r.sequenceNumber}/${r.aggregated ? r.subSequenceNumber : 0}`)).toEqual({ shardId: r.shardId, data: `record-${i}` });
+      expect(all.get(`${r.sequenceNumber}/${r.aggregated ? r.subSequenceNumber : 0}`)).toEqual({
+        shardId: r.shardId,
+        data: `record-${i}`,
+      });
     });
     expect(all.size).toBe(records.length);
-    expect(producer.stats()).toMatchObject({ recordsPut: 3_000, recordsSucceeded: 3_000, bufferedRecords: 0 });
+    expect(producer.stats()).toMatchObject({
+      recordsPut: 3_000,
+      recordsSucceeded: 3_000,
+      bufferedRecords: 0,
+    });
   });
 
   it('fails a bad record alone, with its typed error, and delivers the rest', async () => {
@@ -65,15 +95,24 @@ describe('Producer.putMany', () => {
       { partitionKey: 'c', data: 42 as unknown as string },
       { partitionKey: 'd', data: 'last' },
     ]);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
-    for (const o of outcomes.slice(1, 3)) expect(o.status === 'rejected' && o.reason).toBeInstanceOf(InvalidRecordError);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
+    for (const o of outcomes.slice(1, 3))
+      expect(o.status === 'rejected' && o.reason).toBeInstanceOf(InvalidRecordError);
     expect([...stored(streamName).values()].map((r) => r.data).sort()).toEqual(['first', 'last']);
   });
 
   it('waits for buffer room in order beyond the bound, and an empty batch resolves at once', async () => {
     const { streamName, producer } = setup(2, { maxBufferedRecords: 25 });
     expect(await producer.putMany([])).toEqual([]);
-    const records = Array.from({ length: 500 }, (_, i) => ({ partitionKey: `k${i}`, data: `r${i}` }));
+    const records = Array.from({ length: 500 }, (_, i) => ({
+      partitionKey: `k${i}`,
+      data: `r${i}`,
+    }));
     const pending = producer.putMany(records);
     await producer.flush(); // waits for the records still queued for room, too
     const outcomes = await pending;
@@ -85,11 +124,15 @@ describe('Producer.putMany', () => {
     const { producer } = setup(1, { maxBufferedRecords: 10 });
     await producer.start();
     fake.inject({ operation: 'PutRecords', kind: 'stall' });
-    const pending = producer.putMany(Array.from({ length: 50 }, (_, i) => ({ partitionKey: 'k', data: `r${i}` })));
+    const pending = producer.putMany(
+      Array.from({ length: 50 }, (_, i) => ({ partitionKey: 'k', data: `r${i}` })),
+    );
     await producer.close({ timeoutMs: 100 });
     const outcomes = await pending;
     expect(outcomes).toHaveLength(50);
-    expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof ProducerClosedError)).toBe(true);
+    expect(
+      outcomes.every((o) => o.status === 'rejected' && o.reason instanceof ProducerClosedError),
+    ).toBe(true);
     fake.release();
   });
 });
