@@ -121,6 +121,11 @@ export class BufferBudget {
     }
   }
 
+  /** Bytes charged for the records accepted and not yet released. */
+  get heldBytes(): number {
+    return Math.ceil(this.held / 3);
+  }
+
   get waiting(): number {
     return this.queued;
   }

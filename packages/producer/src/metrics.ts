@@ -28,9 +28,14 @@ export interface ProducerStats {
   entryRetries: number;
   throttles: number;
   shardMapRefreshes: number;
-  /** Records and bytes accepted and not yet finished. */
+  /** Records and bytes (data + partition key) accepted and not yet finished. */
   bufferedRecords: number;
   bufferedBytes: number;
+  /**
+   * Memory charged for those records against `maxBufferedBytes`: their data plus the producer's
+   * working copies (aggregate, serialized request). `put` waits while it is at the bound.
+   */
+  bufferedMemoryBytes: number;
   /** Per predicted shard: user records succeeded. */
   perShard: Record<
     string,
@@ -53,6 +58,7 @@ export class MetricsRecorder {
     shardMapRefreshes: 0,
     bufferedRecords: 0,
     bufferedBytes: 0,
+    bufferedMemoryBytes: 0,
     perShard: {},
   };
 

@@ -472,7 +472,9 @@ export class Producer {
 
   /** Running totals: records put, succeeded, failed by code, calls, retries, throttles, per-shard counts, buffer use. */
   stats(): ProducerStats {
-    return structuredClone(this.metrics.stats);
+    const stats = structuredClone(this.metrics.stats);
+    stats.bufferedMemoryBytes = this.budget.heldBytes;
+    return stats;
   }
 
   /**
