@@ -1,6 +1,6 @@
-import { deaggregate, decompress, hashKeyOf } from '@shardline/aggregation';
+import { deaggregate, hashKeyOf } from '@shardline/aggregation';
 import { FakeKinesis } from '@shardline/fake-kinesis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   InvalidRecordError,
@@ -13,57 +13,10 @@ import {
   type ProducerOptions,
   type PutResult,
 } from '../src/index';
+import { useFakeStream } from './fake-stream';
 
-let fake: FakeKinesis;
-let producers: Producer[] = [];
-let streamCount = 0;
-
-beforeEach(async () => {
-  fake = await FakeKinesis.start();
-});
-afterEach(async () => {
-  await Promise.all(producers.map((p) => p.close({ timeoutMs: 1000 })));
-  producers = [];
-  await fake.close();
-});
-
-function setup(shards: number, options: Partial<ProducerOptions> = {}) {
-  const streamName = `s${++streamCount}`;
-  fake.createStream(streamName, shards);
-  const producer = new Producer({
-    streamName,
-    kinesisClient: fake.client(),
-    recordMaxBufferedTime: 10,
-    retry: { minTimeout: 1, maxTimeout: 20 },
-    ...options,
-  });
-  producers.push(producer);
-  return { streamName, producer };
-}
-
-/** Every user record stored by the fake, de-aggregated, by "sequence/subsequence". */
-function stored(streamName: string) {
-  const out = new Map<string, { shardId: string; partitionKey: string; data: string }>();
-  for (const shard of fake.shards(streamName)) {
-    for (const r of shard.records) {
-      for (const u of deaggregate(
-        {
-          data: decompress(r.data),
-          partitionKey: r.partitionKey,
-          sequenceNumber: r.sequenceNumber,
-        },
-        { strict: true },
-      )) {
-        out.set(`${u.sequenceNumber}/${u.subSequenceNumber}`, {
-          shardId: shard.shardId,
-          partitionKey: u.partitionKey,
-          data: Buffer.from(decompress(u.data)).toString(),
-        });
-      }
-    }
-  }
-  return out;
-}
+const ctx = useFakeStream('s');
+const { setup, stored } = ctx;
 
 function expectDelivered(
   streamName: string,
@@ -76,7 +29,7 @@ function expectDelivered(
   }
 }
 
-async function putMany(producer: Producer, n: number, keys = 50, prefix = 'd') {
+async function putEach(producer: Producer, n: number, keys = 50, prefix = 'd') {
   const results = await Promise.all(
     Array.from({ length: n }, (_, i) => {
       const key = `k${i % keys}`;
@@ -90,9 +43,9 @@ async function putMany(producer: Producer, n: number, keys = 50, prefix = 'd') {
 describe('Producer', () => {
   it('aggregates per predicted shard and resolves every record with where it landed', async () => {
     const { streamName, producer } = setup(4);
-    const sent = await putMany(producer, 2000);
+    const sent = await putEach(producer, 2000);
     expectDelivered(streamName, sent);
-    const shards = fake.shards(streamName);
+    const shards = ctx.fake.shards(streamName);
     for (const s of sent) {
       const owner = shards.find(
         (sh) =>
@@ -102,7 +55,7 @@ describe('Producer', () => {
       expect(s.result.shardId).toBe(owner.shardId);
       expect(s.result.attempts.at(-1)).toMatchObject({ success: true });
     }
-    expect(fake.records(streamName).length).toBeLessThan(50);
+    expect(ctx.fake.records(streamName).length).toBeLessThan(50);
     expect(producer.stats()).toMatchObject({
       recordsPut: 2000,
       recordsSucceeded: 2000,
@@ -113,28 +66,28 @@ describe('Producer', () => {
 
   it('sends each record alone when aggregation is off', async () => {
     const { streamName, producer } = setup(2, { aggregation: false });
-    const sent = await putMany(producer, 300);
+    const sent = await putEach(producer, 300);
     expect(
       sent.every((s) => !s.result.aggregated && s.result.subSequenceNumber === undefined),
     ).toBe(true);
-    expect(fake.records(streamName)).toHaveLength(300);
-    expect(fake.stats.calls.PutRecords).toBeLessThanOrEqual(10);
+    expect(ctx.fake.records(streamName)).toHaveLength(300);
+    expect(ctx.fake.stats.calls.PutRecords).toBeLessThanOrEqual(10);
     expectDelivered(streamName, sent);
   });
 
   it('retries entries that fail in a partial PutRecords failure, entry by entry', async () => {
     const { streamName, producer } = setup(4, { aggregation: false });
-    fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 0.3, times: 5 });
-    fake.inject({
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 0.3, times: 5 });
+    ctx.fake.inject({
       operation: 'PutRecords',
       kind: 'partial',
       fraction: 0.5,
       code: 'InternalFailure',
       times: 3,
     });
-    const sent = await putMany(producer, 1000);
+    const sent = await putEach(producer, 1000);
     expectDelivered(streamName, sent);
-    expect(fake.records(streamName)).toHaveLength(1000);
+    expect(ctx.fake.records(streamName)).toHaveLength(1000);
     const retried = sent.filter((s) => s.result.attempts.length > 1);
     expect(retried.length).toBeGreaterThan(0);
     expect(retried[0]!.result.attempts[0]).toMatchObject({ success: false });
@@ -146,24 +99,24 @@ describe('Producer', () => {
 
   it('retries whole calls that are throttled, fail with 5xx, or lose their connection', async () => {
     const { streamName, producer } = setup(3);
-    fake.inject({ operation: 'PutRecords', kind: 'throttle', times: 2 });
-    fake.inject({ operation: 'PutRecords', kind: 'internal', times: 2 });
-    fake.inject({ operation: 'PutRecords', kind: 'reset', times: 2 });
-    fake.inject({ operation: 'PutRecords', kind: 'malformed', times: 1 });
-    const sent = await putMany(producer, 500);
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'throttle', times: 2 });
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'internal', times: 2 });
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'reset', times: 2 });
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'malformed', times: 1 });
+    const sent = await putEach(producer, 500);
     expectDelivered(streamName, sent);
     const codes = new Set(
       sent.flatMap((s) => s.result.attempts.filter((a) => !a.success).map((a) => a.errorCode)),
     );
     expect(codes.has('ProvisionedThroughputExceededException')).toBe(true);
     expect(codes.has('InternalFailure')).toBe(true);
-    expect(fake.stats.faultsInjected).toBe(7);
+    expect(ctx.fake.stats.faultsInjected).toBe(7);
   });
 
   it('fails exactly the affected records, with the service code, on a non-retryable error', async () => {
     const { producer } = setup(1);
     await producer.start();
-    fake.inject({
+    ctx.fake.inject({
       operation: 'PutRecords',
       kind: 'throttle',
       code: 'KMSAccessDeniedException',
@@ -181,7 +134,7 @@ describe('Producer', () => {
   it('fails a throttled record at once with failIfThrottled', async () => {
     const { producer } = setup(1, { failIfThrottled: true, aggregation: false });
     await producer.start();
-    fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 1, times: 1 });
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'partial', fraction: 1, times: 1 });
     await expect(producer.put({ partitionKey: 'a', data: 'x' })).rejects.toBeInstanceOf(
       RecordThrottledError,
     );
@@ -190,7 +143,7 @@ describe('Producer', () => {
   it('expires a record its TTL cannot deliver, with its attempts', async () => {
     const { producer } = setup(1, { recordTtl: 300 });
     await producer.start();
-    fake.inject({ operation: 'PutRecords', kind: 'internal' });
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'internal' });
     const error = (await producer
       .put({ partitionKey: 'a', data: 'x' })
       .catch((e: unknown) => e)) as RecordExpiredError;
@@ -202,13 +155,13 @@ describe('Producer', () => {
 
   it('refreshes the shard map once after a split and re-aggregates what landed on the wrong shard', async () => {
     const { streamName, producer } = setup(2);
-    await putMany(producer, 200);
+    await putEach(producer, 200);
     const refreshesBefore = producer.stats().shardMapRefreshes;
-    fake.splitShard(streamName, 'shardId-000000000000');
-    fake.splitShard(streamName, 'shardId-000000000001');
-    const sent = await putMany(producer, 2000, 200, 'after-split-');
+    ctx.fake.splitShard(streamName, 'shardId-000000000000');
+    ctx.fake.splitShard(streamName, 'shardId-000000000001');
+    const sent = await putEach(producer, 2000, 200, 'after-split-');
     expectDelivered(streamName, sent);
-    const open = fake.shards(streamName).filter((s) => s.endingSequenceNumber === undefined);
+    const open = ctx.fake.shards(streamName).filter((s) => s.endingSequenceNumber === undefined);
     for (const s of sent) {
       const hash = hashKeyOf({ partitionKey: s.key });
       // Every aggregate that succeeded lies on the shard its records hash into.
@@ -220,7 +173,7 @@ describe('Producer', () => {
     // Read as a KCL reads (an aggregate with any record outside its shard is dropped whole):
     // every record exactly once — the producer re-sent only what a KCL would drop.
     const delivered = new Map<string, number>();
-    for (const shard of fake.shards(streamName)) {
+    for (const shard of ctx.fake.shards(streamName)) {
       for (const r of shard.records) {
         const users = deaggregate(
           { data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber },
@@ -249,19 +202,19 @@ describe('Producer', () => {
   it('does not re-send an aggregate that landed on a new shard all of its records belong to', async () => {
     const { streamName, producer } = setup(1, { shardMapRefreshInterval: 3_600_000 });
     await producer.start();
-    fake.splitShard(streamName, 'shardId-000000000000'); // the producer's map is now stale
+    ctx.fake.splitShard(streamName, 'shardId-000000000000'); // the producer's map is now stale
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         producer.put({ partitionKey: 'one-key', data: `same-key-${i}` }),
       ),
     );
     const hash = hashKeyOf({ partitionKey: 'one-key' });
-    const child = fake
+    const child = ctx.fake
       .shards(streamName)
       .find((s) => s.endingSequenceNumber === undefined && s.start <= hash && hash <= s.end)!;
     expect(results.every((r) => r.shardId === child.shardId && r.aggregated)).toBe(true);
     // One aggregate in the child, nothing re-sent.
-    const copies = fake.records(streamName, child.shardId).flatMap((r) =>
+    const copies = ctx.fake.records(streamName, child.shardId).flatMap((r) =>
       deaggregate({
         data: r.data,
         partitionKey: r.partitionKey,
@@ -284,9 +237,9 @@ describe('Producer', () => {
   it('compresses records or aggregates with the envelope', async () => {
     for (const scope of ['record', 'aggregate'] as const) {
       const { streamName, producer } = setup(2, { compression: { codec: 'gzip', scope } });
-      const sent = await putMany(producer, 300);
+      const sent = await putEach(producer, 300);
       expectDelivered(streamName, sent);
-      const raw = fake.records(streamName);
+      const raw = ctx.fake.records(streamName);
       if (scope === 'aggregate') expect(raw.every((r) => r.data[0] === 0xd5)).toBe(true);
     }
   });
@@ -308,11 +261,11 @@ describe('Producer', () => {
     await expect(
       producer.put({ partitionKey: 'k', data: Buffer.alloc(1024 * 1024) }),
     ).rejects.toBeInstanceOf(RecordTooLargeError);
-    expect(fake.stats.calls.PutRecords ?? 0).toBe(0);
+    expect(ctx.fake.stats.calls.PutRecords ?? 0).toBe(0);
   });
 
   it('refuses bad configuration in the constructor', () => {
-    const client = fake.client();
+    const client = ctx.fake.client();
     expect(() => new Producer({ kinesisClient: client } as ProducerOptions)).toThrow(ConfigError);
     expect(() => new Producer({ streamName: 'bad name!', kinesisClient: client })).toThrow(
       ConfigError,
@@ -338,8 +291,8 @@ describe('Producer', () => {
   });
 
   it('rejects puts to a stream that does not exist', async () => {
-    const producer = new Producer({ streamName: 'nope', kinesisClient: fake.client() });
-    producers.push(producer);
+    const producer = new Producer({ streamName: 'nope', kinesisClient: ctx.fake.client() });
+    ctx.closeAfterTest(producer);
     await expect(producer.put({ partitionKey: 'k', data: 'x' })).rejects.toMatchObject({
       name: 'KinesisRejectedError',
       serviceCode: 'ResourceNotFoundException',
@@ -349,7 +302,7 @@ describe('Producer', () => {
   it('waits for buffer room when full, honours an abort, and drains when the backend returns', async () => {
     const { producer } = setup(1, { maxBufferedRecords: 10, aggregation: false });
     await producer.start();
-    const stall = fake.inject({ operation: 'PutRecords', kind: 'stall' });
+    const stall = ctx.fake.inject({ operation: 'PutRecords', kind: 'stall' });
     const first = Array.from({ length: 10 }, (_, i) =>
       producer.put({ partitionKey: 'k', data: `${i}` }),
     );
@@ -367,7 +320,7 @@ describe('Producer', () => {
     expect(producer.stats().bufferedRecords).toBe(10);
     expect(eleventhAccepted).toBe(false);
     stall.remove();
-    fake.release();
+    ctx.fake.release();
     await Promise.all(first);
     await eleventh;
     expect(producer.stats().bufferedRecords).toBe(0);
@@ -401,7 +354,7 @@ describe('Producer', () => {
   it('close gives every record an outcome: delivered, or failed as closed at the deadline', async () => {
     const { producer } = setup(1);
     await producer.start();
-    fake.inject({ operation: 'PutRecords', kind: 'stall' });
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'stall' });
     const pending = Array.from({ length: 20 }, (_, i) =>
       producer.put({ partitionKey: 'k', data: `${i}` }),
     );
@@ -413,7 +366,7 @@ describe('Producer', () => {
     await expect(producer.put({ partitionKey: 'k', data: 'late' })).rejects.toBeInstanceOf(
       ProducerClosedError,
     );
-    fake.release();
+    ctx.fake.release();
   });
 
   it('a Writable adapter delivers everything with backpressure', async () => {
@@ -433,15 +386,15 @@ describe('Producer', () => {
   });
 
   it('keeps each shard within its rate so the fake never throttles', async () => {
-    fake = await (async () => {
-      await fake.close();
+    ctx.fake = await (async () => {
+      await ctx.fake.close();
       return FakeKinesis.start({
         shardLimits: { recordsPerSecond: 50, bytesPerSecond: 1024 * 1024 },
       });
     })();
     const { producer } = setup(1, { aggregation: false, rateLimit: 100 });
     // 50 records/s shard limit in the fake, but our limiter assumes 1000/s: throttles are retried, never surfaced.
-    const sent = await putMany(producer, 120);
+    const sent = await putEach(producer, 120);
     expect(sent).toHaveLength(120);
     expect(producer.stats().recordsFailed).toBe(0);
   });

@@ -1,60 +1,14 @@
-import { deaggregate } from '@shardline/aggregation';
-import { FakeKinesis } from '@shardline/fake-kinesis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InvalidRecordError,
-  Producer,
   ProducerClosedError,
-  type ProducerOptions,
   type PutOutcome,
   type PutResult,
 } from '../src/index';
+import { useFakeStream } from './fake-stream';
 
-let fake: FakeKinesis;
-let producers: Producer[] = [];
-let streamCount = 0;
-
-beforeEach(async () => {
-  fake = await FakeKinesis.start();
-});
-afterEach(async () => {
-  await Promise.all(producers.map((p) => p.close({ timeoutMs: 1000 })));
-  producers = [];
-  await fake.close();
-});
-
-function setup(shards: number, options: Partial<ProducerOptions> = {}) {
-  const streamName = `m${++streamCount}`;
-  fake.createStream(streamName, shards);
-  const producer = new Producer({
-    streamName,
-    kinesisClient: fake.client(),
-    recordMaxBufferedTime: 10,
-    retry: { minTimeout: 1, maxTimeout: 20 },
-    ...options,
-  });
-  producers.push(producer);
-  return { streamName, producer };
-}
-
-/** Data of every user record the fake stored, by "sequence/subsequence". */
-function stored(streamName: string): Map<string, { shardId: string; data: string }> {
-  const out = new Map<string, { shardId: string; data: string }>();
-  for (const shard of fake.shards(streamName)) {
-    for (const r of shard.records) {
-      for (const u of deaggregate(
-        { data: r.data, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber },
-        { strict: true },
-      )) {
-        out.set(`${u.sequenceNumber}/${u.subSequenceNumber}`, {
-          shardId: shard.shardId,
-          data: Buffer.from(u.data).toString(),
-        });
-      }
-    }
-  }
-  return out;
-}
+const ctx = useFakeStream('m');
+const { setup, stored } = ctx;
 
 function value(outcome: PutOutcome | undefined): PutResult {
   if (outcome?.status !== 'fulfilled')
@@ -76,6 +30,7 @@ describe('Producer.putMany', () => {
       const r = value(outcome);
       expect(all.get(`${r.sequenceNumber}/${r.aggregated ? r.subSequenceNumber : 0}`)).toEqual({
         shardId: r.shardId,
+        partitionKey: `key-${i % 97}`,
         data: `record-${i}`,
       });
     });
@@ -123,7 +78,7 @@ describe('Producer.putMany', () => {
   it('on close, records still waiting for room fail as closed; none is left without an outcome', async () => {
     const { producer } = setup(1, { maxBufferedRecords: 10 });
     await producer.start();
-    fake.inject({ operation: 'PutRecords', kind: 'stall' });
+    ctx.fake.inject({ operation: 'PutRecords', kind: 'stall' });
     const pending = producer.putMany(
       Array.from({ length: 50 }, (_, i) => ({ partitionKey: 'k', data: `r${i}` })),
     );
@@ -133,6 +88,6 @@ describe('Producer.putMany', () => {
     expect(
       outcomes.every((o) => o.status === 'rejected' && o.reason instanceof ProducerClosedError),
     ).toBe(true);
-    fake.release();
+    ctx.fake.release();
   });
 });
