@@ -106,13 +106,7 @@ export class FakeKinesis {
 
   /** A client for the fake: HTTP/1.1 keep-alive, dummy credentials, SDK retries off (so injected faults are seen). */
   client(options: { maxAttempts?: number; maxSockets?: number } = {}): KinesisClient {
-    return new KinesisClient({
-      region: this.region,
-      endpoint: this.endpointUrl,
-      credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
-      maxAttempts: options.maxAttempts ?? 1,
-      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 }) }),
-    });
+    return fakeKinesisClient(this.endpointUrl, { ...options, region: this.region });
   }
 
   createStream(name: string, shardCount: number, options: { mode?: 'PROVISIONED' | 'ON_DEMAND' } = {}): { streamName: string; streamArn: string } {
@@ -492,4 +486,21 @@ const EMPTY = Buffer.alloc(0);
 
 function iterator(stream: string, shard: string, index: number): string {
   return Buffer.from(JSON.stringify({ stream, shard, index })).toString('base64');
+}
+
+/**
+ * A client for a fake at `endpoint`, also one running in another process (the benchmarks' stub):
+ * fake credentials, HTTP/1.1 keep-alive, and no SDK retries unless asked (tests count attempts).
+ */
+export function fakeKinesisClient(
+  endpoint: string,
+  options: { region?: string; maxAttempts?: number; maxSockets?: number } = {},
+): KinesisClient {
+  return new KinesisClient({
+    region: options.region ?? 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+    maxAttempts: options.maxAttempts ?? 1,
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 }) }),
+  });
 }

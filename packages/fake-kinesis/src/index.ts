@@ -1,4 +1,4 @@
-export { FakeKinesis } from './fake-kinesis';
+export { FakeKinesis, fakeKinesisClient } from './fake-kinesis';
 export type { FakeKinesisOptions, FakeStats } from './fake-kinesis';
 export { FaultPlan, seededRandom, NON_TERMINAL_FAULTS } from './faults';
 export type { FaultRule, FaultKind, FaultHandle, MatchableRule } from './faults';

@@ -11,13 +11,11 @@
  * benchmarks run the built packages, as users do)
  */
 import { createRequire } from 'node:module';
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { fork } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Agent } from 'node:http';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { FakeKinesis } from '@shardline/fake-kinesis';
+import { FakeKinesis, fakeKinesisClient } from '@shardline/fake-kinesis';
 import { Producer } from '@shardline/producer';
 
 const require = createRequire(import.meta.url);
@@ -155,13 +153,7 @@ if (!only || only === 'cpu') {
   for (const [where, startStub] of [['own process', stubProcess], ['same process', stubInProcess]] as const) {
     for (const [size, n] of [[100, 200_000], [1024, 60_000]] as const) {
       const stub = await startStub();
-      const client = new KinesisClient({
-        region: 'us-east-1',
-        endpoint: stub.endpoint,
-        credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
-        maxAttempts: 1,
-        requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }) }),
-      });
+      const client = fakeKinesisClient(stub.endpoint, { maxSockets: 24 });
       const best = async (fn: () => Promise<unknown>) => Math.min(await time(fn), await time(fn), await time(fn));
       const tNaive = await best(() => naive(client, 'bench', n, size));
       const tAgg = await best(() => withKinesisAgg(client, 'bench', n, size));
@@ -217,13 +209,7 @@ if (!only || only === 'memory') {
   // producer's own holding, not a loop's backlog of records it made before they could be taken.
   console.log('\n3. Memory: backend stalled, 100,000 records of 1 KiB piped into producer.writable() (stub in its own process)');
   const stub = await stubProcess();
-  const client = new KinesisClient({
-    region: 'us-east-1',
-    endpoint: stub.endpoint,
-    credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }) }),
-  });
+  const client = fakeKinesisClient(stub.endpoint, { maxSockets: 24 });
   const bound = Number(process.env.BENCH_BOUND_MIB ?? 16) * 1024 * 1024;
   const producer = new Producer({ streamName: 'bench', kinesisClient: client, maxBufferedBytes: bound, recordTtl: 600_000 });
   await producer.start();
