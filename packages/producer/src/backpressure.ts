@@ -121,6 +121,11 @@ export class BufferBudget {
     }
   }
 
+  /** User bytes (data + partition key) of the records accepted and not yet released. */
+  get bytes(): number {
+    return this.held / this.heldThirds;
+  }
+
   /** Bytes charged for the records accepted and not yet released. */
   get heldBytes(): number {
     return Math.ceil(this.held / 3);

@@ -261,12 +261,7 @@ export class Producer {
         // Records of a call made before `close` still go in while it drains.
         const data = i === start ? firstData : this.check(record, true);
         const bytes = data.length + record.partitionKey.length;
-        await this.start();
-        await this.budget.acquire(bytes, signal);
-        if (this.closed) {
-          this.budget.release(bytes);
-          throw new ProducerClosedError('producer is closed');
-        }
+        await this.waitForRoom(bytes, signal);
         this.accept(record.partitionKey, record.explicitHashKey, data, bytes, batch, i);
       } catch (error) {
         batch.settle(i, { status: 'rejected', reason: error as Error });
@@ -317,6 +312,19 @@ export class Producer {
     return data;
   }
 
+  /**
+   * Waits for the shard map and buffer room for a record of `bytes` (or the caller's abort). A put
+   * made before `close` still gets room while close drains; once closed, none.
+   */
+  private async waitForRoom(bytes: number, signal: AbortSignal | undefined): Promise<void> {
+    await this.start();
+    await this.budget.acquire(bytes, signal);
+    if (this.closed) {
+      this.budget.release(bytes);
+      throw new ProducerClosedError('producer is closed');
+    }
+  }
+
   /** The slow way in: waits for the shard map and buffer room (or the caller's abort). */
   private acceptWhenRoom(
     partitionKey: string,
@@ -325,15 +333,7 @@ export class Producer {
     bytes: number,
     signal: AbortSignal | undefined,
   ): { accepted: Promise<void>; outcome: Promise<PutResult> } {
-    const accepted = (async () => {
-      await this.start();
-      await this.budget.acquire(bytes, signal);
-      // A put made before `close` still goes in while close drains; after close, it cannot.
-      if (this.closed) {
-        this.budget.release(bytes);
-        throw new ProducerClosedError('producer is closed');
-      }
-    })();
+    const accepted = this.waitForRoom(bytes, signal);
     const outcome = accepted.then(() => this.accept(partitionKey, explicitHashKey, data, bytes));
     const settledAcceptance = accepted.catch(() => {});
     this.accepting.add(settledAcceptance);
@@ -380,8 +380,6 @@ export class Producer {
       index,
     );
     this.ledger.add(record);
-    this.metrics.stats.bufferedRecords++;
-    this.metrics.stats.bufferedBytes += bytes;
     this.route(record);
     this.metrics.recordPut(record.predictedShard);
     return outcome;
@@ -473,6 +471,9 @@ export class Producer {
   /** Running totals: records put, succeeded, failed by code, calls, retries, throttles, per-shard counts, buffer use. */
   stats(): ProducerStats {
     const stats = structuredClone(this.metrics.stats);
+    // Buffer use is the budget's own count, not a second tally kept beside it.
+    stats.bufferedRecords = this.budget.records;
+    stats.bufferedBytes = this.budget.bytes;
     stats.bufferedMemoryBytes = this.budget.heldBytes;
     return stats;
   }
@@ -811,8 +812,6 @@ export class Producer {
       this.ledger.remove(r);
     }
     if (!listening) this.metrics.recordsSucceeded(shardId, released);
-    this.metrics.stats.bufferedRecords -= released;
-    this.metrics.stats.bufferedBytes -= releasedBytes;
     this.budget.releaseMany(released, releasedBytes);
   }
 
@@ -825,8 +824,6 @@ export class Producer {
 
   private release(record: PendingRecord): void {
     this.ledger.remove(record);
-    this.metrics.stats.bufferedRecords--;
-    this.metrics.stats.bufferedBytes -= record.bufferedBytes;
     this.budget.release(record.bufferedBytes);
   }
 
