@@ -6,58 +6,40 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { FaultPlan, NON_TERMINAL_FAULTS, seededRandom } from '@shardline/fake-kinesis';
+import {
+  FaultPlan,
+  NON_TERMINAL_FAULTS,
+  seededRandom,
+  type FaultHandle,
+  type FaultKind,
+  type FaultRule,
+} from '@shardline/fake-kinesis';
 
 /**
- * What the proxy does to a matching request. Faults that answer by themselves (`throttle`,
- * `internal`, `expired-iterator`, `conditional-check-failed`, `malformed`) never reach the
- * backend; `reset` forwards the request, so the backend may have applied it, as with a real
- * connection lost mid-response; `partial` forwards and rewrites the PutRecords answer.
+ * What the proxy does to a matching request: the fake's fault kinds, plus one for DynamoDB.
+ * Faults that answer by themselves (`throttle`, `internal`, `expired-iterator`,
+ * `conditional-check-failed`, `malformed`) never reach the backend. `latency` and `stall` forward
+ * once the delay or the `release()` is over; `reset` forwards the request and destroys the client
+ * socket partway through the answer, so the backend may have applied it, as with a real connection
+ * lost mid-response; `partial` forwards and rewrites the PutRecords answer so a `fraction` of the
+ * successful entries fail with `code`.
  */
 export type ProxyFaultKind =
-  /** 400 with `code` (default ProvisionedThroughputExceededException). */
-  | 'throttle'
-  /** 500 InternalFailure. */
-  | 'internal'
-  /** Forward after `latencyMs`. */
-  | 'latency'
-  /** Forward, then destroy the client socket after part of the answer was written. */
-  | 'reset'
-  /** PutRecords: rewrite the answer so a `fraction` of successful entries fail with `code`. */
-  | 'partial'
-  /** GetRecords: 400 ExpiredIteratorException. */
-  | 'expired-iterator'
+  | FaultKind
   /** DynamoDB UpdateItem/PutItem/DeleteItem: 400 ConditionalCheckFailedException. */
-  | 'conditional-check-failed'
-  /** Hold the request until `release()`. */
-  | 'stall'
-  /** 200 with a body that is not JSON. */
-  | 'malformed';
+  | 'conditional-check-failed';
 
-/** Which requests a fault applies to, and how often. */
-export interface ProxyFaultRule {
+/** Which requests a fault applies to, and how often: the fake's rule, with the proxy's kinds. */
+export interface ProxyFaultRule extends Omit<FaultRule, 'kind'> {
   kind: ProxyFaultKind;
   /** Operation (the part of `X-Amz-Target` after the dot: `PutRecords`, `UpdateItem`) or `*`. Default `*`. */
   operation?: string;
-  /** Apply to this many matching requests, then stop. Default unlimited. */
-  times?: number;
-  /** Apply with this probability (seeded RNG). Default 1. */
-  probability?: number;
   /** Only requests whose body contains this string (e.g. a lease key). */
   bodyContains?: string;
-  latencyMs?: number;
-  /** For `partial`: share of entries to fail. Default 0.3. */
-  fraction?: number;
-  /** Error code for `throttle` and `partial`. */
-  code?: string;
 }
 
 /** Handle of an injected rule. */
-export interface ProxyFaultHandle {
-  /** Times the rule applied. */
-  readonly applied: number;
-  remove(): void;
-}
+export type ProxyFaultHandle = FaultHandle;
 
 /** Options of {@link FaultProxy.start}. */
 export interface FaultProxyOptions {
