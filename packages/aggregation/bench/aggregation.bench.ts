@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import snappyjs from 'snappyjs';
 import { aggregate, deaggregate } from '@shardline/aggregation';
+import { best, timeOnce } from '../../../scripts/bench-timing';
 
 const require = createRequire(import.meta.url);
 const agg = require('aws-kinesis-agg');
@@ -51,33 +52,16 @@ async function paired(
   await theirs();
   let bestOurs = Infinity;
   let bestTheirs = Infinity;
-  const time = async (fn: () => unknown) => {
-    const start = process.hrtime.bigint();
-    await fn();
-    return Number(process.hrtime.bigint() - start) / 1e9;
-  };
   for (let i = 0; i < rounds; i++) {
     if (i % 2 === 0) {
-      bestOurs = Math.min(bestOurs, await time(ours));
-      bestTheirs = Math.min(bestTheirs, await time(theirs));
+      bestOurs = Math.min(bestOurs, await timeOnce(ours));
+      bestTheirs = Math.min(bestTheirs, await timeOnce(theirs));
     } else {
-      bestTheirs = Math.min(bestTheirs, await time(theirs));
-      bestOurs = Math.min(bestOurs, await time(ours));
+      bestTheirs = Math.min(bestTheirs, await timeOnce(theirs));
+      bestOurs = Math.min(bestOurs, await timeOnce(ours));
     }
   }
   return [bestOurs, bestTheirs];
-}
-
-/** Best of `runs` timings of `fn` (after one warm-up), in seconds. */
-async function best(runs: number, fn: () => unknown): Promise<number> {
-  await fn();
-  let min = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    min = Math.min(min, Number(process.hrtime.bigint() - start) / 1e9);
-  }
-  return min;
 }
 
 function theirAggregate(

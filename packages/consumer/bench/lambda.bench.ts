@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { aggregate, compress, type UserRecord } from '@shardline/aggregation';
 import { kinesisHandler, kinesisRecordHandler, type KinesisEventRecord, type KinesisStreamEvent } from '@shardline/consumer/lambda';
+import { best } from '../../../scripts/bench-timing';
 
 const require = createRequire(import.meta.url);
 const agg = require('aws-kinesis-agg') as {
@@ -32,18 +33,6 @@ function event(userSize: number, perAggregate: number, wrap: (data: Uint8Array) 
     });
   }
   return { Records };
-}
-
-/** Best of `runs` timings of `fn` (after one warm-up), in seconds. */
-async function best(runs: number, fn: () => unknown): Promise<number> {
-  await fn();
-  let min = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    min = Math.min(min, Number(process.hrtime.bigint() - start) / 1e9);
-  }
-  return min;
 }
 
 let sink = 0;

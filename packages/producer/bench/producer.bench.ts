@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FakeKinesis, fakeKinesisClient } from '@shardline/fake-kinesis';
 import { Producer } from '@shardline/producer';
+import { timeOnce } from '../../../scripts/bench-timing';
 
 const require = createRequire(import.meta.url);
 const agg = require('aws-kinesis-agg');
@@ -111,11 +112,6 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Outcomes a service keeps outstanding: the default `maxBufferedRecords`. */
 const WINDOW = 100_000;
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
 
 const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
@@ -154,7 +150,7 @@ if (!only || only === 'cpu') {
     for (const [size, n] of [[100, 200_000], [1024, 60_000]] as const) {
       const stub = await startStub();
       const client = fakeKinesisClient(stub.endpoint, { maxSockets: 24 });
-      const best = async (fn: () => Promise<unknown>) => Math.min(await time(fn), await time(fn), await time(fn));
+      const best = async (fn: () => Promise<unknown>) => Math.min(await timeOnce(fn), await timeOnce(fn), await timeOnce(fn));
       const tNaive = await best(() => naive(client, 'bench', n, size));
       const tAgg = await best(() => withKinesisAgg(client, 'bench', n, size));
       // The stub has no shard limits, so the producer's own per-shard limiter is lifted too.
