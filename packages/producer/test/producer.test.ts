@@ -328,6 +328,7 @@ describe('Producer', () => {
 
   it('close drains every put made before it, those still waiting for buffer room included', async () => {
     const { streamName, producer } = setup(2, { maxBufferedRecords: 20 });
+    await producer.start(); // so the puts past the 20th queue for room, not for the shard map
     const puts = Array.from({ length: 300 }, (_, i) =>
       producer.put({ partitionKey: `k${i}`, data: `w${i}` }),
     );
