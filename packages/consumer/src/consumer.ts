@@ -114,6 +114,7 @@ export class Consumer extends EventEmitter {
       table: this.table,
       workerId: this.workerId,
       failoverTimeMillis: o.failoverTimeMillis,
+      gracefulLeaseHandoffTimeoutMillis: o.gracefulLeaseHandoffTimeoutMillis,
       maxLeasesForWorker: o.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: o.maxLeasesToStealAtOneTime,
       logger: this.logger,

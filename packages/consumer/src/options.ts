@@ -34,6 +34,14 @@ export interface ConsumerOptions {
   workerId?: string;
   /** A lease whose counter has not moved for this long is expired and can be taken. Default 10,000 ms. */
   failoverTimeMillis?: number;
+  /**
+   * How long a worker that asked for a lease waits for the previous owner to finish its batch,
+   * checkpoint and hand over, before it decides that owner is dead and goes on from its last
+   * checkpoint (records the previous owner delivered after it are then delivered again). Default
+   * 30,000 ms, the KCL's `gracefulLeaseHandoffTimeoutMillis`. A live owner under load can take
+   * longer than `failoverTimeMillis` to hand over, which is why this is a separate, longer wait.
+   */
+  gracefulLeaseHandoffTimeoutMillis?: number;
   /** Most leases this worker holds. Default unlimited. */
   maxLeasesForWorker?: number;
   /** Most leases stolen per balancing pass. Default 1. */
@@ -79,6 +87,7 @@ export interface ResolvedConsumerOptions {
   workerId: string;
   initialPosition: InitialPosition;
   failoverTimeMillis: number;
+  gracefulLeaseHandoffTimeoutMillis: number;
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
   shardSyncIntervalMillis: number;
@@ -129,6 +138,7 @@ export function resolveConsumerOptions(options: ConsumerOptions, iteratorMode = 
     workerId: options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     initialPosition,
     failoverTimeMillis,
+    gracefulLeaseHandoffTimeoutMillis: int(options.gracefulLeaseHandoffTimeoutMillis, 'gracefulLeaseHandoffTimeoutMillis', 30_000, 300, 3_600_000),
     maxLeasesForWorker: options.maxLeasesForWorker === undefined ? Number.MAX_SAFE_INTEGER : int(options.maxLeasesForWorker, 'maxLeasesForWorker', 0, 1, Number.MAX_SAFE_INTEGER),
     maxLeasesToStealAtOneTime: int(options.maxLeasesToStealAtOneTime, 'maxLeasesToStealAtOneTime', 1, 0, 1000),
     shardSyncIntervalMillis: int(options.shardSyncIntervalMillis, 'shardSyncIntervalMillis', 60_000, 100, 86_400_000),

@@ -114,7 +114,7 @@ describe('shard sync', () => {
 describe('consumer options', () => {
   const ok = { streamName: 's', applicationName: 'app', kinesisClient: { send() {} }, dynamoDBClient: { send() {} }, processor: { processRecords() {} } } as unknown as ConsumerOptions;
   it('fills in the KCL defaults', () => {
-    expect(resolveConsumerOptions(ok)).toMatchObject({ failoverTimeMillis: 10_000, maxLeasesToStealAtOneTime: 1, maxRecords: 10_000, idleTimeBetweenReadsMillis: 1000, initialPosition: 'LATEST', leaseTableName: 'app', retrieval: { mode: 'polling' } });
+    expect(resolveConsumerOptions(ok)).toMatchObject({ failoverTimeMillis: 10_000, gracefulLeaseHandoffTimeoutMillis: 30_000, maxLeasesToStealAtOneTime: 1, maxRecords: 10_000, idleTimeBetweenReadsMillis: 1000, initialPosition: 'LATEST', leaseTableName: 'app', retrieval: { mode: 'polling' } });
   });
   it.each([
     [{ streamName: undefined }, /streamName or streamArn/],
@@ -122,6 +122,7 @@ describe('consumer options', () => {
     [{ initialPosition: 'EARLIEST' }, /initialPosition/],
     [{ initialPosition: { timestamp: new Date('nope') } }, /initialPosition/],
     [{ failoverTimeMillis: 10 }, /failoverTimeMillis/],
+    [{ gracefulLeaseHandoffTimeoutMillis: 0 }, /gracefulLeaseHandoffTimeoutMillis/],
     [{ stallTimeoutMillis: 1000, idleTimeBetweenReadsMillis: 2000 }, /stallTimeoutMillis/],
     [{ kinesisClient: undefined }, /kinesisClient/],
     [{ retrieval: { mode: 'fanout', consumerName: '' } }, /consumerName/],

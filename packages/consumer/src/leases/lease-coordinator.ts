@@ -8,6 +8,8 @@ export interface LeaseCoordinatorDeps {
   table: LeaseTable;
   workerId: string;
   failoverTimeMillis: number;
+  /** How long to wait for a previous owner's hand-off before taking over from its last checkpoint. */
+  gracefulLeaseHandoffTimeoutMillis: number;
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
   logger: Logger;
@@ -152,7 +154,7 @@ export class LeaseCoordinator {
             if (lease.checkpointOwner === undefined) {
               held.handoffSince = undefined;
               d.onHandoffComplete(lease);
-            } else if (Date.now() - held.handoffSince > d.failoverTimeMillis) {
+            } else if (Date.now() - held.handoffSince > d.gracefulLeaseHandoffTimeoutMillis) {
               // The previous owner did not finish in time (it died): go on from its last checkpoint.
               const cleared = await d.table.clearStaleHandoff(lease, d.workerId);
               held.lease = cleared;
