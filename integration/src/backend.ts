@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
   DeleteStreamCommand,
@@ -11,8 +11,8 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { KinesisClient as KinesisClientClass } from '@aws-sdk/client-kinesis';
 import { createFanoutHttpHandler } from '@shardline/consumer';
-import { createKinesisClient } from '@shardline/local';
 import { inject } from 'vitest';
+import { dynamoDBClientFor, kinesisClientFor } from './backend-clients';
 import type { BackendInfo } from './backend-info';
 
 export type { BackendInfo } from './backend-info';
@@ -29,15 +29,7 @@ export function backend(): BackendInfo {
  * plain endpoint; `http2: true` talks HTTP/2 to the TLS endpoint, as enhanced fan-out needs.
  */
 export function kinesisClient(options: { http2?: boolean } = {}): KinesisClient {
-  const info = backend();
-  const endpoint = options.http2 ? info.kinesisTlsEndpoint : info.kinesisEndpoint;
-  return createKinesisClient({
-    region: info.region,
-    ...(endpoint ? { endpoint } : {}),
-    ...(info.credentials ? { credentials: info.credentials } : {}),
-    http2: options.http2 === true,
-    allowSelfSignedCertificate: info.emulator,
-  });
+  return kinesisClientFor(backend(), options);
 }
 
 /**
@@ -58,19 +50,17 @@ export function fanoutKinesisClient(): KinesisClient {
 
 /** A DynamoDB client for the backend. */
 export function dynamoDBClient(): DynamoDBClient {
-  const info = backend();
-  return new DynamoDBClient({
-    region: info.region,
-    ...(info.dynamodbEndpoint ? { endpoint: info.dynamodbEndpoint } : {}),
-    ...(info.credentials ? { credentials: { ...info.credentials } } : {}),
-  });
+  return dynamoDBClientFor(backend());
 }
 
 let counter = 0;
-/** A name no other test in this run uses (stream, table, application). */
+/**
+ * A name no other test uses (stream, table, application, fan-out consumer). It carries the run's
+ * id, which is how the run finds what to delete when it ends (run-resources.ts).
+ */
 export function uniqueName(prefix: string): string {
   counter += 1;
-  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+  return `${prefix}-${backend().runId}-${process.pid}-${counter}`;
 }
 
 let sharedClient: KinesisClient | undefined;

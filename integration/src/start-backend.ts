@@ -1,9 +1,11 @@
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
-import { createKinesisClient, startLocalBackend } from '@shardline/local';
+import { startLocalBackend } from '@shardline/local';
 import type * as LocalstackModule from '@testcontainers/localstack';
 import type { StartedLocalStackContainer } from '@testcontainers/localstack';
+import { dynamoDBClientFor, kinesisClientFor } from './backend-clients';
 import type { BackendInfo } from './backend-info';
+import { newRunId } from './run-resources';
 
 /** A started backend and how to stop it. */
 export interface StartedBackend {
@@ -26,6 +28,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
       return {
         info: {
           kind: 'embedded',
+          runId: newRunId(),
           region: local.region,
           credentials: local.credentials,
           kinesisEndpoint: local.kinesisEndpoint,
@@ -43,6 +46,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
       const kinesisEndpoint = env.KINESIS_ENDPOINT;
       const info: BackendInfo = {
         kind: 'endpoint',
+        runId: newRunId(),
         region,
         ...(kinesisEndpoint ? { kinesisEndpoint } : {}),
         ...(env.KINESIS_TLS_ENDPOINT || kinesisEndpoint ? { kinesisTlsEndpoint: env.KINESIS_TLS_ENDPOINT ?? kinesisEndpoint } : {}),
@@ -83,6 +87,7 @@ async function startLocalStack(): Promise<StartedBackend> {
   const endpoint = container.getConnectionUri();
   const info: BackendInfo = {
     kind: 'localstack',
+    runId: newRunId(),
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     kinesisEndpoint: endpoint,
@@ -96,17 +101,8 @@ async function startLocalStack(): Promise<StartedBackend> {
 
 /** One cheap call to each service, with a short deadline; a clear error when either is down. */
 export async function probeBackend(info: BackendInfo, timeoutMs = 10_000): Promise<void> {
-  const kinesis = createKinesisClient({
-    region: info.region,
-    ...(info.kinesisEndpoint ? { endpoint: info.kinesisEndpoint } : {}),
-    ...(info.credentials ? { credentials: info.credentials } : {}),
-  });
-  const dynamodb = new DynamoDBClient({
-    region: info.region,
-    ...(info.dynamodbEndpoint ? { endpoint: info.dynamodbEndpoint } : {}),
-    ...(info.credentials ? { credentials: { ...info.credentials } } : {}),
-    maxAttempts: 1,
-  });
+  const kinesis = kinesisClientFor(info);
+  const dynamodb = dynamoDBClientFor(info, { maxAttempts: 1 });
   try {
     await kinesis.send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) }).catch((error: Error) => {
       throw new Error(`Kinesis backend (${info.kind}) at ${info.kinesisEndpoint ?? 'the AWS default endpoint'} is unreachable: ${error.message || error.name}`);
