@@ -35,6 +35,7 @@ type HandleArgs = Parameters<NodeHttp2Handler['handle']>;
 export class FanoutHttpHandler extends NodeHttp2Handler {
   private readonly sessions = new Set<ClientHttp2Session>();
   private healthTimer: NodeJS.Timeout | undefined;
+  private tracking = false;
 
   constructor(private readonly fanoutOptions: FanoutHttpHandlerOptions = {}) {
     const connect: SecureClientSessionOptions | undefined = fanoutOptions.allowSelfSignedCertificate ? { rejectUnauthorized: false } : undefined;
@@ -57,6 +58,15 @@ export class FanoutHttpHandler extends NodeHttp2Handler {
     super.destroy();
   }
 
+  /**
+   * False when this version of `@smithy/node-http-handler` no longer exposes the connection
+   * manager the checks hook into: sessions then go unwatched (the pool's own error handling still
+   * applies). The consumer logs a warning when it finds this false.
+   */
+  get healthChecksAvailable(): boolean {
+    return this.tracking;
+  }
+
   /** Open sessions this handler watches (for tests and diagnostics). */
   get openSessions(): number {
     return this.sessions.size;
@@ -70,11 +80,12 @@ export class FanoutHttpHandler extends NodeHttp2Handler {
 
   // The connection manager is internal to NodeHttp2Handler; wrapping its connect is the one place
   // every new session passes through. If a future version moves it, health checks are skipped
-  // and the pool's own error handling still applies.
+  // (healthChecksAvailable turns false, and the consumer says so in its log).
   private trackSessions(): void {
     const manager = (this as unknown as { connectionManager?: { connect?: (url: string) => ClientHttp2Session } }).connectionManager;
     const connect = manager?.connect?.bind(manager);
     if (!manager || !connect) return;
+    this.tracking = true;
     manager.connect = (url: string) => {
       const session = connect(url);
       this.sessions.add(session);

@@ -3,6 +3,7 @@
  * per leased shard, over shared HTTP/2 sessions.
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { Logger } from 'pino';
 import type { Retrieval, RetrievalContext, ShardReader, StartPosition } from '../types';
 import { FanoutReader } from './fanout-reader';
 import { createFanoutHttpHandler } from './http2-handler';
@@ -92,7 +93,7 @@ class FanoutRetrieval implements Retrieval {
     if (this.options.kinesisClient) {
       this.subscribeClient = this.options.kinesisClient;
     } else {
-      this.subscribeClient = await buildSubscribeClient(context.kinesisClient, this.options);
+      this.subscribeClient = await buildSubscribeClient(context.kinesisClient, this.options, context.logger);
       this.ownClient = true;
     }
     context.logger.info({ consumerName: this.options.consumerName }, 'enhanced fan-out consumer ACTIVE');
@@ -130,20 +131,26 @@ class FanoutRetrieval implements Retrieval {
 }
 
 /** A client like the consumer's (region, credentials, endpoint) but with the fan-out HTTP/2 handler. */
-async function buildSubscribeClient(base: KinesisClient, options: FanoutRetrievalOptions): Promise<KinesisClient> {
+async function buildSubscribeClient(base: KinesisClient, options: FanoutRetrievalOptions, logger: Logger): Promise<KinesisClient> {
   const config = base.config;
   let endpoint = options.endpoint;
   if (!endpoint && config.isCustomEndpoint && config.endpoint) {
     const e = await config.endpoint();
     endpoint = `${e.protocol}//${e.hostname}${e.port ? `:${e.port}` : ''}${e.path ?? ''}`;
   }
+  const requestHandler = createFanoutHttpHandler({
+    allowSelfSignedCertificate: options.allowSelfSignedCertificate === true,
+    ...(options.pingIntervalMs !== undefined ? { pingIntervalMs: options.pingIntervalMs } : {}),
+  });
+  if (!requestHandler.healthChecksAvailable && options.pingIntervalMs !== 0) {
+    logger.warn(
+      'HTTP/2 session health checks are unavailable with this @smithy/node-http-handler version: a session that stops answering is noticed only when its subscriptions time out',
+    );
+  }
   return new KinesisClient({
     region: config.region,
     credentials: config.credentials,
     ...(endpoint ? { endpoint } : {}),
-    requestHandler: createFanoutHttpHandler({
-      allowSelfSignedCertificate: options.allowSelfSignedCertificate === true,
-      ...(options.pingIntervalMs !== undefined ? { pingIntervalMs: options.pingIntervalMs } : {}),
-    }),
+    requestHandler,
   });
 }
