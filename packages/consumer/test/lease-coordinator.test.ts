@@ -39,11 +39,19 @@ interface Events {
   acquired: { lease: Lease; waitForHandoff: boolean; at: number }[];
   lost: string[];
   handoffComplete: Promise<{ lease: Lease; at: number }>;
+  /** Whether the hand-off has completed (either way) yet. */
+  completed: () => boolean;
 }
 
 function newWorker(table: LeaseTable, gracefulLeaseHandoffTimeoutMillis: number): { coordinator: LeaseCoordinator; events: Events } {
   let completed!: (value: { lease: Lease; at: number }) => void;
-  const events: Events = { acquired: [], lost: [], handoffComplete: new Promise((resolve) => (completed = resolve)) };
+  let done = false;
+  const events: Events = {
+    acquired: [],
+    lost: [],
+    handoffComplete: new Promise((resolve) => (completed = resolve)),
+    completed: () => done,
+  };
   const coordinator = new LeaseCoordinator({
     table,
     workerId: 'new',
@@ -56,7 +64,10 @@ function newWorker(table: LeaseTable, gracefulLeaseHandoffTimeoutMillis: number)
     metric: () => {},
     ready: () => true,
     onAcquired: (acquired, waitForHandoff) => events.acquired.push({ lease: acquired, waitForHandoff, at: Date.now() }),
-    onHandoffComplete: (done) => completed({ lease: done, at: Date.now() }),
+    onHandoffComplete: (lease) => {
+      done = true;
+      completed({ lease, at: Date.now() });
+    },
     onHandoffRequested: () => {},
     onLost: (shardId) => events.lost.push(shardId),
     isDone: () => false,
@@ -109,4 +120,28 @@ describe('LeaseCoordinator hand-off (dynalite)', () => {
       await coordinator.stop();
     }
   }, 15_000);
+
+  it('waits for a live owner that takes longer than failoverTimeMillis to hand off, and reads from its final checkpoint', async () => {
+    const table = await tableHeldByOld();
+    const { coordinator, events } = newWorker(table, 60_000);
+    coordinator.start();
+    try {
+      await expect.poll(async () => (await table.get('s1'))!.checkpointOwner, { timeout: 5000, interval: 50 }).toBe('old');
+      const requested = (await table.get('s1'))!.leaseCounter;
+      // Each renewal bumps the counter and comes at least failoverTimeMillis / 3 (500 ms) after the
+      // last: five of them put the hand-off beyond failoverTimeMillis (1500 ms) without a clock.
+      await expect.poll(async () => (await table.get('s1'))!.leaseCounter, { timeout: 15_000, interval: 100 }).toBeGreaterThanOrEqual(requested + 5);
+      expect(events.completed()).toBe(false);
+      expect(await table.get('s1')).toMatchObject({ leaseOwner: 'new', checkpointOwner: 'old', checkpoint: '100' });
+
+      // The busy owner finishes its batch now; the new owner starts where it ended, not at 100.
+      await table.checkpoint('s1', 'old', '300', 0, true);
+      await table.completeHandoff('s1', 'old', { checkpoint: '300', sub: 0 });
+      const done = await events.handoffComplete;
+      expect(done.lease).toMatchObject({ leaseOwner: 'new', checkpointOwner: undefined, checkpoint: '300' });
+      expect(events.lost).toEqual([]);
+    } finally {
+      await coordinator.stop();
+    }
+  }, 30_000);
 });
