@@ -1,34 +1,20 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startLocalBackend, type LocalBackend } from '@shardline/local';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Lease } from '../src/leases/lease';
 import { LeaseCoordinator } from '../src/leases/lease-coordinator';
-import { LeaseConflict, LeaseTable } from '../src/leases/lease-table';
+import { LeaseConflict, type LeaseTable } from '../src/leases/lease-table';
+import { newLease, useLeaseTables } from './support/lease-tables';
 
 // The coordinator against a real lease table: worker "old" is driven by hand (it holds two
 // leases and then acts, or does not), worker "new" runs a LeaseCoordinator that steals one of them.
 
-let backend: LocalBackend;
-let client: DynamoDBClient;
-let n = 0;
-beforeAll(async () => {
-  backend = await startLocalBackend({ kinesis: false });
-  client = new DynamoDBClient({ endpoint: backend.dynamodbEndpoint, region: backend.region, credentials: { ...backend.credentials } });
-});
-afterAll(async () => {
-  client?.destroy();
-  await backend?.stop();
-});
-
-const lease = (key: string): Lease => ({ leaseKey: key, leaseOwner: undefined, leaseCounter: 0, checkpoint: 'TRIM_HORIZON', checkpointSubSequenceNumber: 0, ownerSwitchesSinceCheckpoint: 0, parentShardIds: [], childShardIds: [], startingHashKey: '0', endingHashKey: '99', checkpointOwner: undefined });
+const leaseTables = useLeaseTables();
 
 /** A table where "old" holds s1 (checkpointed at 100) and s2, so "new" has one to steal. */
 async function tableHeldByOld(): Promise<LeaseTable> {
-  const table = new LeaseTable(client, `coordinator-${++n}`);
-  await table.ensure();
+  const table = await leaseTables.table();
   for (const key of ['s1', 's2']) {
-    await table.create(lease(key));
+    await table.create(newLease(key));
     await table.take((await table.get(key))!, 'old');
   }
   await table.checkpoint('s1', 'old', '100', 0);

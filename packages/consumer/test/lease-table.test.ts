@@ -1,38 +1,22 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startLocalBackend, type LocalBackend } from '@shardline/local';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaseTableError } from '../src/errors';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { ShardCheckpointer } from '../src/checkpoint/checkpointer';
+import { LeaseLostError, LeaseTableError } from '../src/errors';
 import type { Lease } from '../src/leases/lease';
 import { LeaseConflict, LeaseTable } from '../src/leases/lease-table';
-import { ShardCheckpointer } from '../src/checkpoint/checkpointer';
-import { LeaseLostError } from '../src/errors';
+import { newLease as blankLease, useLeaseTables } from './support/lease-tables';
 
-let backend: LocalBackend;
-let client: DynamoDBClient;
-let n = 0;
-beforeAll(async () => {
-  backend = await startLocalBackend({ kinesis: false });
-  client = new DynamoDBClient({ endpoint: backend.dynamodbEndpoint, region: backend.region, credentials: { ...backend.credentials } });
-});
-afterAll(async () => {
-  client?.destroy();
-  await backend?.stop();
-});
+const leaseTables = useLeaseTables();
+const table = leaseTables.table;
 
-const newLease = (key: string): Lease => ({ leaseKey: key, leaseOwner: undefined, leaseCounter: 0, checkpoint: 'TRIM_HORIZON', checkpointSubSequenceNumber: 0, ownerSwitchesSinceCheckpoint: 0, parentShardIds: ['p0'], childShardIds: [], startingHashKey: '0', endingHashKey: '99', checkpointOwner: undefined });
-
-async function table() {
-  const t = new LeaseTable(client, `leases-${++n}`);
-  await t.ensure();
-  return t;
-}
+const newLease = (key: string): Lease => blankLease(key, { parentShardIds: ['p0'] });
 
 describe('LeaseTable (dynalite)', () => {
   it('creates the table once, and refuses a table with another key schema', async () => {
     const t = await table();
     await t.ensure();
-    await client.send(new CreateTableCommand({ TableName: 'wrong-schema', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
-    await expect(new LeaseTable(client, 'wrong-schema').ensure()).rejects.toBeInstanceOf(LeaseTableError);
+    await leaseTables.client().send(new CreateTableCommand({ TableName: 'wrong-schema', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
+    await expect(new LeaseTable(leaseTables.client(), 'wrong-schema').ensure()).rejects.toBeInstanceOf(LeaseTableError);
   });
 
   it('creates a lease only once, with the KCL attribute names', async () => {
