@@ -13,7 +13,10 @@ import type { BackendInfo } from './backend-info';
  * `http2: true` talks HTTP/2 to the TLS endpoint. A self-signed certificate is accepted only for
  * a local emulator.
  */
-export function kinesisClientFor(info: BackendInfo, options: { http2?: boolean } = {}): KinesisClient {
+export function kinesisClientFor(
+  info: BackendInfo,
+  options: { http2?: boolean } = {},
+): KinesisClient {
   const endpoint = options.http2 ? info.kinesisTlsEndpoint : info.kinesisEndpoint;
   return createKinesisClient({
     region: info.region,
@@ -25,7 +28,10 @@ export function kinesisClientFor(info: BackendInfo, options: { http2?: boolean }
 }
 
 /** A DynamoDB client. */
-export function dynamoDBClientFor(info: BackendInfo, options: { maxAttempts?: number } = {}): DynamoDBClient {
+export function dynamoDBClientFor(
+  info: BackendInfo,
+  options: { maxAttempts?: number } = {},
+): DynamoDBClient {
   return new DynamoDBClient({
     region: info.region,
     ...(info.dynamodbEndpoint ? { endpoint: info.dynamodbEndpoint } : {}),

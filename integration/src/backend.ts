@@ -20,7 +20,10 @@ export type { BackendInfo } from './backend-info';
 /** The backend the global setup started for this run. */
 export function backend(): BackendInfo {
   const info = inject('shardlineBackend');
-  if (!info) throw new Error('no backend: run integration tests through the vitest projects that have the global setup');
+  if (!info)
+    throw new Error(
+      'no backend: run integration tests through the vitest projects that have the global setup',
+    );
   return info;
 }
 
@@ -93,12 +96,17 @@ export async function waitFor<T>(
 }
 
 /** Creates a stream and resolves once it is ACTIVE. */
-export async function createStream(name: string, shards: number): Promise<{ streamName: string; streamArn: string }> {
+export async function createStream(
+  name: string,
+  shards: number,
+): Promise<{ streamName: string; streamArn: string }> {
   await client().send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
   const summary = await waitFor(
     async () => {
       const out = await client().send(new DescribeStreamSummaryCommand({ StreamName: name }));
-      return out.StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? out.StreamDescriptionSummary : undefined;
+      return out.StreamDescriptionSummary?.StreamStatus === 'ACTIVE'
+        ? out.StreamDescriptionSummary
+        : undefined;
     },
     { message: `stream ${name} ACTIVE` },
   );
@@ -147,17 +155,27 @@ export async function readShard(
 ): Promise<RawRecord[]> {
   const records: RawRecord[] = [];
   let iterator = (
-    await client().send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))
+    await client().send(
+      new GetShardIteratorCommand({
+        StreamName: streamName,
+        ShardId: shardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    )
   ).ShardIterator;
   let empty = 0;
   while (iterator) {
-    const out = await client().send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+    const out = await client().send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }),
+    );
     for (const r of out.Records ?? []) {
       records.push({
         data: r.Data!,
         partitionKey: r.PartitionKey!,
         sequenceNumber: r.SequenceNumber!,
-        ...(r.ApproximateArrivalTimestamp ? { approximateArrivalTimestamp: r.ApproximateArrivalTimestamp } : {}),
+        ...(r.ApproximateArrivalTimestamp
+          ? { approximateArrivalTimestamp: r.ApproximateArrivalTimestamp }
+          : {}),
       });
     }
     iterator = out.NextShardIterator;
@@ -174,6 +192,7 @@ export async function readShard(
 /** Every record of every shard, by shard id. */
 export async function readStream(streamName: string): Promise<Map<string, RawRecord[]>> {
   const out = new Map<string, RawRecord[]>();
-  for (const shardId of await listShardIds(streamName)) out.set(shardId, await readShard(streamName, shardId));
+  for (const shardId of await listShardIds(streamName))
+    out.set(shardId, await readShard(streamName, shardId));
   return out;
 }

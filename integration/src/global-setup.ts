@@ -15,7 +15,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     try {
       const removed = await removeRunResources(backend.info);
-      console.log(`${project.name}: removed the run's ${removed.streams.length} streams and ${removed.tables.length} tables from the ${backend.info.kind} backend`);
+      console.log(
+        `${project.name}: removed the run's ${removed.streams.length} streams and ${removed.tables.length} tables from the ${backend.info.kind} backend`,
+      );
     } finally {
       await backend.stop();
     }

@@ -30,7 +30,10 @@ export interface RemovedResources {
  * counts as removed; any other failure is collected and thrown at the end, naming what was left
  * behind, so a run never leaves resources silently.
  */
-export async function removeRunResources(info: BackendInfo, runId: string = info.runId): Promise<RemovedResources> {
+export async function removeRunResources(
+  info: BackendInfo,
+  runId: string = info.runId,
+): Promise<RemovedResources> {
   const kinesis = kinesisClientFor(info);
   const dynamodb = dynamoDBClientFor(info, { maxAttempts: 8 });
   const removed: RemovedResources = { streams: [], tables: [] };
@@ -38,7 +41,9 @@ export async function removeRunResources(info: BackendInfo, runId: string = info
   try {
     for (const name of (await listStreamNames(info)).filter((n) => isRunResource(n, runId))) {
       try {
-        await kinesis.send(new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true }));
+        await kinesis.send(
+          new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true }),
+        );
         removed.streams.push(name);
       } catch (error) {
         if (isGone(error)) removed.streams.push(name);
@@ -59,7 +64,9 @@ export async function removeRunResources(info: BackendInfo, runId: string = info
     dynamodb.destroy();
   }
   if (failures.length > 0) {
-    throw new Error(`the test run left ${failures.length} resource(s) behind on the ${info.kind} backend:\n  ${failures.join('\n  ')}`);
+    throw new Error(
+      `the test run left ${failures.length} resource(s) behind on the ${info.kind} backend:\n  ${failures.join('\n  ')}`,
+    );
   }
   return removed;
 }
@@ -72,7 +79,13 @@ export async function listStreamNames(info: BackendInfo): Promise<string[]> {
     let nextToken: string | undefined;
     for (;;) {
       const out = await kinesis.send(
-        new ListStreamsCommand(nextToken ? { NextToken: nextToken } : names.length > 0 ? { ExclusiveStartStreamName: names.at(-1)! } : {}),
+        new ListStreamsCommand(
+          nextToken
+            ? { NextToken: nextToken }
+            : names.length > 0
+              ? { ExclusiveStartStreamName: names.at(-1)! }
+              : {},
+        ),
       );
       names.push(...(out.StreamNames ?? []));
       if (!out.HasMoreStreams || (out.StreamNames ?? []).length === 0) return names;
@@ -90,7 +103,9 @@ export async function listTableNames(info: BackendInfo): Promise<string[]> {
   try {
     let start: string | undefined;
     do {
-      const out = await dynamodb.send(new ListTablesCommand(start ? { ExclusiveStartTableName: start } : {}));
+      const out = await dynamodb.send(
+        new ListTablesCommand(start ? { ExclusiveStartTableName: start } : {}),
+      );
       names.push(...(out.TableNames ?? []));
       start = out.LastEvaluatedTableName;
     } while (start);

@@ -49,10 +49,17 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
         runId: newRunId(),
         region,
         ...(kinesisEndpoint ? { kinesisEndpoint } : {}),
-        ...(env.KINESIS_TLS_ENDPOINT || kinesisEndpoint ? { kinesisTlsEndpoint: env.KINESIS_TLS_ENDPOINT ?? kinesisEndpoint } : {}),
+        ...(env.KINESIS_TLS_ENDPOINT || kinesisEndpoint
+          ? { kinesisTlsEndpoint: env.KINESIS_TLS_ENDPOINT ?? kinesisEndpoint }
+          : {}),
         ...(env.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: env.DYNAMODB_ENDPOINT } : {}),
         ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-          ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+          ? {
+              credentials: {
+                accessKeyId: env.AWS_ACCESS_KEY_ID,
+                secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+              },
+            }
           : kinesisEndpoint
             ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
             : {}),
@@ -63,7 +70,9 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
       return { info, stop: async () => {} };
     }
     default:
-      throw new Error(`SHARDLINE_TEST_BACKEND=${kind} is not one of embedded, localstack, endpoint`);
+      throw new Error(
+        `SHARDLINE_TEST_BACKEND=${kind} is not one of embedded, localstack, endpoint`,
+      );
   }
 }
 
@@ -72,12 +81,20 @@ async function startLocalStack(): Promise<StartedBackend> {
   try {
     testcontainers = await import('@testcontainers/localstack');
   } catch (error) {
-    throw new Error(`SHARDLINE_TEST_BACKEND=localstack needs @testcontainers/localstack: ${(error as Error).message}`);
+    throw new Error(
+      `SHARDLINE_TEST_BACKEND=localstack needs @testcontainers/localstack: ${(error as Error).message}`,
+    );
   }
   let container: StartedLocalStackContainer;
   try {
-    container = await new testcontainers.LocalstackContainer(process.env.LOCALSTACK_IMAGE ?? 'localstack/localstack:4.4')
-      .withEnvironment({ SERVICES: 'kinesis,dynamodb', KINESIS_LATENCY: '0', KINESIS_SHARD_LIMIT: '100000' })
+    container = await new testcontainers.LocalstackContainer(
+      process.env.LOCALSTACK_IMAGE ?? 'localstack/localstack:4.4',
+    )
+      .withEnvironment({
+        SERVICES: 'kinesis,dynamodb',
+        KINESIS_LATENCY: '0',
+        KINESIS_SHARD_LIMIT: '100000',
+      })
       .start();
   } catch (error) {
     throw new Error(
@@ -104,12 +121,20 @@ export async function probeBackend(info: BackendInfo, timeoutMs = 10_000): Promi
   const kinesis = kinesisClientFor(info);
   const dynamodb = dynamoDBClientFor(info, { maxAttempts: 1 });
   try {
-    await kinesis.send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) }).catch((error: Error) => {
-      throw new Error(`Kinesis backend (${info.kind}) at ${info.kinesisEndpoint ?? 'the AWS default endpoint'} is unreachable: ${error.message || error.name}`);
-    });
-    await dynamodb.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) }).catch((error: Error) => {
-      throw new Error(`DynamoDB backend (${info.kind}) at ${info.dynamodbEndpoint ?? 'the AWS default endpoint'} is unreachable: ${error.message || error.name}`);
-    });
+    await kinesis
+      .send(new ListStreamsCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) })
+      .catch((error: Error) => {
+        throw new Error(
+          `Kinesis backend (${info.kind}) at ${info.kinesisEndpoint ?? 'the AWS default endpoint'} is unreachable: ${error.message || error.name}`,
+        );
+      });
+    await dynamodb
+      .send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) })
+      .catch((error: Error) => {
+        throw new Error(
+          `DynamoDB backend (${info.kind}) at ${info.dynamodbEndpoint ?? 'the AWS default endpoint'} is unreachable: ${error.message || error.name}`,
+        );
+      });
   } finally {
     kinesis.destroy();
     dynamodb.destroy();

@@ -9,12 +9,18 @@ describe('aggregated records through a real Kinesis engine', () => {
     await createStream(name, 4);
     const shards = await listShards(name);
     const shardOf = (hash: bigint) =>
-      shards.find((s) => BigInt(s.HashKeyRange!.StartingHashKey!) <= hash && hash <= BigInt(s.HashKeyRange!.EndingHashKey!))!.ShardId!;
+      shards.find(
+        (s) =>
+          BigInt(s.HashKeyRange!.StartingHashKey!) <= hash &&
+          hash <= BigInt(s.HashKeyRange!.EndingHashKey!),
+      )!.ShardId!;
 
     const users = Array.from({ length: 3000 }, (_, i) => ({
       partitionKey: `user-${i % 97}-ключ`,
       data: Buffer.from(`payload ${i} ${'x'.repeat(i % 50)}`),
-      ...(i % 10 === 0 ? { explicitHashKey: ((BigInt(i) * 2n ** 120n) % 2n ** 128n).toString() } : {}),
+      ...(i % 10 === 0
+        ? { explicitHashKey: ((BigInt(i) * 2n ** 120n) % 2n ** 128n).toString() }
+        : {}),
     }));
     const byShard = new Map<string, typeof users>();
     for (const u of users) {
@@ -29,7 +35,11 @@ describe('aggregated records through a real Kinesis engine', () => {
       const result = await client.send(
         new PutRecordsCommand({
           StreamName: name,
-          Records: out.map((r) => ({ PartitionKey: r.partitionKey, ExplicitHashKey: r.explicitHashKey, Data: r.data })),
+          Records: out.map((r) => ({
+            PartitionKey: r.partitionKey,
+            ExplicitHashKey: r.explicitHashKey,
+            Data: r.data,
+          })),
         }),
       );
       expect(result.FailedRecordCount).toBe(0);
@@ -40,10 +50,14 @@ describe('aggregated records through a real Kinesis engine', () => {
       const back = raws.flatMap((r) => deaggregate(r, { strict: true }));
       const expected = byShard.get(shardId) ?? [];
       expect(back.map((r) => r.partitionKey)).toEqual(expected.map((u) => u.partitionKey));
-      expect(back.map((r) => Buffer.from(r.data).toString())).toEqual(expected.map((u) => u.data.toString()));
+      expect(back.map((r) => Buffer.from(r.data).toString())).toEqual(
+        expected.map((u) => u.data.toString()),
+      );
       expect(back.map((r) => r.explicitHashKey)).toEqual(expected.map((u) => u.explicitHashKey));
       for (const r of back) expect(shardOf(hashKeyOf(r))).toBe(shardId);
     }
-    expect([...read.values()].reduce((n, raws) => n + raws.length, 0)).toBeLessThan(users.length / 10);
+    expect([...read.values()].reduce((n, raws) => n + raws.length, 0)).toBeLessThan(
+      users.length / 10,
+    );
   });
 });

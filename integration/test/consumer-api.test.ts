@@ -49,7 +49,10 @@ describe('Consumer API', () => {
       },
     });
     await consumer.start();
-    await waitFor(() => delivered.length >= 50, { timeoutMs: 30_000, message: 'delivered after retries' });
+    await waitFor(() => delivered.length >= 50, {
+      timeoutMs: 30_000,
+      message: 'delivered after retries',
+    });
     await consumer.stop();
     expect(errors).toEqual([1, 2]);
     expect(new Set(delivered).size).toBe(50);
@@ -58,16 +61,24 @@ describe('Consumer API', () => {
   it('hands undecodable records to onPoisonRecord and goes on with the rest', async () => {
     const streamName = uniqueName('poison');
     await createStream(streamName, 1);
-    const [agg] = aggregate([{ partitionKey: 'k', data: Buffer.from('a') }, { partitionKey: 'k', data: Buffer.from('b') }]);
+    const [agg] = aggregate([
+      { partitionKey: 'k', data: Buffer.from('a') },
+      { partitionKey: 'k', data: Buffer.from('b') },
+    ]);
     const corrupt = Buffer.from(agg!.data);
     corrupt[12]! ^= 0xff;
     const badEnvelope = Buffer.from(compress(Buffer.from('zzz'), 'gzip'));
     badEnvelope[5] = 9;
-    await kinesisClient().send(new PutRecordsCommand({ StreamName: streamName, Records: [
-      { PartitionKey: 'k', Data: corrupt },
-      { PartitionKey: 'k', Data: badEnvelope },
-      { PartitionKey: 'k', Data: Buffer.from('good') },
-    ] }));
+    await kinesisClient().send(
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: [
+          { PartitionKey: 'k', Data: corrupt },
+          { PartitionKey: 'k', Data: badEnvelope },
+          { PartitionKey: 'k', Data: Buffer.from('good') },
+        ],
+      }),
+    );
     const poisoned: PoisonRecordError[] = [];
     const delivered: string[] = [];
     const consumer = new Consumer({
@@ -75,21 +86,38 @@ describe('Consumer API', () => {
       streamName,
       applicationName: uniqueName('app'),
       onPoisonRecord: (error) => void poisoned.push(error),
-      processor: { processRecords: (batch) => void delivered.push(...batch.records.map((r) => Buffer.from(r.data).toString())) },
+      processor: {
+        processRecords: (batch) =>
+          void delivered.push(...batch.records.map((r) => Buffer.from(r.data).toString())),
+      },
     });
     await consumer.start();
-    await waitFor(() => delivered.includes('good') && poisoned.length === 2, { timeoutMs: 30_000, message: 'good record delivered, two poisoned' });
+    await waitFor(() => delivered.includes('good') && poisoned.length === 2, {
+      timeoutMs: 30_000,
+      message: 'good record delivered, two poisoned',
+    });
     await consumer.stop();
     expect(delivered).toEqual(['good']);
-    expect(poisoned.map((p) => (p.cause as { name: string }).name)).toEqual(['CorruptAggregateError', 'CompressionError']);
+    expect(poisoned.map((p) => (p.cause as { name: string }).name)).toEqual([
+      'CorruptAggregateError',
+      'CompressionError',
+    ]);
   });
 
   it('reports health per shard', async () => {
     const streamName = uniqueName('health');
     await createStream(streamName, 2);
-    const consumer = new Consumer({ ...base(), streamName, applicationName: uniqueName('app'), processor: { processRecords() {} } });
+    const consumer = new Consumer({
+      ...base(),
+      streamName,
+      applicationName: uniqueName('app'),
+      processor: { processRecords() {} },
+    });
     await consumer.start();
-    await waitFor(() => consumer.health().shards.filter((s) => s.lastReadAt !== undefined).length === 2, { timeoutMs: 30_000, message: 'both shards read' });
+    await waitFor(
+      () => consumer.health().shards.filter((s) => s.lastReadAt !== undefined).length === 2,
+      { timeoutMs: 30_000, message: 'both shards read' },
+    );
     const health = consumer.health();
     expect(health).toMatchObject({ running: true, healthy: true });
     expect(health.shards.map((s) => ({ state: s.state, leaseHeld: s.leaseHeld }))).toEqual([
@@ -101,8 +129,22 @@ describe('Consumer API', () => {
   });
 
   it('fails at construction on bad config, and at start on a stream that does not exist', async () => {
-    expect(() => new Consumer({ ...base(), streamName: 'x', applicationName: 'ok-app', initialPosition: 'SOMEWHERE' as 'LATEST', processor: { processRecords() {} } })).toThrow(/initialPosition/);
-    const consumer = new Consumer({ ...base(), streamName: uniqueName('missing'), applicationName: uniqueName('app'), processor: { processRecords() {} } });
+    expect(
+      () =>
+        new Consumer({
+          ...base(),
+          streamName: 'x',
+          applicationName: 'ok-app',
+          initialPosition: 'SOMEWHERE' as 'LATEST',
+          processor: { processRecords() {} },
+        }),
+    ).toThrow(/initialPosition/);
+    const consumer = new Consumer({
+      ...base(),
+      streamName: uniqueName('missing'),
+      applicationName: uniqueName('app'),
+      processor: { processRecords() {} },
+    });
     await expect(consumer.start()).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await consumer.stop();
   });

@@ -3,9 +3,22 @@ import { aggregate } from '@shardline/aggregation';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
 import { Consumer } from '@shardline/consumer';
-import { createStream, dynamoDBClient, kinesisClient, listShards, uniqueName, waitFor } from '../src/backend';
+import {
+  createStream,
+  dynamoDBClient,
+  kinesisClient,
+  listShards,
+  uniqueName,
+  waitFor,
+} from '../src/backend';
 import { startChildWorker } from '../src/support/child-worker';
-import { duplicates, orderByKey, produce, recordingConsumer, type Seen } from '../src/support/consumer-harness';
+import {
+  duplicates,
+  orderByKey,
+  produce,
+  recordingConsumer,
+  type Seen,
+} from '../src/support/consumer-harness';
 
 /** True once every id in `sent` was delivered at least once. */
 const allConsumed = (seen: Seen, sent: Map<string, string[]>) => () => {
@@ -23,13 +36,22 @@ describe('Consumer lifecycle', () => {
     const b = recordingConsumer(seen, 'b', { streamName, applicationName });
     await a.start();
     await b.start();
-    await waitFor(() => a.ownedShards().length === 2 && b.ownedShards().length === 2, { timeoutMs: 30_000, message: 'two shards each' });
+    await waitFor(() => a.ownedShards().length === 2 && b.ownedShards().length === 2, {
+      timeoutMs: 30_000,
+      message: 'two shards each',
+    });
     const first = await produce(streamName, 1000, { prefix: 'first' });
     await waitFor(allConsumed(seen, first), { timeoutMs: 60_000, message: 'first half consumed' });
     await a.stop();
-    await waitFor(() => b.ownedShards().length === 4, { timeoutMs: 30_000, message: 'b takes all four shards' });
+    await waitFor(() => b.ownedShards().length === 4, {
+      timeoutMs: 30_000,
+      message: 'b takes all four shards',
+    });
     const second = await produce(streamName, 1000, { prefix: 'second' });
-    await waitFor(allConsumed(seen, second), { timeoutMs: 60_000, message: 'second half consumed' });
+    await waitFor(allConsumed(seen, second), {
+      timeoutMs: 60_000,
+      message: 'second half consumed',
+    });
     await b.stop();
     expect(duplicates(seen)).toEqual([]);
   });
@@ -47,7 +69,10 @@ describe('Consumer lifecycle', () => {
     const b = recordingConsumer(seen, 'b', { streamName, applicationName });
     await b.start();
     const moves = produce(streamName, 2000, { prefix: 'h2' });
-    await waitFor(() => b.ownedShards().length === 2 && a.ownedShards().length === 2, { timeoutMs: 60_000, message: 'hand-offs balance 2/2' });
+    await waitFor(() => b.ownedShards().length === 2 && a.ownedShards().length === 2, {
+      timeoutMs: 60_000,
+      message: 'hand-offs balance 2/2',
+    });
     const second = await moves;
     await waitFor(allConsumed(seen, second), { timeoutMs: 60_000, message: 'second consumed' });
     await Promise.all([a.stop(), b.stop()]);
@@ -62,8 +87,21 @@ describe('Consumer lifecycle', () => {
     const applicationName = uniqueName('app');
     await createStream(streamName, 1);
     // One aggregate of 10 records, then the checkpoint is taken at its sub-record 4.
-    const [agg] = aggregate(Array.from({ length: 10 }, (_, i) => ({ partitionKey: 'k', data: Buffer.from(`agg-${i}`) })));
-    await kinesisClient().send(new PutRecordsCommand({ StreamName: streamName, Records: [{ PartitionKey: agg!.partitionKey, ExplicitHashKey: agg!.explicitHashKey, Data: agg!.data }] }));
+    const [agg] = aggregate(
+      Array.from({ length: 10 }, (_, i) => ({ partitionKey: 'k', data: Buffer.from(`agg-${i}`) })),
+    );
+    await kinesisClient().send(
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: [
+          {
+            PartitionKey: agg!.partitionKey,
+            ExplicitHashKey: agg!.explicitHashKey,
+            Data: agg!.data,
+          },
+        ],
+      }),
+    );
     let checkpointed = false;
     const first = new Consumer({
       streamName,
@@ -101,23 +139,46 @@ describe('Consumer lifecycle', () => {
     await consumer.start();
     const sent1 = await produce(streamName, 600, { prefix: 'p1' });
     const [s0, s1] = (await listShards(streamName)).map((s) => s.ShardId!);
-    await kinesisClient().send(new SplitShardCommand({ StreamName: streamName, ShardToSplit: s0, NewStartingHashKey: (2n ** 126n).toString() }));
-    await waitFor(async () => (await listShards(streamName)).length === 4, { message: 'split done' });
+    await kinesisClient().send(
+      new SplitShardCommand({
+        StreamName: streamName,
+        ShardToSplit: s0,
+        NewStartingHashKey: (2n ** 126n).toString(),
+      }),
+    );
+    await waitFor(async () => (await listShards(streamName)).length === 4, {
+      message: 'split done',
+    });
     const sent2 = await produce(streamName, 600, { prefix: 'p2' });
-    const children = (await listShards(streamName)).filter((s) => s.ParentShardId === s0).map((s) => s.ShardId!);
-    await kinesisClient().send(new MergeShardsCommand({ StreamName: streamName, ShardToMerge: children[0]!, AdjacentShardToMerge: children[1]! }));
-    await waitFor(async () => (await listShards(streamName)).length === 5, { message: 'merge done' });
+    const children = (await listShards(streamName))
+      .filter((s) => s.ParentShardId === s0)
+      .map((s) => s.ShardId!);
+    await kinesisClient().send(
+      new MergeShardsCommand({
+        StreamName: streamName,
+        ShardToMerge: children[0]!,
+        AdjacentShardToMerge: children[1]!,
+      }),
+    );
+    await waitFor(async () => (await listShards(streamName)).length === 5, {
+      message: 'merge done',
+    });
     const sent3 = await produce(streamName, 600, { prefix: 'p3' });
     const all = new Map<string, string[]>();
-    for (const m of [sent1, sent2, sent3]) for (const [k, ids] of m) all.set(k, [...(all.get(k) ?? []), ...ids]);
-    await waitFor(allConsumed(seen, all), { timeoutMs: 90_000, message: 'everything consumed across resharding' });
+    for (const m of [sent1, sent2, sent3])
+      for (const [k, ids] of m) all.set(k, [...(all.get(k) ?? []), ...ids]);
+    await waitFor(allConsumed(seen, all), {
+      timeoutMs: 90_000,
+      message: 'everything consumed across resharding',
+    });
     await consumer.stop();
     expect(orderByKey(seen)).toEqual(all);
     expect(duplicates(seen)).toEqual([]);
     // Parents before children: the last record of a parent comes before the first of its child.
     const firstIndex = (shard: string) => seen.records.findIndex((r) => r.shardId === shard);
     const lastIndex = (shard: string) => seen.records.map((r) => r.shardId).lastIndexOf(shard);
-    for (const child of children) expect(lastIndex(s0!)).toBeLessThan(firstIndex(child) === -1 ? Infinity : firstIndex(child));
+    for (const child of children)
+      expect(lastIndex(s0!)).toBeLessThan(firstIndex(child) === -1 ? Infinity : firstIndex(child));
     expect(s1).toBeDefined();
   });
 
@@ -126,9 +187,15 @@ describe('Consumer lifecycle', () => {
     const APP = uniqueName('app');
     await createStream(streamName, 4);
     const victim = startChildWorker({ STREAM: streamName, APP, WORKER: 'victim' });
-    await waitFor(() => victim.lines.filter((l) => l.event === 'leaseAcquired').length === 4, { timeoutMs: 60_000, message: 'victim owns 4 shards' });
+    await waitFor(() => victim.lines.filter((l) => l.event === 'leaseAcquired').length === 4, {
+      timeoutMs: 60_000,
+      message: 'victim owns 4 shards',
+    });
     const first = await produce(streamName, 800, { prefix: 'k1' });
-    await waitFor(() => victim.lines.filter((l) => l.id).length >= 800, { timeoutMs: 60_000, message: 'victim consumed the first batch' });
+    await waitFor(() => victim.lines.filter((l) => l.id).length >= 800, {
+      timeoutMs: 60_000,
+      message: 'victim consumed the first batch',
+    });
     victim.child.kill('SIGKILL');
     await victim.exited;
     const second = await produce(streamName, 800, { prefix: 'k2' });
@@ -136,7 +203,10 @@ describe('Consumer lifecycle', () => {
     const killedAt = Date.now();
     const survivor = recordingConsumer(seen, 'survivor', { streamName, applicationName: APP });
     await survivor.start();
-    await waitFor(allConsumed(seen, second), { timeoutMs: 60_000, message: 'survivor consumed everything after the kill' });
+    await waitFor(allConsumed(seen, second), {
+      timeoutMs: 60_000,
+      message: 'survivor consumed everything after the kill',
+    });
     const resumedWithin = Date.now() - killedAt;
     await survivor.stop();
     const victimIds = new Set(victim.lines.filter((l) => l.id).map((l) => l.id as string));
@@ -150,11 +220,24 @@ describe('Consumer lifecycle', () => {
   it('after stop(), a worker process exits by itself: no timers, sockets or children left', async () => {
     const streamName = uniqueName('exit');
     await createStream(streamName, 2);
-    const worker = startChildWorker({ STREAM: streamName, APP: uniqueName('app'), WORKER: 'exiter' });
-    await waitFor(() => worker.lines.some((l) => l.event === 'started'), { timeoutMs: 60_000, message: 'worker started' });
-    await waitFor(() => worker.lines.filter((l) => l.event === 'leaseAcquired').length === 2, { timeoutMs: 30_000, message: 'worker owns its shards' });
+    const worker = startChildWorker({
+      STREAM: streamName,
+      APP: uniqueName('app'),
+      WORKER: 'exiter',
+    });
+    await waitFor(() => worker.lines.some((l) => l.event === 'started'), {
+      timeoutMs: 60_000,
+      message: 'worker started',
+    });
+    await waitFor(() => worker.lines.filter((l) => l.event === 'leaseAcquired').length === 2, {
+      timeoutMs: 30_000,
+      message: 'worker owns its shards',
+    });
     worker.child.send('stop');
-    const code = await Promise.race([worker.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    const code = await Promise.race([
+      worker.exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 20_000)),
+    ]);
     if (code === 'still running') worker.child.kill('SIGKILL');
     expect(code).toBe(0);
   });
@@ -162,10 +245,21 @@ describe('Consumer lifecycle', () => {
   it('stops gracefully on SIGTERM with handleSignals, and the process exits by itself', async () => {
     const streamName = uniqueName('sigterm');
     await createStream(streamName, 2);
-    const worker = startChildWorker({ STREAM: streamName, APP: uniqueName('app'), WORKER: 'signalled', HANDLE_SIGNALS: '1' });
-    await waitFor(() => worker.lines.filter((l) => l.event === 'leaseAcquired').length === 2, { timeoutMs: 60_000, message: 'worker owns its shards' });
+    const worker = startChildWorker({
+      STREAM: streamName,
+      APP: uniqueName('app'),
+      WORKER: 'signalled',
+      HANDLE_SIGNALS: '1',
+    });
+    await waitFor(() => worker.lines.filter((l) => l.event === 'leaseAcquired').length === 2, {
+      timeoutMs: 60_000,
+      message: 'worker owns its shards',
+    });
     worker.child.kill('SIGTERM');
-    const code = await Promise.race([worker.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    const code = await Promise.race([
+      worker.exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 20_000)),
+    ]);
     if (code === 'still running') worker.child.kill('SIGKILL');
     expect(code).toBe(0);
   });
@@ -179,9 +273,16 @@ describe('Consumer lifecycle', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const after = await produce(streamName, 200, { prefix: 'after' });
     const seen: Seen = { records: [] };
-    const consumer = recordingConsumer(seen, 'ts', { streamName, applicationName: uniqueName('app'), initialPosition: { timestamp } });
+    const consumer = recordingConsumer(seen, 'ts', {
+      streamName,
+      applicationName: uniqueName('app'),
+      initialPosition: { timestamp },
+    });
     await consumer.start();
-    await waitFor(allConsumed(seen, after), { timeoutMs: 60_000, message: 'records after the timestamp consumed' });
+    await waitFor(allConsumed(seen, after), {
+      timeoutMs: 60_000,
+      message: 'records after the timestamp consumed',
+    });
     await consumer.stop();
     expect(seen.records.filter((r) => r.id.startsWith('before'))).toEqual([]);
   });

@@ -3,8 +3,21 @@ import type { ConsumerOptions } from '@shardline/consumer';
 import { Producer } from '@shardline/producer';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createStream, kinesisClient, listShards, uniqueName, waitFor, fanoutKinesisClient } from '../src/backend';
-import { duplicates, orderByKey, produce, recordingConsumer, type Seen } from '../src/support/consumer-harness';
+import {
+  createStream,
+  kinesisClient,
+  listShards,
+  uniqueName,
+  waitFor,
+  fanoutKinesisClient,
+} from '../src/backend';
+import {
+  duplicates,
+  orderByKey,
+  produce,
+  recordingConsumer,
+  type Seen,
+} from '../src/support/consumer-harness';
 
 const clients: KinesisClient[] = [];
 afterAll(() => clients.forEach((c) => c.destroy()));
@@ -15,7 +28,10 @@ function fanoutClient(): KinesisClient {
   return client;
 }
 
-function fanout(consumerName: string, extra: { subscriptionRenewalMs?: number; shardEndCheckIntervalMs?: number } = {}): Partial<ConsumerOptions> {
+function fanout(
+  consumerName: string,
+  extra: { subscriptionRenewalMs?: number; shardEndCheckIntervalMs?: number } = {},
+): Partial<ConsumerOptions> {
   return { retrieval: { mode: 'fanout', consumerName, kinesisClient: fanoutClient(), ...extra } };
 }
 
@@ -33,8 +49,18 @@ function allConsumed(seen: Seen, sent: Map<string, string[]>): () => boolean {
 }
 
 /** Puts records with a given producer configuration; returns them by key in put order. */
-async function produceWith(streamName: string, count: number, prefix: string, options: { aggregation?: boolean; compression?: { codec: 'gzip' } }): Promise<Map<string, string[]>> {
-  const producer = new Producer({ streamName, kinesisClient: kinesisClient(), recordMaxBufferedTime: 20, ...options });
+async function produceWith(
+  streamName: string,
+  count: number,
+  prefix: string,
+  options: { aggregation?: boolean; compression?: { codec: 'gzip' } },
+): Promise<Map<string, string[]>> {
+  const producer = new Producer({
+    streamName,
+    kinesisClient: kinesisClient(),
+    recordMaxBufferedTime: 20,
+    ...options,
+  });
   const byKey = new Map<string, string[]>();
   const puts: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
@@ -57,9 +83,16 @@ describe('Consumer with enhanced fan-out against kinesis-local', () => {
     const compressed = await produceWith(streamName, 200, 'gz', { compression: { codec: 'gzip' } });
     const sent = merge(aggregated, plain, compressed);
     const seen: Seen = { records: [] };
-    const consumer = recordingConsumer(seen, 'w1', { streamName, applicationName: uniqueName('app'), ...fanout(uniqueName('efo')) });
+    const consumer = recordingConsumer(seen, 'w1', {
+      streamName,
+      applicationName: uniqueName('app'),
+      ...fanout(uniqueName('efo')),
+    });
     await consumer.start();
-    await waitFor(allConsumed(seen, sent), { timeoutMs: 60_000, message: 'all records consumed through fan-out' });
+    await waitFor(allConsumed(seen, sent), {
+      timeoutMs: 60_000,
+      message: 'all records consumed through fan-out',
+    });
     await consumer.stop();
     expect(orderByKey(seen)).toEqual(sent);
     expect(duplicates(seen)).toEqual([]);
@@ -71,15 +104,26 @@ describe('Consumer with enhanced fan-out against kinesis-local', () => {
     await createStream(streamName, 2);
     const seen: Seen = { records: [] };
     let renewals = 0;
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void (line.includes('renewing the subscription') && renewals++) });
-    const consumer = recordingConsumer(seen, 'w1', { streamName, applicationName: uniqueName('app'), logger, ...fanout(uniqueName('efo'), { subscriptionRenewalMs: 700 }) });
+    const logger = pino(
+      { level: 'debug' },
+      { write: (line: string) => void (line.includes('renewing the subscription') && renewals++) },
+    );
+    const consumer = recordingConsumer(seen, 'w1', {
+      streamName,
+      applicationName: uniqueName('app'),
+      logger,
+      ...fanout(uniqueName('efo'), { subscriptionRenewalMs: 700 }),
+    });
     await consumer.start();
     const rounds: Map<string, string[]>[] = [];
     // Rounds, each consumed before the next, so deliveries straddle renewals.
     for (let round = 0; round < 3 || renewals < 4; round++) {
       expect(round, 'rounds before 4 renewals').toBeLessThan(10);
       rounds.push(await produce(streamName, 200, { prefix: `r${round}`, keys: 20 }));
-      await waitFor(allConsumed(seen, merge(...rounds)), { timeoutMs: 30_000, message: `round ${round} consumed` });
+      await waitFor(allConsumed(seen, merge(...rounds)), {
+        timeoutMs: 30_000,
+        message: `round ${round} consumed`,
+      });
     }
     await consumer.stop();
     expect(renewals).toBeGreaterThanOrEqual(4);
@@ -93,10 +137,21 @@ describe('Consumer with enhanced fan-out against kinesis-local', () => {
     const sent = await produce(streamName, 600);
     const seenA: Seen = { records: [] };
     const seenB: Seen = { records: [] };
-    const a = recordingConsumer(seenA, 'a', { streamName, applicationName: uniqueName('app-a'), ...fanout(uniqueName('efo-a')) });
-    const b = recordingConsumer(seenB, 'b', { streamName, applicationName: uniqueName('app-b'), ...fanout(uniqueName('efo-b')) });
+    const a = recordingConsumer(seenA, 'a', {
+      streamName,
+      applicationName: uniqueName('app-a'),
+      ...fanout(uniqueName('efo-a')),
+    });
+    const b = recordingConsumer(seenB, 'b', {
+      streamName,
+      applicationName: uniqueName('app-b'),
+      ...fanout(uniqueName('efo-b')),
+    });
     await Promise.all([a.start(), b.start()]);
-    await waitFor(() => allConsumed(seenA, sent)() && allConsumed(seenB, sent)(), { timeoutMs: 60_000, message: 'both applications consumed everything' });
+    await waitFor(() => allConsumed(seenA, sent)() && allConsumed(seenB, sent)(), {
+      timeoutMs: 60_000,
+      message: 'both applications consumed everything',
+    });
     await Promise.all([a.stop(), b.stop()]);
     expect(orderByKey(seenA)).toEqual(sent);
     expect(orderByKey(seenB)).toEqual(sent);
@@ -110,16 +165,33 @@ describe('Consumer with enhanced fan-out against kinesis-local', () => {
     const consumerName = uniqueName('efo');
     await createStream(streamName, 2);
     const seen: Seen = { records: [] };
-    const first = recordingConsumer(seen, 'first', { streamName, applicationName, ...fanout(consumerName) });
+    const first = recordingConsumer(seen, 'first', {
+      streamName,
+      applicationName,
+      ...fanout(consumerName),
+    });
     await first.start();
     const before = await produce(streamName, 400, { prefix: 'before' });
-    await waitFor(allConsumed(seen, before), { timeoutMs: 60_000, message: 'first worker consumed the first batch' });
-    const second = recordingConsumer(seen, 'second', { streamName, applicationName, ...fanout(consumerName) });
+    await waitFor(allConsumed(seen, before), {
+      timeoutMs: 60_000,
+      message: 'first worker consumed the first batch',
+    });
+    const second = recordingConsumer(seen, 'second', {
+      streamName,
+      applicationName,
+      ...fanout(consumerName),
+    });
     await second.start();
-    await waitFor(() => second.ownedShards().length === 1 && first.ownedShards().length === 1, { timeoutMs: 60_000, message: 'one lease moved to the second worker' });
+    await waitFor(() => second.ownedShards().length === 1 && first.ownedShards().length === 1, {
+      timeoutMs: 60_000,
+      message: 'one lease moved to the second worker',
+    });
     const after = await produce(streamName, 400, { prefix: 'after' });
     const sent = merge(before, after);
-    await waitFor(allConsumed(seen, sent), { timeoutMs: 60_000, message: 'everything consumed after the move' });
+    await waitFor(allConsumed(seen, sent), {
+      timeoutMs: 60_000,
+      message: 'everything consumed after the move',
+    });
     await Promise.all([first.stop(), second.stop()]);
     expect(orderByKey(seen)).toEqual(sent);
     // The graceful hand-off checkpoints what was delivered: the new owner starts right after it.
@@ -133,20 +205,37 @@ describe('Consumer with enhanced fan-out against kinesis-local', () => {
     const streamName = uniqueName('efo-split');
     await createStream(streamName, 1);
     const seen: Seen = { records: [] };
-    const consumer = recordingConsumer(seen, 'w', { streamName, applicationName: uniqueName('app'), ...fanout(uniqueName('efo'), { shardEndCheckIntervalMs: 1000 }) });
+    const consumer = recordingConsumer(seen, 'w', {
+      streamName,
+      applicationName: uniqueName('app'),
+      ...fanout(uniqueName('efo'), { shardEndCheckIntervalMs: 1000 }),
+    });
     await consumer.start();
     // Split right after putting, so the parent still holds undelivered records when it closes.
     const sent1 = await produce(streamName, 300, { prefix: 'p1' });
     const [parent] = (await listShards(streamName)).map((s) => s.ShardId!);
-    await kinesisClient().send(new SplitShardCommand({ StreamName: streamName, ShardToSplit: parent!, NewStartingHashKey: (2n ** 127n).toString() }));
-    await waitFor(async () => (await listShards(streamName)).length === 3, { message: 'split done' });
+    await kinesisClient().send(
+      new SplitShardCommand({
+        StreamName: streamName,
+        ShardToSplit: parent!,
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
+    await waitFor(async () => (await listShards(streamName)).length === 3, {
+      message: 'split done',
+    });
     const sent2 = await produce(streamName, 300, { prefix: 'p2' });
     const all = merge(sent1, sent2);
-    await waitFor(allConsumed(seen, all), { timeoutMs: 90_000, message: 'children consumed after the parent' });
+    await waitFor(allConsumed(seen, all), {
+      timeoutMs: 90_000,
+      message: 'children consumed after the parent',
+    });
     await consumer.stop();
     expect(orderByKey(seen)).toEqual(all);
     expect(duplicates(seen)).toEqual([]);
-    const children = (await listShards(streamName)).filter((s) => s.ParentShardId === parent).map((s) => s.ShardId!);
+    const children = (await listShards(streamName))
+      .filter((s) => s.ParentShardId === parent)
+      .map((s) => s.ShardId!);
     expect(children).toHaveLength(2);
     const lastParent = seen.records.map((r) => r.shardId).lastIndexOf(parent!);
     for (const child of children) {

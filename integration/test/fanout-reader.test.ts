@@ -1,8 +1,26 @@
-import { KinesisClient, ListStreamConsumersCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { createFanoutHttpHandler, createFanoutRetrieval, type RawKinesisRecord, type Retrieval, type ShardReader } from '@shardline/consumer';
+import {
+  KinesisClient,
+  ListStreamConsumersCommand,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
+import {
+  createFanoutHttpHandler,
+  createFanoutRetrieval,
+  type RawKinesisRecord,
+  type Retrieval,
+  type ShardReader,
+} from '@shardline/consumer';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backend, createStream, kinesisClient, listShardIds, uniqueName, waitFor, fanoutKinesisClient } from '../src/backend';
+import {
+  backend,
+  createStream,
+  kinesisClient,
+  listShardIds,
+  uniqueName,
+  waitFor,
+  fanoutKinesisClient,
+} from '../src/backend';
 
 const logger = pino({ level: 'silent' });
 const clients: KinesisClient[] = [];
@@ -18,15 +36,24 @@ afterAll(() => clients.forEach((c) => c.destroy()));
 async function putRecords(streamName: string, count: number, prefix: string): Promise<void> {
   const client = kinesisClient();
   for (let i = 0; i < count; i += 250) {
-    const entries = Array.from({ length: Math.min(250, count - i) }, (_, j) => ({ PartitionKey: `k-${(i + j) % 16}`, Data: Buffer.from(`${prefix}-${i + j}`) }));
-    const out = await client.send(new PutRecordsCommand({ StreamName: streamName, Records: entries }));
+    const entries = Array.from({ length: Math.min(250, count - i) }, (_, j) => ({
+      PartitionKey: `k-${(i + j) % 16}`,
+      Data: Buffer.from(`${prefix}-${i + j}`),
+    }));
+    const out = await client.send(
+      new PutRecordsCommand({ StreamName: streamName, Records: entries }),
+    );
     expect(out.FailedRecordCount ?? 0).toBe(0);
   }
   client.destroy();
 }
 
 /** Reads through `reader` until `expected` records arrived, returning every record handed over. */
-async function readAll(reader: ShardReader, until: (records: RawKinesisRecord[]) => boolean, timeoutMs = 30_000): Promise<RawKinesisRecord[]> {
+async function readAll(
+  reader: ShardReader,
+  until: (records: RawKinesisRecord[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<RawKinesisRecord[]> {
   const records: RawKinesisRecord[] = [];
   const signal = AbortSignal.timeout(timeoutMs);
   while (!until(records)) {
@@ -36,9 +63,25 @@ async function readAll(reader: ShardReader, until: (records: RawKinesisRecord[])
   return records;
 }
 
-async function startRetrieval(streamName: string, streamArn: string, consumerName: string, extra: Record<string, unknown> = {}): Promise<Retrieval> {
-  const retrieval = createFanoutRetrieval({ mode: 'fanout', consumerName, kinesisClient: fanoutClient(), ...extra });
-  await retrieval.start({ kinesisClient: kinesisClient(), streamName, streamArn, logger, signal: new AbortController().signal });
+async function startRetrieval(
+  streamName: string,
+  streamArn: string,
+  consumerName: string,
+  extra: Record<string, unknown> = {},
+): Promise<Retrieval> {
+  const retrieval = createFanoutRetrieval({
+    mode: 'fanout',
+    consumerName,
+    kinesisClient: fanoutClient(),
+    ...extra,
+  });
+  await retrieval.start({
+    kinesisClient: kinesisClient(),
+    streamName,
+    streamArn,
+    logger,
+    signal: new AbortController().signal,
+  });
   return retrieval;
 }
 
@@ -47,9 +90,18 @@ describe('enhanced fan-out retrieval against kinesis-local', () => {
     const streamName = uniqueName('efo-register');
     const { streamArn } = await createStream(streamName, 1);
     const consumerName = uniqueName('c');
-    const [a, b] = await Promise.all([startRetrieval(streamName, streamArn, consumerName), startRetrieval(streamName, streamArn, consumerName)]);
-    const out = await kinesisClient().send(new ListStreamConsumersCommand({ StreamARN: streamArn }));
-    expect((out.Consumers ?? []).filter((c) => c.ConsumerName === consumerName).map((c) => c.ConsumerStatus)).toEqual(['ACTIVE']);
+    const [a, b] = await Promise.all([
+      startRetrieval(streamName, streamArn, consumerName),
+      startRetrieval(streamName, streamArn, consumerName),
+    ]);
+    const out = await kinesisClient().send(
+      new ListStreamConsumersCommand({ StreamARN: streamArn }),
+    );
+    expect(
+      (out.Consumers ?? [])
+        .filter((c) => c.ConsumerName === consumerName)
+        .map((c) => c.ConsumerStatus),
+    ).toEqual(['ACTIVE']);
     await Promise.all([a.stop(), b.stop()]);
   });
 
@@ -58,7 +110,9 @@ describe('enhanced fan-out retrieval against kinesis-local', () => {
     const { streamArn } = await createStream(streamName, 1);
     const [shardId] = await listShardIds(streamName);
     await putRecords(streamName, 300, 'a');
-    const retrieval = await startRetrieval(streamName, streamArn, uniqueName('c'), { subscriptionRenewalMs: 800 });
+    const retrieval = await startRetrieval(streamName, streamArn, uniqueName('c'), {
+      subscriptionRenewalMs: 800,
+    });
     const reader = retrieval.createReader(shardId!, { type: 'TRIM_HORIZON' });
     const subscriptions = () => (reader as unknown as { subscriptions: number }).subscriptions;
     const handed = await readAll(reader, (r) => r.length >= 300);
@@ -81,7 +135,10 @@ describe('enhanced fan-out retrieval against kinesis-local', () => {
 
   it('a session torn down under live subscriptions: readers resubscribe on a new session, nothing lost or repeated', async () => {
     const info = backend();
-    const handler = createFanoutHttpHandler({ allowSelfSignedCertificate: info.emulator, pingIntervalMs: 0 });
+    const handler = createFanoutHttpHandler({
+      allowSelfSignedCertificate: info.emulator,
+      pingIntervalMs: 0,
+    });
     const client = new KinesisClient({
       region: info.region,
       ...(info.kinesisTlsEndpoint ? { endpoint: info.kinesisTlsEndpoint } : {}),
@@ -93,29 +150,50 @@ describe('enhanced fan-out retrieval against kinesis-local', () => {
     const { streamArn } = await createStream(streamName, 2);
     const shardIds = await listShardIds(streamName);
     await putRecords(streamName, 100, 'a');
-    const retrieval = createFanoutRetrieval({ mode: 'fanout', consumerName: uniqueName('c'), kinesisClient: client });
-    await retrieval.start({ kinesisClient: kinesisClient(), streamName, streamArn, logger, signal: new AbortController().signal });
+    const retrieval = createFanoutRetrieval({
+      mode: 'fanout',
+      consumerName: uniqueName('c'),
+      kinesisClient: client,
+    });
+    await retrieval.start({
+      kinesisClient: kinesisClient(),
+      streamName,
+      streamArn,
+      logger,
+      signal: new AbortController().signal,
+    });
     const readers = shardIds.map((id) => retrieval.createReader(id, { type: 'TRIM_HORIZON' }));
     const handed = new Map<string, RawKinesisRecord[]>(shardIds.map((id) => [id, []]));
     const total = () => [...handed.values()].reduce((n, r) => n + r.length, 0);
     const readUntil = async (count: number) => {
       const signal = AbortSignal.timeout(30_000);
-      await Promise.all(readers.map(async (reader) => {
-        // Each subscription yields an event about once a second, empty or not, so this loop turns.
-        while (total() < count) handed.get(reader.shardId)!.push(...(await reader.next(signal)).records);
-      }));
+      await Promise.all(
+        readers.map(async (reader) => {
+          // Each subscription yields an event about once a second, empty or not, so this loop turns.
+          while (total() < count)
+            handed.get(reader.shardId)!.push(...(await reader.next(signal)).records);
+        }),
+      );
     };
     await readUntil(100);
     // Both subscriptions share one session; kill it as a dead peer or a reset connection would.
     expect(handler.openSessions).toBe(1);
-    const sessions = (handler as unknown as { sessions: Set<{ destroy: (e: Error) => void }> }).sessions;
+    const sessions = (handler as unknown as { sessions: Set<{ destroy: (e: Error) => void }> })
+      .sessions;
     for (const session of sessions) session.destroy(new Error('connection reset (test)'));
     await putRecords(streamName, 100, 'b');
     await readUntil(200);
     const ids = [...handed.values()].flat().map((r) => Buffer.from(r.data).toString());
-    expect(ids.sort()).toEqual([...Array.from({ length: 100 }, (_, i) => `a-${i}`), ...Array.from({ length: 100 }, (_, i) => `b-${i}`)].sort());
+    expect(ids.sort()).toEqual(
+      [
+        ...Array.from({ length: 100 }, (_, i) => `a-${i}`),
+        ...Array.from({ length: 100 }, (_, i) => `b-${i}`),
+      ].sort(),
+    );
     // Every reader lost its subscription with the session and opened another.
-    expect(readers.map((r) => (r as unknown as { subscriptions: number }).subscriptions)).toEqual(readers.map(() => 2));
+    expect(readers.map((r) => (r as unknown as { subscriptions: number }).subscriptions)).toEqual(
+      readers.map(() => 2),
+    );
     await retrieval.stop();
   });
 
@@ -133,14 +211,29 @@ describe('enhanced fan-out retrieval against kinesis-local', () => {
       allowSelfSignedCertificate: info.emulator,
       ...(info.kinesisTlsEndpoint ? { endpoint: info.kinesisTlsEndpoint } : {}),
     });
-    await retrieval.start({ kinesisClient: kinesisClient(), streamName, streamArn, logger, signal: new AbortController().signal });
+    await retrieval.start({
+      kinesisClient: kinesisClient(),
+      streamName,
+      streamArn,
+      logger,
+      signal: new AbortController().signal,
+    });
     const reader = retrieval.createReader(shardId!, { type: 'TRIM_HORIZON' });
     const records = await readAll(reader, (r) => r.length >= 20);
-    expect(records.map((r) => Buffer.from(r.data).toString())).toEqual(Array.from({ length: 20 }, (_, i) => `e-${i}`));
+    expect(records.map((r) => Buffer.from(r.data).toString())).toEqual(
+      Array.from({ length: 20 }, (_, i) => `e-${i}`),
+    );
     await retrieval.stop();
-    await waitFor(async () => {
-      const out = await kinesisClient().send(new ListStreamConsumersCommand({ StreamARN: streamArn }));
-      return !(out.Consumers ?? []).some((c) => c.ConsumerName === consumerName && c.ConsumerStatus === 'ACTIVE');
-    }, { message: 'consumer deregistered' });
+    await waitFor(
+      async () => {
+        const out = await kinesisClient().send(
+          new ListStreamConsumersCommand({ StreamARN: streamArn }),
+        );
+        return !(out.Consumers ?? []).some(
+          (c) => c.ConsumerName === consumerName && c.ConsumerStatus === 'ACTIVE',
+        );
+      },
+      { message: 'consumer deregistered' },
+    );
   });
 });

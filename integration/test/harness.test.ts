@@ -1,8 +1,21 @@
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
-import { backend, createStream, dynamoDBClient, kinesisClient, listShards, uniqueName, waitFor } from '../src/backend';
-import { listStreamNames, listTableNames, newRunId, removeRunResources } from '../src/run-resources';
+import {
+  backend,
+  createStream,
+  dynamoDBClient,
+  kinesisClient,
+  listShards,
+  uniqueName,
+  waitFor,
+} from '../src/backend';
+import {
+  listStreamNames,
+  listTableNames,
+  newRunId,
+  removeRunResources,
+} from '../src/run-resources';
 import { probeBackend } from '../src/start-backend';
 
 describe('integration harness', () => {
@@ -18,17 +31,27 @@ describe('integration harness', () => {
     expect(streamArn).toContain(name);
     const shards = await listShards(name);
     expect(shards).toHaveLength(3);
-    const summary = await kinesisClient().send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    const summary = await kinesisClient().send(
+      new DescribeStreamSummaryCommand({ StreamName: name }),
+    );
     expect(summary.StreamDescriptionSummary?.StreamStatus).toBe('ACTIVE');
   });
 
   it('fails with a message that names the backend when it is unreachable', async () => {
-    const dead = { ...backend(), kinesisEndpoint: 'http://127.0.0.1:9', dynamodbEndpoint: 'http://127.0.0.1:9' };
-    await expect(probeBackend(dead, 2000)).rejects.toThrow(/Kinesis backend .* at http:\/\/127\.0\.0\.1:9 is unreachable/);
+    const dead = {
+      ...backend(),
+      kinesisEndpoint: 'http://127.0.0.1:9',
+      dynamodbEndpoint: 'http://127.0.0.1:9',
+    };
+    await expect(probeBackend(dead, 2000)).rejects.toThrow(
+      /Kinesis backend .* at http:\/\/127\.0\.0\.1:9 is unreachable/,
+    );
   });
 
   it('waitFor reports what it waited for', async () => {
-    await expect(waitFor(() => false, { timeoutMs: 50, message: 'the impossible' })).rejects.toThrow(/the impossible not met within 50 ms/);
+    await expect(
+      waitFor(() => false, { timeoutMs: 50, message: 'the impossible' }),
+    ).rejects.toThrow(/the impossible not met within 50 ms/);
     expect(await waitFor(() => 42)).toBe(42);
   });
 
@@ -52,15 +75,24 @@ describe('integration harness', () => {
     expect(await listStreamNames(backend())).toEqual(expect.arrayContaining([theirStream, ours]));
     expect(await listTableNames(backend())).toContain(theirTable);
 
-    expect(await removeRunResources(backend(), otherRun)).toEqual({ streams: [theirStream], tables: [theirTable] });
+    expect(await removeRunResources(backend(), otherRun)).toEqual({
+      streams: [theirStream],
+      tables: [theirTable],
+    });
     const streamStatus = (name: string) =>
       kinesisClient()
         .send(new DescribeStreamSummaryCommand({ StreamName: name }))
-        .then((out) => out.StreamDescriptionSummary?.StreamStatus, (error: Error) => error.name);
+        .then(
+          (out) => out.StreamDescriptionSummary?.StreamStatus,
+          (error: Error) => error.name,
+        );
     expect(['DELETING', 'ResourceNotFoundException']).toContain(await streamStatus(theirStream));
     const tableStatus = await dynamodb
       .send(new DescribeTableCommand({ TableName: theirTable }))
-      .then((out) => out.Table?.TableStatus, (error: Error) => error.name);
+      .then(
+        (out) => out.Table?.TableStatus,
+        (error: Error) => error.name,
+      );
     expect(['DELETING', 'ResourceNotFoundException']).toContain(tableStatus);
     expect(await streamStatus(ours)).toBe('ACTIVE');
     dynamodb.destroy();

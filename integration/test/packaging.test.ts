@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 // Runs plain Node (no tsx, no "source" condition) from this workspace package, so resolution goes
 // through each package's exports map to its built dist: what a service that installed it gets.
 const cwd = fileURLToPath(new URL('..', import.meta.url));
-const node = (args: string[]) => execFileSync(process.execPath, args, { cwd, encoding: 'utf8' }).trim();
+const node = (args: string[]) =>
+  execFileSync(process.execPath, args, { cwd, encoding: 'utf8' }).trim();
 
 describe('published packages', () => {
   it('can be required from CommonJS on Node 20', () => {

@@ -14,7 +14,11 @@ describe('Producer against a real Kinesis engine', () => {
     for (let i = 0; i < total; i++) {
       const key = `key-${i % 1013}`;
       const payload = `record-${i}`;
-      puts.push(producer.put({ partitionKey: key, data: payload }).then((result) => void sent.push({ key, payload, result })));
+      puts.push(
+        producer
+          .put({ partitionKey: key, data: payload })
+          .then((result) => void sent.push({ key, payload, result })),
+      );
     }
     await Promise.all(puts);
     await producer.close();
@@ -22,7 +26,11 @@ describe('Producer against a real Kinesis engine', () => {
 
     const shards = await listShards(streamName);
     const owner = (hash: bigint) =>
-      shards.find((s) => BigInt(s.HashKeyRange!.StartingHashKey!) <= hash && hash <= BigInt(s.HashKeyRange!.EndingHashKey!))!.ShardId!;
+      shards.find(
+        (s) =>
+          BigInt(s.HashKeyRange!.StartingHashKey!) <= hash &&
+          hash <= BigInt(s.HashKeyRange!.EndingHashKey!),
+      )!.ShardId!;
     const read = new Map<string, { shardId: string; key: string; payload: string }>();
     let kinesisRecords = 0;
     for (const [shardId, raws] of await readStream(streamName)) {
@@ -31,7 +39,11 @@ describe('Producer against a real Kinesis engine', () => {
         for (const user of deaggregate(raw, { strict: true })) {
           const id = `${user.sequenceNumber}/${user.subSequenceNumber}`;
           expect(read.has(id)).toBe(false);
-          read.set(id, { shardId, key: user.partitionKey, payload: Buffer.from(user.data).toString() });
+          read.set(id, {
+            shardId,
+            key: user.partitionKey,
+            payload: Buffer.from(user.data).toString(),
+          });
         }
       }
     }
@@ -50,7 +62,10 @@ describe('Producer against a real Kinesis engine', () => {
     await createStream(streamName, 3);
     const producer = new Producer({ streamName, kinesisClient: kinesisClient() });
     const batches = Array.from({ length: 20 }, (_, b) =>
-      Array.from({ length: 1_000 }, (_, j) => ({ partitionKey: `key-${(b * 1_000 + j) % 509}`, data: `many-${b * 1_000 + j}` })),
+      Array.from({ length: 1_000 }, (_, j) => ({
+        partitionKey: `key-${(b * 1_000 + j) % 509}`,
+        data: `many-${b * 1_000 + j}`,
+      })),
     );
     const outcomes = (await Promise.all(batches.map((batch) => producer.putMany(batch)))).flat();
     await producer.close();
@@ -58,7 +73,11 @@ describe('Producer against a real Kinesis engine', () => {
     for (const [shardId, raws] of await readStream(streamName)) {
       for (const raw of raws) {
         for (const user of deaggregate(raw, { strict: true })) {
-          read.set(`${user.sequenceNumber}/${user.subSequenceNumber}`, { shardId, key: user.partitionKey, payload: Buffer.from(user.data).toString() });
+          read.set(`${user.sequenceNumber}/${user.subSequenceNumber}`, {
+            shardId,
+            key: user.partitionKey,
+            payload: Buffer.from(user.data).toString(),
+          });
         }
       }
     }
@@ -66,12 +85,19 @@ describe('Producer against a real Kinesis engine', () => {
     outcomes.forEach((outcome, i) => {
       if (outcome.status !== 'fulfilled') throw outcome.reason;
       const r = outcome.value;
-      expect(read.get(`${r.sequenceNumber}/${r.aggregated ? r.subSequenceNumber : 0}`)).toEqual({ shardId: r.shardId, key: `key-${i % 509}`, payload: `many-${i}` });
+      expect(read.get(`${r.sequenceNumber}/${r.aggregated ? r.subSequenceNumber : 0}`)).toEqual({
+        shardId: r.shardId,
+        key: `key-${i % 509}`,
+        payload: `many-${i}`,
+      });
     });
   });
 
   it('fails puts to a stream that does not exist with a typed error', async () => {
-    const producer = new Producer({ streamName: uniqueName('missing'), kinesisClient: kinesisClient() });
+    const producer = new Producer({
+      streamName: uniqueName('missing'),
+      kinesisClient: kinesisClient(),
+    });
     const error = await producer.put({ partitionKey: 'k', data: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KinesisRejectedError);
     expect(error).toMatchObject({ serviceCode: 'ResourceNotFoundException' });
@@ -84,7 +110,11 @@ describe('Producer across resharding on a real Kinesis engine', () => {
     const { SplitShardCommand } = await import('@aws-sdk/client-kinesis');
     const streamName = uniqueName('producer-split');
     await createStream(streamName, 2);
-    const producer = new Producer({ streamName, kinesisClient: kinesisClient(), recordMaxBufferedTime: 20 });
+    const producer = new Producer({
+      streamName,
+      kinesisClient: kinesisClient(),
+      recordMaxBufferedTime: 20,
+    });
     const results: { key: string; payload: string; result: PutResult }[] = [];
     const putBatch = async (from: number, n: number) => {
       await Promise.all(
@@ -92,19 +122,32 @@ describe('Producer across resharding on a real Kinesis engine', () => {
           const i = from + j;
           const key = `key-${i % 257}`;
           const payload = `split-${i}`;
-          return producer.put({ partitionKey: key, data: payload }).then((result) => void results.push({ key, payload, result }));
+          return producer
+            .put({ partitionKey: key, data: payload })
+            .then((result) => void results.push({ key, payload, result }));
         }),
       );
     };
     await putBatch(0, 5000);
     const [first] = await listShards(streamName);
-    await kinesisClient().send(new SplitShardCommand({ StreamName: streamName, ShardToSplit: first!.ShardId!, NewStartingHashKey: (2n ** 126n).toString() }));
+    await kinesisClient().send(
+      new SplitShardCommand({
+        StreamName: streamName,
+        ShardToSplit: first!.ShardId!,
+        NewStartingHashKey: (2n ** 126n).toString(),
+      }),
+    );
     await putBatch(5000, 5000);
     await producer.close();
     expect(results).toHaveLength(10_000);
 
     const shards = await listShards(streamName);
-    const range = new Map(shards.map((s) => [s.ShardId!, [BigInt(s.HashKeyRange!.StartingHashKey!), BigInt(s.HashKeyRange!.EndingHashKey!)] as const]));
+    const range = new Map(
+      shards.map((s) => [
+        s.ShardId!,
+        [BigInt(s.HashKeyRange!.StartingHashKey!), BigInt(s.HashKeyRange!.EndingHashKey!)] as const,
+      ]),
+    );
     const read = new Map<string, string>();
     for (const [shardId, raws] of await readStream(streamName)) {
       for (const raw of raws) {
@@ -113,12 +156,17 @@ describe('Producer across resharding on a real Kinesis engine', () => {
           const hash = hashKeyOf(user);
           // What a KCL would drop (an aggregate on a shard its records do not hash to) is never counted as delivered.
           if (user.aggregated && (hash < lo || hash > hi)) continue;
-          read.set(`${user.sequenceNumber}/${user.subSequenceNumber}`, `${shardId}|${Buffer.from(user.data).toString()}`);
+          read.set(
+            `${user.sequenceNumber}/${user.subSequenceNumber}`,
+            `${shardId}|${Buffer.from(user.data).toString()}`,
+          );
         }
       }
     }
     for (const { payload, result } of results) {
-      expect(read.get(`${result.sequenceNumber}/${result.aggregated ? result.subSequenceNumber : 0}`)).toBe(`${result.shardId}|${payload}`);
+      expect(
+        read.get(`${result.sequenceNumber}/${result.aggregated ? result.subSequenceNumber : 0}`),
+      ).toBe(`${result.shardId}|${payload}`);
     }
   });
 });

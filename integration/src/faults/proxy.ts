@@ -218,7 +218,8 @@ export class FaultProxy {
     const code = rule.code ?? 'ProvisionedThroughputExceededException';
     let failed = parsed.FailedRecordCount ?? 0;
     for (const [i, entry] of (parsed.Records ?? []).entries()) {
-      if (typeof entry.ErrorCode === 'string' || this.plan.random() >= (rule.fraction ?? 0.3)) continue;
+      if (typeof entry.ErrorCode === 'string' || this.plan.random() >= (rule.fraction ?? 0.3))
+        continue;
       parsed.Records![i] = { ErrorCode: code, ErrorMessage: 'Rate exceeded for shard (injected)' };
       failed++;
     }

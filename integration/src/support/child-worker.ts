@@ -12,7 +12,13 @@ export interface ChildWorker {
   exited: Promise<number | null>;
 }
 
-export function startChildWorker(env: { STREAM: string; APP: string; WORKER: string; FAILOVER?: string; HANDLE_SIGNALS?: string }): ChildWorker {
+export function startChildWorker(env: {
+  STREAM: string;
+  APP: string;
+  WORKER: string;
+  FAILOVER?: string;
+  HANDLE_SIGNALS?: string;
+}): ChildWorker {
   const info = backend();
   const child = fork(FIXTURE, [], {
     execArgv: ['--conditions=source', '--import', 'tsx'],
@@ -36,6 +42,8 @@ export function startChildWorker(env: { STREAM: string; APP: string; WORKER: str
       // not ours
     }
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   return { child, lines, exited };
 }

@@ -4,8 +4,16 @@ import pino from 'pino';
 import { dynamoDBClient, kinesisClient } from '../backend';
 
 /** Puts `count` records `key-i:seq` with ids; returns them by key in put order. */
-export async function produce(streamName: string, count: number, options: { keys?: number; prefix?: string } = {}): Promise<Map<string, string[]>> {
-  const producer = new Producer({ streamName, kinesisClient: kinesisClient(), recordMaxBufferedTime: 20 });
+export async function produce(
+  streamName: string,
+  count: number,
+  options: { keys?: number; prefix?: string } = {},
+): Promise<Map<string, string[]>> {
+  const producer = new Producer({
+    streamName,
+    kinesisClient: kinesisClient(),
+    recordMaxBufferedTime: 20,
+  });
   const byKey = new Map<string, string[]>();
   const puts: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
@@ -22,7 +30,14 @@ export async function produce(streamName: string, count: number, options: { keys
 /** What a test worker saw. */
 export interface Seen {
   /** Every record delivered, in delivery order: key, id, shard, worker. */
-  records: { key: string; id: string; shardId: string; worker: string; sequenceNumber: string; subSequenceNumber: number }[];
+  records: {
+    key: string;
+    id: string;
+    shardId: string;
+    worker: string;
+    sequenceNumber: string;
+    subSequenceNumber: number;
+  }[];
 }
 
 /** A consumer whose processor records everything it is given. */
@@ -41,11 +56,20 @@ export function recordingConsumer(
     shardSyncIntervalMillis: 1000,
     workerId: worker,
     // SHARDLINE_TEST_LOG=debug shows what the workers do, on stderr.
-    ...(process.env.SHARDLINE_TEST_LOG ? { logger: pino({ level: process.env.SHARDLINE_TEST_LOG }, pino.destination(2)) } : {}),
+    ...(process.env.SHARDLINE_TEST_LOG
+      ? { logger: pino({ level: process.env.SHARDLINE_TEST_LOG }, pino.destination(2)) }
+      : {}),
     processor: {
       async processRecords(batch) {
         for (const r of batch.records) {
-          seen.records.push({ key: r.partitionKey, id: Buffer.from(r.data).toString(), shardId: batch.shardId, worker, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber });
+          seen.records.push({
+            key: r.partitionKey,
+            id: Buffer.from(r.data).toString(),
+            shardId: batch.shardId,
+            worker,
+            sequenceNumber: r.sequenceNumber,
+            subSequenceNumber: r.subSequenceNumber,
+          });
         }
         await onBatch?.(batch);
       },

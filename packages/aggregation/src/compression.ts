@@ -45,8 +45,12 @@ export function isCompressed(data: Uint8Array): boolean {
 /** Wraps `data` compressed with `codec` in the envelope. Works on user data and on whole aggregates. */
 export function compress(data: Uint8Array, codec: CompressionCodec): Uint8Array {
   const id = CODEC_IDS[codec];
-  if (id === undefined) throw new ConfigError(`unknown compression codec ${JSON.stringify(codec)}; use 'gzip' or 'snappy'`);
-  if (data.length > 0xffffffff) throw new ConfigError('data over 4 GiB cannot be compressed in the envelope');
+  if (id === undefined)
+    throw new ConfigError(
+      `unknown compression codec ${JSON.stringify(codec)}; use 'gzip' or 'snappy'`,
+    );
+  if (data.length > 0xffffffff)
+    throw new ConfigError('data over 4 GiB cannot be compressed in the envelope');
   const payload = codec === 'gzip' ? gzipSync(data) : snappyCompress(data);
   const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + payload.length);
   out.set(ENVELOPE_MAGIC, 0);
@@ -65,18 +69,27 @@ export function compress(data: Uint8Array, codec: CompressionCodec): Uint8Array 
 export function decompress(data: Uint8Array, options?: DecompressOptions): Uint8Array {
   if (!isCompressed(data)) return data;
   if (data.length < ENVELOPE_HEADER_BYTES) {
-    throw new CompressionError('truncated', `compression envelope is ${data.length} bytes, shorter than its header`);
+    throw new CompressionError(
+      'truncated',
+      `compression envelope is ${data.length} bytes, shorter than its header`,
+    );
   }
   const buffer = asBuffer(data);
   const version = buffer[4]!;
   if (version !== ENVELOPE_VERSION) {
-    throw new CompressionError('unknown-version', `compression envelope version ${version} is not supported (expected ${ENVELOPE_VERSION})`);
+    throw new CompressionError(
+      'unknown-version',
+      `compression envelope version ${version} is not supported (expected ${ENVELOPE_VERSION})`,
+    );
   }
   const codecId = buffer[5]!;
   const declared = buffer.readUInt32BE(6);
   const maxBytes = options?.maxBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
   if (declared > maxBytes) {
-    throw new CompressionError('too-large', `envelope declares ${declared} uncompressed bytes; the limit is ${maxBytes}`);
+    throw new CompressionError(
+      'too-large',
+      `envelope declares ${declared} uncompressed bytes; the limit is ${maxBytes}`,
+    );
   }
   const payload = buffer.subarray(ENVELOPE_HEADER_BYTES);
   let out: Uint8Array;
@@ -87,18 +100,31 @@ export function decompress(data: Uint8Array, options?: DecompressOptions): Uint8
       // The native decoder allocates what the snappy preamble says; check it first.
       const preamble = snappyPreamble(payload);
       if (preamble !== declared) {
-        throw new CompressionError('corrupt', `snappy payload declares ${preamble} bytes; the envelope declares ${declared}`);
+        throw new CompressionError(
+          'corrupt',
+          `snappy payload declares ${preamble} bytes; the envelope declares ${declared}`,
+        );
       }
       out = snappyUncompress(payload) as Buffer;
     } else {
-      throw new CompressionError('unknown-codec', `compression codec id ${codecId} is unknown (1 = gzip, 2 = snappy)`);
+      throw new CompressionError(
+        'unknown-codec',
+        `compression codec id ${codecId} is unknown (1 = gzip, 2 = snappy)`,
+      );
     }
   } catch (cause) {
     if (cause instanceof CompressionError) throw cause;
-    throw new CompressionError('corrupt', `compressed payload cannot be decoded: ${(cause as Error).message}`, { cause });
+    throw new CompressionError(
+      'corrupt',
+      `compressed payload cannot be decoded: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   if (out.length !== declared) {
-    throw new CompressionError('corrupt', `payload decompressed to ${out.length} bytes; the envelope declares ${declared}`);
+    throw new CompressionError(
+      'corrupt',
+      `payload decompressed to ${out.length} bytes; the envelope declares ${declared}`,
+    );
   }
   return out;
 }

@@ -49,7 +49,10 @@ export function isAggregated(data: Uint8Array): boolean {
  * index outside its table) is passed through as one raw record and reported to `onCorrupt`, or,
  * with `strict`, throws `CorruptAggregateError` naming the failed check.
  */
-export function deaggregate(record: KinesisRecordIn, options?: DeaggregateOptions): DeaggregatedRecord[] {
+export function deaggregate(
+  record: KinesisRecordIn,
+  options?: DeaggregateOptions,
+): DeaggregatedRecord[] {
   if (!isAggregated(record.data)) return [passThrough(record)];
   try {
     return decodeAggregate(record);
@@ -78,15 +81,25 @@ function passThrough(record: KinesisRecordIn): DeaggregatedRecord {
 
 function decodeAggregate(record: KinesisRecordIn): DeaggregatedRecord[] {
   const data = record.data;
-  const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const buffer = Buffer.isBuffer(data)
+    ? data
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const protoStart = KPL_MAGIC.length;
   const protoEnd = buffer.length - DIGEST_BYTES;
   if (protoEnd < protoStart) {
-    throw new CorruptAggregateError('truncated', 'aggregate is shorter than its magic and MD5 trailer', record.sequenceNumber);
+    throw new CorruptAggregateError(
+      'truncated',
+      'aggregate is shorter than its magic and MD5 trailer',
+      record.sequenceNumber,
+    );
   }
   const digest = createHash('md5').update(buffer.subarray(protoStart, protoEnd)).digest();
   if (digest.compare(buffer, protoEnd, buffer.length) !== 0) {
-    throw new CorruptAggregateError('md5', 'aggregate MD5 trailer does not match its contents', record.sequenceNumber);
+    throw new CorruptAggregateError(
+      'md5',
+      'aggregate MD5 trailer does not match its contents',
+      record.sequenceNumber,
+    );
   }
 
   const partitionKeys: string[] = [];
@@ -98,7 +111,8 @@ function decodeAggregate(record: KinesisRecordIn): DeaggregatedRecord[] {
     const field = tag >>> 3;
     const wireType = tag & 7;
     if (field >= 1 && field <= 3) {
-      if (wireType !== 2) throw new WireError('protobuf', `field ${field} has wire type ${wireType}`);
+      if (wireType !== 2)
+        throw new WireError('protobuf', `field ${field} has wire type ${wireType}`);
       const [start, end] = reader.lengthDelimited();
       if (field === 1) partitionKeys.push(buffer.toString('utf8', start, end));
       else if (field === 2) explicitHashKeys.push(buffer.toString('latin1', start, end));
@@ -110,7 +124,15 @@ function decodeAggregate(record: KinesisRecordIn): DeaggregatedRecord[] {
 
   const out: DeaggregatedRecord[] = new Array(recordRanges.length / 2);
   for (let i = 0, sub = 0; i < recordRanges.length; i += 2, sub++) {
-    out[sub] = decodeRecord(buffer, recordRanges[i]!, recordRanges[i + 1]!, partitionKeys, explicitHashKeys, record, sub);
+    out[sub] = decodeRecord(
+      buffer,
+      recordRanges[i]!,
+      recordRanges[i + 1]!,
+      partitionKeys,
+      explicitHashKeys,
+      record,
+      sub,
+    );
   }
   return out;
 }
@@ -136,7 +158,8 @@ function decodeRecord(
     if (field === 1 && wireType === 0) pkIndex = reader.varint();
     else if (field === 2 && wireType === 0) ehkIndex = reader.varint();
     else if (field === 3 && wireType === 2) [dataStart, dataEnd] = reader.lengthDelimited();
-    else if (field >= 1 && field <= 3) throw new WireError('protobuf', `record field ${field} has wire type ${wireType}`);
+    else if (field >= 1 && field <= 3)
+      throw new WireError('protobuf', `record field ${field} has wire type ${wireType}`);
     else reader.skip(wireType); // tags (field 4) and unknown fields
   }
   if (pkIndex < 0 || dataStart < 0) {
@@ -176,6 +199,15 @@ function decodeRecord(
 
 function asCorrupt(cause: unknown, sequenceNumber: string): CorruptAggregateError {
   if (cause instanceof CorruptAggregateError) return cause;
-  if (cause instanceof WireError) return new CorruptAggregateError(cause.kind, `aggregate protobuf is invalid: ${cause.message}`, sequenceNumber);
-  return new CorruptAggregateError('protobuf', `aggregate could not be decoded: ${String(cause)}`, sequenceNumber);
+  if (cause instanceof WireError)
+    return new CorruptAggregateError(
+      cause.kind,
+      `aggregate protobuf is invalid: ${cause.message}`,
+      sequenceNumber,
+    );
+  return new CorruptAggregateError(
+    'protobuf',
+    `aggregate could not be decoded: ${String(cause)}`,
+    sequenceNumber,
+  );
 }

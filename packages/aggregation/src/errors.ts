@@ -50,7 +50,12 @@ export class CorruptAggregateError extends ShardlineError {
 }
 
 /** Which check a compression envelope failed. */
-export type CompressionErrorKind = 'unknown-codec' | 'unknown-version' | 'corrupt' | 'truncated' | 'too-large';
+export type CompressionErrorKind =
+  | 'unknown-codec'
+  | 'unknown-version'
+  | 'corrupt'
+  | 'truncated'
+  | 'too-large';
 
 /** A compression envelope that cannot be opened. */
 export class CompressionError extends ShardlineError {

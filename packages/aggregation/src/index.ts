@@ -8,7 +8,12 @@ export {
 } from './errors';
 export type { CorruptAggregateKind, CompressionErrorKind } from './errors';
 export { MAX_HASH_KEY, partitionKeyHash, hashKeyOf, HashKeyCache } from './hash-key';
-export { MAX_PARTITION_KEY_LENGTH, validatePartitionKey, validateExplicitHashKey, toBytes } from './validate';
+export {
+  MAX_PARTITION_KEY_LENGTH,
+  validatePartitionKey,
+  validateExplicitHashKey,
+  toBytes,
+} from './validate';
 export {
   Aggregator,
   aggregate,

@@ -9,7 +9,10 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/;
 /** Checks a partition key as Kinesis would, so a bad one fails at `put`, not in a later request. */
 export function validatePartitionKey(key: unknown): string {
   if (typeof key !== 'string') {
-    throw new InvalidRecordError('PARTITION_KEY_NOT_STRING', `partition key must be a string, got ${typeof key}`);
+    throw new InvalidRecordError(
+      'PARTITION_KEY_NOT_STRING',
+      `partition key must be a string, got ${typeof key}`,
+    );
   }
   if (key.length === 0) {
     throw new InvalidRecordError('PARTITION_KEY_EMPTY', 'partition key must not be empty');

@@ -117,7 +117,8 @@ export class WireReader {
     const length = this.varint();
     const start = this.offset;
     const end = start + length;
-    if (end > this.end) throw new WireError('truncated', 'length-delimited field runs past the end');
+    if (end > this.end)
+      throw new WireError('truncated', 'length-delimited field runs past the end');
     this.offset = end;
     return [start, end];
   }
@@ -143,7 +144,8 @@ export class WireReader {
   }
 
   private advance(bytes: number): void {
-    if (this.offset + bytes > this.end) throw new WireError('truncated', 'fixed field runs past the end');
+    if (this.offset + bytes > this.end)
+      throw new WireError('truncated', 'fixed field runs past the end');
     this.offset += bytes;
   }
 }

@@ -41,7 +41,7 @@ describe('aggregate', () => {
     expect(out!.recordCount).toBe(2);
   });
 
-  it('uses the first record\'s explicit hash key when it has one', () => {
+  it("uses the first record's explicit hash key when it has one", () => {
     const [out] = aggregate([
       { partitionKey: 'x', data: bytes('1'), explicitHashKey: '42' },
       { partitionKey: 'y', data: bytes('2') },
@@ -51,7 +51,9 @@ describe('aggregate', () => {
 
   it('emits a batch of one as the plain record', () => {
     const out = aggregate([{ partitionKey: 'solo', data: bytes('payload'), explicitHashKey: '7' }]);
-    expect(out).toEqual([{ partitionKey: 'solo', data: bytes('payload'), explicitHashKey: '7', recordCount: 1 }]);
+    expect(out).toEqual([
+      { partitionKey: 'solo', data: bytes('payload'), explicitHashKey: '7', recordCount: 1 },
+    ]);
   });
 
   it('de-duplicates the partition and explicit hash key tables', () => {
@@ -66,7 +68,9 @@ describe('aggregate', () => {
     );
     expect(decoded.partition_key_table).toEqual(['p', 'q']);
     expect(decoded.explicit_hash_key_table).toEqual(['1', '2']);
-    expect(decoded.records.map((r: { partition_key_index: number }) => r.partition_key_index)).toEqual([0, 1, 0]);
+    expect(
+      decoded.records.map((r: { partition_key_index: number }) => r.partition_key_index),
+    ).toEqual([0, 1, 0]);
   });
 
   it('returns nothing for nothing', () => {
@@ -101,7 +105,8 @@ describe('Aggregator size accounting', () => {
     probe.add(first);
     // choose the second record's data so the aggregate is exactly maxBytes
     let dataLength = 0;
-    while (probe.sizeWith({ partitionKey: 'k', data: Buffer.alloc(dataLength + 1) }) <= maxBytes) dataLength++;
+    while (probe.sizeWith({ partitionKey: 'k', data: Buffer.alloc(dataLength + 1) }) <= maxBytes)
+      dataLength++;
     const exact = { partitionKey: 'k', data: Buffer.alloc(dataLength) };
     expect(probe.sizeWith(exact)).toBe(maxBytes);
 
@@ -127,7 +132,8 @@ describe('Aggregator size accounting', () => {
       if (emitted) out.push(emitted);
     }
     out.push(aggregator.flush()!);
-    for (const r of out) expect(r.data.length + Buffer.byteLength(r.partitionKey)).toBeLessThanOrEqual(1024 * 1024);
+    for (const r of out)
+      expect(r.data.length + Buffer.byteLength(r.partitionKey)).toBeLessThanOrEqual(1024 * 1024);
     expect(out.reduce((n, r) => n + r.recordCount, 0)).toBe(40);
   });
 
@@ -169,20 +175,27 @@ describe('Aggregator size accounting', () => {
     expect(() => new Aggregator({ maxBytes: 0 })).toThrow(ConfigError);
     expect(() => new Aggregator({ maxRecords: 1.5 })).toThrow(ConfigError);
     const aggregator = new Aggregator();
-    expect(() => aggregator.add({ partitionKey: '', data: bytes('x') })).toThrow(InvalidRecordError);
+    expect(() => aggregator.add({ partitionKey: '', data: bytes('x') })).toThrow(
+      InvalidRecordError,
+    );
     expect(() => aggregator.add({ partitionKey: 'k', data: 'x' as unknown as Uint8Array })).toThrow(
       expect.objectContaining({ code: 'DATA_NOT_BYTES' }),
     );
-    expect(() => aggregator.add({ partitionKey: 'k', data: bytes('x'), explicitHashKey: '-1' })).toThrow(
-      expect.objectContaining({ code: 'EXPLICIT_HASH_KEY_INVALID' }),
-    );
+    expect(() =>
+      aggregator.add({ partitionKey: 'k', data: bytes('x'), explicitHashKey: '-1' }),
+    ).toThrow(expect.objectContaining({ code: 'EXPLICIT_HASH_KEY_INVALID' }));
   });
 
   it('round-trips through deaggregate with sub-sequence numbers in order', () => {
-    const records = Array.from({ length: 50 }, (_, i) => ({ partitionKey: `k${i % 5}`, data: bytes(`record ${i}`) }));
+    const records = Array.from({ length: 50 }, (_, i) => ({
+      partitionKey: `k${i % 5}`,
+      data: bytes(`record ${i}`),
+    }));
     const [out] = aggregate(records);
     const back = deaggregate({ ...out!, sequenceNumber: '4960' });
-    expect(back.map((r) => Buffer.from(r.data).toString())).toEqual(records.map((r) => `record ${r.data.toString().split(' ')[1]}`));
+    expect(back.map((r) => Buffer.from(r.data).toString())).toEqual(
+      records.map((r) => `record ${r.data.toString().split(' ')[1]}`),
+    );
     expect(back.map((r) => r.subSequenceNumber)).toEqual(records.map((_, i) => i));
     expect(back.every((r) => r.sequenceNumber === '4960' && r.aggregated)).toBe(true);
     expect(back.map((r) => r.partitionKey)).toEqual(records.map((r) => r.partitionKey));

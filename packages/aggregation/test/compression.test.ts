@@ -27,10 +27,18 @@ describe('compression envelope', () => {
     });
 
     it(`${codec} works on a whole aggregate and is told apart from the KPL magic`, () => {
-      const [agg] = aggregate(Array.from({ length: 100 }, (_, i) => ({ partitionKey: `k${i}`, data: text.subarray(0, 100) })));
+      const [agg] = aggregate(
+        Array.from({ length: 100 }, (_, i) => ({
+          partitionKey: `k${i}`,
+          data: text.subarray(0, 100),
+        })),
+      );
       const packed = compress(agg!.data, codec);
       expect(isAggregated(packed)).toBe(false);
-      const back = deaggregate({ data: decompress(packed), partitionKey: 'a', sequenceNumber: '1' }, { strict: true });
+      const back = deaggregate(
+        { data: decompress(packed), partitionKey: 'a', sequenceNumber: '1' },
+        { strict: true },
+      );
       expect(back).toHaveLength(100);
     });
   }
@@ -51,25 +59,81 @@ describe('compression envelope', () => {
   });
 
   const bad: [string, CompressionError['kind'], () => Buffer][] = [
-    ['an unknown codec id', 'unknown-codec', () => { const b = Buffer.from(compress(text, 'gzip')); b[5] = 9; return b; }],
-    ['an unknown version', 'unknown-version', () => { const b = Buffer.from(compress(text, 'gzip')); b[4] = 2; return b; }],
+    [
+      'an unknown codec id',
+      'unknown-codec',
+      () => {
+        const b = Buffer.from(compress(text, 'gzip'));
+        b[5] = 9;
+        return b;
+      },
+    ],
+    [
+      'an unknown version',
+      'unknown-version',
+      () => {
+        const b = Buffer.from(compress(text, 'gzip'));
+        b[4] = 2;
+        return b;
+      },
+    ],
     ['a header cut short', 'truncated', () => Buffer.from(compress(text, 'gzip')).subarray(0, 7)],
-    ['a corrupt gzip payload', 'corrupt', () => { const b = Buffer.from(compress(text, 'gzip')); b.fill(0x41, 12, 40); return b; }],
-    ['a truncated gzip payload', 'corrupt', () => Buffer.from(compress(text, 'gzip')).subarray(0, 30)],
-    ['a corrupt snappy payload', 'corrupt', () => { const b = Buffer.from(compress(text, 'snappy')); b.fill(0xff, 10, 30); return b; }],
-    ['a length that lies', 'corrupt', () => { const b = Buffer.from(compress(text, 'gzip')); b.writeUInt32BE(text.length - 1, 6); return b; }],
-    ['a declared size over the bound', 'too-large', () => { const b = Buffer.from(compress(text, 'gzip')); b.writeUInt32BE(0xffffffff, 6); return b; }],
+    [
+      'a corrupt gzip payload',
+      'corrupt',
+      () => {
+        const b = Buffer.from(compress(text, 'gzip'));
+        b.fill(0x41, 12, 40);
+        return b;
+      },
+    ],
+    [
+      'a truncated gzip payload',
+      'corrupt',
+      () => Buffer.from(compress(text, 'gzip')).subarray(0, 30),
+    ],
+    [
+      'a corrupt snappy payload',
+      'corrupt',
+      () => {
+        const b = Buffer.from(compress(text, 'snappy'));
+        b.fill(0xff, 10, 30);
+        return b;
+      },
+    ],
+    [
+      'a length that lies',
+      'corrupt',
+      () => {
+        const b = Buffer.from(compress(text, 'gzip'));
+        b.writeUInt32BE(text.length - 1, 6);
+        return b;
+      },
+    ],
+    [
+      'a declared size over the bound',
+      'too-large',
+      () => {
+        const b = Buffer.from(compress(text, 'gzip'));
+        b.writeUInt32BE(0xffffffff, 6);
+        return b;
+      },
+    ],
   ];
   for (const [what, kind, make] of bad) {
     it(`refuses ${what} with CompressionError (${kind})`, () => {
-      expect(() => decompress(make())).toThrow(expect.objectContaining({ name: 'CompressionError', kind }));
+      expect(() => decompress(make())).toThrow(
+        expect.objectContaining({ name: 'CompressionError', kind }),
+      );
       expect(() => decompress(make())).toThrow(CompressionError);
     });
   }
 
   it('bounds the output size', () => {
     const packed = compress(Buffer.alloc(100_000), 'gzip');
-    expect(() => decompress(packed, { maxBytes: 99_999 })).toThrow(expect.objectContaining({ kind: 'too-large' }));
+    expect(() => decompress(packed, { maxBytes: 99_999 })).toThrow(
+      expect.objectContaining({ kind: 'too-large' }),
+    );
     expect(decompress(packed, { maxBytes: 100_000 })).toHaveLength(100_000);
   });
 

@@ -28,7 +28,9 @@ const prototypeName = (key: string) => key in Object.prototype;
 const theirSafeBatch = fc.array(
   fc.record(
     {
-      partitionKey: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((k) => !arrayIndexLike(k) && !prototypeName(k)),
+      partitionKey: fc
+        .string({ unit: 'grapheme', minLength: 1, maxLength: 40 })
+        .filter((k) => !arrayIndexLike(k) && !prototypeName(k)),
       data: fc.uint8Array({ minLength: 1, maxLength: 300 }),
       explicitHashKey: fc.bigInt({ min: 2n ** 32n, max: MAX_HASH_KEY }).map(String),
     },
@@ -47,9 +49,12 @@ describe('interoperability with aws-kinesis-agg (the official Node module)', () 
         // aws-kinesis-agg reads an absent explicit_hash_key_index as 0 (protobufjs' default), so
         // it can only be compared on records that carry an explicit hash key.
         records.forEach((r, i) => {
-          if (r.explicitHashKey !== undefined) expect(back[i]!.explicitHashKey).toBe(r.explicitHashKey);
+          if (r.explicitHashKey !== undefined)
+            expect(back[i]!.explicitHashKey).toBe(r.explicitHashKey);
         });
-        expect(back.map((r) => Buffer.from(r.data).toString('hex'))).toEqual(records.map((r) => Buffer.from(r.data).toString('hex')));
+        expect(back.map((r) => Buffer.from(r.data).toString('hex'))).toEqual(
+          records.map((r) => Buffer.from(r.data).toString('hex')),
+        );
       }),
       { numRuns: 150 },
     );
@@ -60,16 +65,23 @@ describe('interoperability with aws-kinesis-agg (the official Node module)', () 
       fc.asyncProperty(theirSafeBatch, async (input) => {
         // (aws-kinesis-agg also refuses empty data: "Record.Data field is mandatory".)
         const encoded = await theirAggregate(input);
-        const back = encoded.flatMap((r) => deaggregate({ data: r.data, partitionKey: r.partitionKey, sequenceNumber: '7' }, { strict: true }));
+        const back = encoded.flatMap((r) =>
+          deaggregate(
+            { data: r.data, partitionKey: r.partitionKey, sequenceNumber: '7' },
+            { strict: true },
+          ),
+        );
         expect(back.map((r) => r.partitionKey)).toEqual(input.map((r) => r.partitionKey));
         expect(back.map((r) => r.explicitHashKey)).toEqual(input.map((r) => r.explicitHashKey));
-        expect(back.map((r) => Buffer.from(r.data).toString('hex'))).toEqual(input.map((r) => Buffer.from(r.data).toString('hex')));
+        expect(back.map((r) => Buffer.from(r.data).toString('hex'))).toEqual(
+          input.map((r) => Buffer.from(r.data).toString('hex')),
+        );
       }),
       { numRuns: 100 },
     );
   });
 
-  it('protobufjs decodes our encoding to the same message, and we decode protobufjs\' encoding', () => {
+  it("protobufjs decodes our encoding to the same message, and we decode protobufjs' encoding", () => {
     fc.assert(
       fc.property(batch, (records) => {
         const [out] = aggregate(records, { maxBytes: 10 * 1024 * 1024 });
@@ -78,7 +90,9 @@ describe('interoperability with aws-kinesis-agg (the official Node module)', () 
           partition_key_table: string[];
           records: { partition_key_index: number | { toNumber(): number }; data: Uint8Array }[];
         };
-        const keys = message.records.map((r) => message.partition_key_table[Number(r.partition_key_index)]);
+        const keys = message.records.map(
+          (r) => message.partition_key_table[Number(r.partition_key_index)],
+        );
         expect(keys).toEqual(records.map((r) => r.partitionKey));
         const reencoded = Buffer.from(AggregatedRecordType.encode(message).finish());
         expect(reencoded.equals(proto)).toBe(true);
@@ -94,11 +108,17 @@ describe('interoperability with aws-kinesis-agg (the official Node module)', () 
       { partitionKey: 'k', data: big.subarray(0, 548_000) },
     ];
     const out = aggregate(records);
-    for (const r of out) expect(r.data.length + Buffer.byteLength(r.partitionKey)).toBeLessThanOrEqual(1024 * 1024);
+    for (const r of out)
+      expect(r.data.length + Buffer.byteLength(r.partitionKey)).toBeLessThanOrEqual(1024 * 1024);
     const back = out.flatMap((r) => theirDeaggregate(r.data, r.partitionKey, '1'));
     expect(back.map((r) => r.data.length)).toEqual([500_000, 548_000]);
     const theirs = await theirAggregate(records);
-    const ours = theirs.flatMap((r) => deaggregate({ data: r.data, partitionKey: r.partitionKey, sequenceNumber: '2' }, { strict: true }));
+    const ours = theirs.flatMap((r) =>
+      deaggregate(
+        { data: r.data, partitionKey: r.partitionKey, sequenceNumber: '2' },
+        { strict: true },
+      ),
+    );
     expect(ours.map((r) => r.data.length)).toEqual([500_000, 548_000]);
   });
 
@@ -108,7 +128,10 @@ describe('interoperability with aws-kinesis-agg (the official Node module)', () 
       { partitionKey: '7', data: Buffer.from('second') },
     ];
     const theirs = (await theirAggregate(records)).flatMap((r) =>
-      deaggregate({ data: r.data, partitionKey: r.partitionKey, sequenceNumber: '1' }, { strict: true }),
+      deaggregate(
+        { data: r.data, partitionKey: r.partitionKey, sequenceNumber: '1' },
+        { strict: true },
+      ),
     );
     expect(theirs.map((r) => r.partitionKey)).toEqual(['7', 'user-30']); // swapped by Object.keys
     const ours = aggregate(records).flatMap((r) => theirDeaggregate(r.data, r.partitionKey, '1'));

@@ -14,12 +14,18 @@ describe('partition keys', () => {
   it('accepts 1..256 Unicode code points, counting astral characters once', () => {
     expect(validatePartitionKey('k')).toBe('k');
     expect(validatePartitionKey('😀'.repeat(256))).toHaveLength(512);
-    expect(() => validatePartitionKey('😀'.repeat(257))).toThrow(expect.objectContaining({ code: 'PARTITION_KEY_TOO_LONG' }));
+    expect(() => validatePartitionKey('😀'.repeat(257))).toThrow(
+      expect.objectContaining({ code: 'PARTITION_KEY_TOO_LONG' }),
+    );
     expect(() => validatePartitionKey('x'.repeat(257))).toThrow(InvalidRecordError);
   });
   it('refuses empty and non-string keys', () => {
-    expect(() => validatePartitionKey('')).toThrow(expect.objectContaining({ code: 'PARTITION_KEY_EMPTY' }));
-    expect(() => validatePartitionKey(42)).toThrow(expect.objectContaining({ code: 'PARTITION_KEY_NOT_STRING' }));
+    expect(() => validatePartitionKey('')).toThrow(
+      expect.objectContaining({ code: 'PARTITION_KEY_EMPTY' }),
+    );
+    expect(() => validatePartitionKey(42)).toThrow(
+      expect.objectContaining({ code: 'PARTITION_KEY_NOT_STRING' }),
+    );
   });
 });
 
@@ -31,7 +37,9 @@ describe('explicit hash keys', () => {
   });
   for (const bad of ['', '-1', '01', '1.5', 'abc', (MAX_HASH_KEY + 1n).toString(), ' 1']) {
     it(`refuses ${JSON.stringify(bad)}`, () => {
-      expect(() => validateExplicitHashKey(bad)).toThrow(expect.objectContaining({ code: 'EXPLICIT_HASH_KEY_INVALID' }));
+      expect(() => validateExplicitHashKey(bad)).toThrow(
+        expect.objectContaining({ code: 'EXPLICIT_HASH_KEY_INVALID' }),
+      );
     });
   }
 });

@@ -6,7 +6,11 @@
  * Run: pnpm bench (or pnpm build, then npx tsx packages/consumer/bench/consumer.bench.ts: benchmarks run the built packages, as users do)
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { startLocalBackend } from '@shardline/local';
@@ -19,20 +23,40 @@ fake.createStream('bench', SHARDS);
 const kinesis = fake.client();
 const local = await startLocalBackend({ kinesis: false });
 let writes = 0;
-const dynamo = new DynamoDBClient({ endpoint: local.dynamodbEndpoint, region: local.region, credentials: { ...local.credentials } });
-dynamo.middlewareStack.add((next) => async (args) => {
-  const name = (args.input as { UpdateExpression?: string }).UpdateExpression;
-  if (name) writes++;
-  return next(args);
-}, { step: 'initialize' });
+const dynamo = new DynamoDBClient({
+  endpoint: local.dynamodbEndpoint,
+  region: local.region,
+  credentials: { ...local.credentials },
+});
+dynamo.middlewareStack.add(
+  (next) => async (args) => {
+    const name = (args.input as { UpdateExpression?: string }).UpdateExpression;
+    if (name) writes++;
+    return next(args);
+  },
+  { step: 'initialize' },
+);
 
 // Fill each shard with aggregates of 100-byte records routed to it.
 const shards = fake.shards('bench');
 for (const shard of shards) {
-  const users = Array.from({ length: RECORDS / SHARDS }, (_, i) => ({ partitionKey: `k${i}`, data: Buffer.alloc(100, 97), explicitHashKey: (shard.start + BigInt(i % 1000)).toString() }));
+  const users = Array.from({ length: RECORDS / SHARDS }, (_, i) => ({
+    partitionKey: `k${i}`,
+    data: Buffer.alloc(100, 97),
+    explicitHashKey: (shard.start + BigInt(i % 1000)).toString(),
+  }));
   const aggs = aggregate(users);
   for (let i = 0; i < aggs.length; i += 500) {
-    await kinesis.send(new PutRecordsCommand({ StreamName: 'bench', Records: aggs.slice(i, i + 500).map((a) => ({ PartitionKey: a.partitionKey, ExplicitHashKey: a.explicitHashKey, Data: a.data })) }));
+    await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: 'bench',
+        Records: aggs.slice(i, i + 500).map((a) => ({
+          PartitionKey: a.partitionKey,
+          ExplicitHashKey: a.explicitHashKey,
+          Data: a.data,
+        })),
+      }),
+    );
   }
 }
 
@@ -40,7 +64,15 @@ for (const shard of shards) {
 let start = process.hrtime.bigint();
 let rawRecords = 0;
 for (const shard of shards) {
-  let it = (await kinesis.send(new GetShardIteratorCommand({ StreamName: 'bench', ShardId: shard.shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+  let it = (
+    await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: 'bench',
+        ShardId: shard.shardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    )
+  ).ShardIterator;
   for (;;) {
     const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: it }));
     rawRecords += out.Records!.length;
@@ -72,20 +104,35 @@ await consumer.start();
 await done;
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 await consumer.stop();
-console.log(`1. polling path, ${RECORDS} user records of 100 B in ${rawRecords} aggregates over ${SHARDS} shards`);
-console.log(`   consumer (leases + GetRecords + de-aggregate + dispatch): ${Math.round(RECORDS / seconds).toLocaleString()} user rec/s (${seconds.toFixed(2)} s, start-up and lease taking included)`);
-console.log(`   bare GetRecords loop, same data, no de-aggregation:        ${Math.round(RECORDS / baselineSeconds).toLocaleString()} user rec/s equivalent (${baselineSeconds.toFixed(2)} s); ratio ${(baselineSeconds / seconds).toFixed(2)}x`);
+console.log(
+  `1. polling path, ${RECORDS} user records of 100 B in ${rawRecords} aggregates over ${SHARDS} shards`,
+);
+console.log(
+  `   consumer (leases + GetRecords + de-aggregate + dispatch): ${Math.round(RECORDS / seconds).toLocaleString()} user rec/s (${seconds.toFixed(2)} s, start-up and lease taking included)`,
+);
+console.log(
+  `   bare GetRecords loop, same data, no de-aggregation:        ${Math.round(RECORDS / baselineSeconds).toLocaleString()} user rec/s equivalent (${baselineSeconds.toFixed(2)} s); ratio ${(baselineSeconds / seconds).toFixed(2)}x`,
+);
 
 // 2. Lease-table writes of a worker holding 100 shards, default failover (renewal every 3.3 s).
 fake.createStream('hundred', 100);
 writes = 0;
-const many = new Consumer({ streamName: 'hundred', applicationName: 'bench-100', kinesisClient: kinesis, dynamoDBClient: dynamo, initialPosition: 'LATEST', processor: { processRecords() {} } });
+const many = new Consumer({
+  streamName: 'hundred',
+  applicationName: 'bench-100',
+  kinesisClient: kinesis,
+  dynamoDBClient: dynamo,
+  initialPosition: 'LATEST',
+  processor: { processRecords() {} },
+});
 await many.start();
 while (many.ownedShards().length < 100) await new Promise((r) => setTimeout(r, 100));
 writes = 0;
 const window = 10_000;
 await new Promise((r) => setTimeout(r, window));
-console.log(`\n2. lease-table writes of one worker holding 100 shards (failover 10 s): ${(writes / (window / 1000)).toFixed(1)} writes/s (renewals: 100 leases every 3.3 s ≈ 30/s expected; no checkpoints without records)`);
+console.log(
+  `\n2. lease-table writes of one worker holding 100 shards (failover 10 s): ${(writes / (window / 1000)).toFixed(1)} writes/s (renewals: 100 leases every 3.3 s ≈ 30/s expected; no checkpoints without records)`,
+);
 await many.stop();
 kinesis.destroy();
 dynamo.destroy();

@@ -30,14 +30,31 @@ const fake = await FakeKinesis.start();
 fake.createStream('bench', SHARDS);
 const kinesis = fake.client();
 const local = await startLocalBackend({ kinesis: false });
-const dynamo = new DynamoDBClient({ endpoint: local.dynamodbEndpoint, region: local.region, credentials: { ...local.credentials } });
+const dynamo = new DynamoDBClient({
+  endpoint: local.dynamodbEndpoint,
+  region: local.region,
+  credentials: { ...local.credentials },
+});
 
 const shards = fake.shards('bench');
 for (const shard of shards) {
-  const users = Array.from({ length: RECORDS / SHARDS }, (_, i) => ({ partitionKey: `k${i}`, data: Buffer.alloc(100, 97), explicitHashKey: (shard.start + BigInt(i % 1000)).toString() }));
+  const users = Array.from({ length: RECORDS / SHARDS }, (_, i) => ({
+    partitionKey: `k${i}`,
+    data: Buffer.alloc(100, 97),
+    explicitHashKey: (shard.start + BigInt(i % 1000)).toString(),
+  }));
   const aggs = aggregate(users, { maxRecords: 100 });
   for (let i = 0; i < aggs.length; i += 500) {
-    await kinesis.send(new PutRecordsCommand({ StreamName: 'bench', Records: aggs.slice(i, i + 500).map((a) => ({ PartitionKey: a.partitionKey, ExplicitHashKey: a.explicitHashKey, Data: a.data })) }));
+    await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: 'bench',
+        Records: aggs.slice(i, i + 500).map((a) => ({
+          PartitionKey: a.partitionKey,
+          ExplicitHashKey: a.explicitHashKey,
+          Data: a.data,
+        })),
+      }),
+    );
   }
 }
 
@@ -45,7 +62,15 @@ for (const shard of shards) {
 const byShard = new Map<string, _Record[]>();
 for (const shard of shards) {
   const records: _Record[] = [];
-  let it = (await kinesis.send(new GetShardIteratorCommand({ StreamName: 'bench', ShardId: shard.shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+  let it = (
+    await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: 'bench',
+        ShardId: shard.shardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    )
+  ).ShardIterator;
   for (;;) {
     const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: it }));
     if (out.Records!.length === 0) break;
@@ -60,17 +85,27 @@ const aggregates = [...byShard.values()].reduce((n, r) => n + r.length, 0);
 const arrivals = new Map<string, bigint>();
 const overheadsNs: number[] = [];
 
-async function* events(shardId: string, startingPosition: { Type?: string; SequenceNumber?: string }): AsyncGenerator<SubscribeToShardEventStream> {
+async function* events(
+  shardId: string,
+  startingPosition: { Type?: string; SequenceNumber?: string },
+): AsyncGenerator<SubscribeToShardEventStream> {
   const records = byShard.get(shardId) ?? [];
   let index = 0;
-  if (startingPosition.Type === 'AFTER_SEQUENCE_NUMBER') index = records.findIndex((r) => r.SequenceNumber === startingPosition.SequenceNumber) + 1;
+  if (startingPosition.Type === 'AFTER_SEQUENCE_NUMBER')
+    index = records.findIndex((r) => r.SequenceNumber === startingPosition.SequenceNumber) + 1;
   for (;;) {
     const slice = records.slice(index, index + RECORDS_PER_EVENT);
     index += slice.length;
     const continuation = records[index - 1]?.SequenceNumber ?? '0';
     if (slice.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     else arrivals.set(slice[0]!.SequenceNumber!, process.hrtime.bigint());
-    yield { SubscribeToShardEvent: { Records: slice, ContinuationSequenceNumber: continuation, MillisBehindLatest: 0 } };
+    yield {
+      SubscribeToShardEvent: {
+        Records: slice,
+        ContinuationSequenceNumber: continuation,
+        MillisBehindLatest: 0,
+      },
+    };
   }
 }
 
@@ -79,8 +114,18 @@ const efoClient = new Proxy(kinesis, {
   get(target, property, receiver) {
     if (property !== 'send') return Reflect.get(target, property, receiver);
     return async (command: unknown, options?: unknown) => {
-      if (command instanceof DescribeStreamConsumerCommand) return { ConsumerDescription: { ConsumerName: 'bench', ConsumerARN: 'arn:bench-consumer', ConsumerStatus: 'ACTIVE' } };
-      if (command instanceof SubscribeToShardCommand) return { EventStream: events(command.input.ShardId!, command.input.StartingPosition ?? {}) };
+      if (command instanceof DescribeStreamConsumerCommand)
+        return {
+          ConsumerDescription: {
+            ConsumerName: 'bench',
+            ConsumerARN: 'arn:bench-consumer',
+            ConsumerStatus: 'ACTIVE',
+          },
+        };
+      if (command instanceof SubscribeToShardCommand)
+        return {
+          EventStream: events(command.input.ShardId!, command.input.StartingPosition ?? {}),
+        };
       return (target.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
     };
   },
@@ -98,12 +143,22 @@ async function run(mode: 'polling' | 'fanout'): Promise<number> {
     dynamoDBClient: dynamo,
     initialPosition: 'TRIM_HORIZON',
     idleTimeBetweenReadsMillis: 1000,
-    ...(mode === 'fanout' ? { retrieval: { mode: 'fanout' as const, consumerName: 'bench', kinesisClient: efoClient, shardEndCheckIntervalMs: 0 } } : {}),
+    ...(mode === 'fanout'
+      ? {
+          retrieval: {
+            mode: 'fanout' as const,
+            consumerName: 'bench',
+            kinesisClient: efoClient,
+            shardEndCheckIntervalMs: 0,
+          },
+        }
+      : {}),
     processor: {
       processRecords(batch) {
         if (mode === 'fanout') {
           const arrived = arrivals.get(batch.records[0]!.sequenceNumber);
-          if (arrived !== undefined && batch.records[0]!.subSequenceNumber === 0) overheadsNs.push(Number(process.hrtime.bigint() - arrived));
+          if (arrived !== undefined && batch.records[0]!.subSequenceNumber === 0)
+            overheadsNs.push(Number(process.hrtime.bigint() - arrived));
         }
         delivered += batch.records.length;
         if (delivered >= RECORDS) finish();
@@ -120,12 +175,23 @@ async function run(mode: 'polling' | 'fanout'): Promise<number> {
 const pollingSeconds = await run('polling');
 const fanoutSeconds = await run('fanout');
 overheadsNs.sort((a, b) => a - b);
-const pct = (p: number) => (overheadsNs[Math.min(overheadsNs.length - 1, Math.floor((p / 100) * overheadsNs.length))]! / 1e6).toFixed(3);
+const pct = (p: number) =>
+  (
+    overheadsNs[Math.min(overheadsNs.length - 1, Math.floor((p / 100) * overheadsNs.length))]! / 1e6
+  ).toFixed(3);
 
-console.log(`1. ${RECORDS} user records of 100 B in ${aggregates} aggregates over ${SHARDS} shards (start-up and lease taking included)`);
-console.log(`   fan-out consumer (in-memory subscriptions): ${Math.round(RECORDS / fanoutSeconds).toLocaleString()} user rec/s (${fanoutSeconds.toFixed(2)} s)`);
-console.log(`   polling consumer (fake GetRecords):         ${Math.round(RECORDS / pollingSeconds).toLocaleString()} user rec/s (${pollingSeconds.toFixed(2)} s); fan-out / polling ${(pollingSeconds / fanoutSeconds).toFixed(2)}x`);
-console.log(`\n2. event arrival -> processRecords called, fan-out path (${overheadsNs.length} events of up to ${RECORDS_PER_EVENT} aggregates, de-aggregation included)`);
+console.log(
+  `1. ${RECORDS} user records of 100 B in ${aggregates} aggregates over ${SHARDS} shards (start-up and lease taking included)`,
+);
+console.log(
+  `   fan-out consumer (in-memory subscriptions): ${Math.round(RECORDS / fanoutSeconds).toLocaleString()} user rec/s (${fanoutSeconds.toFixed(2)} s)`,
+);
+console.log(
+  `   polling consumer (fake GetRecords):         ${Math.round(RECORDS / pollingSeconds).toLocaleString()} user rec/s (${pollingSeconds.toFixed(2)} s); fan-out / polling ${(pollingSeconds / fanoutSeconds).toFixed(2)}x`,
+);
+console.log(
+  `\n2. event arrival -> processRecords called, fan-out path (${overheadsNs.length} events of up to ${RECORDS_PER_EVENT} aggregates, de-aggregation included)`,
+);
 console.log(`   p50 ${pct(50)} ms, p99 ${pct(99)} ms`);
 
 kinesis.destroy();

@@ -7,7 +7,11 @@ import { LeaseCoordinator } from './leases/lease-coordinator';
 import { LeaseConflict, LeaseTable } from './leases/lease-table';
 import { consumerLogger } from './logger';
 import type { ConsumerMetricEvent } from './metrics';
-import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './options';
+import {
+  resolveConsumerOptions,
+  type ConsumerOptions,
+  type ResolvedConsumerOptions,
+} from './options';
 import type { Checkpointer, RecordBatch, ShardProcessor } from './processor';
 import { createFanoutRetrieval } from './retrieval/fanout/index';
 import { createPollingRetrieval } from './retrieval/polling/index';
@@ -82,7 +86,8 @@ export class Consumer extends EventEmitter {
             ...this.options.retrieval,
             onReadError: (shardId, code) => {
               this.metric({ type: 'readError', shardId, code });
-              if (this.options.retrieval.mode === 'fanout') this.options.retrieval.onReadError?.(shardId, code);
+              if (this.options.retrieval.mode === 'fanout')
+                this.options.retrieval.onReadError?.(shardId, code);
             },
           })
         : createPollingRetrieval({
@@ -99,15 +104,25 @@ export class Consumer extends EventEmitter {
   }
 
   private async doStart(): Promise<void> {
-    if (!this.processor) throw new ConfigError('a processor is required (or iterate the consumer with for await)');
+    if (!this.processor)
+      throw new ConfigError('a processor is required (or iterate the consumer with for await)');
     const o = this.options;
     const summary = await this.raw.kinesisClient.send(
-      new DescribeStreamSummaryCommand({ ...(o.streamName ? { StreamName: o.streamName } : {}), ...(o.streamArn ? { StreamARN: o.streamArn } : {}) }),
+      new DescribeStreamSummaryCommand({
+        ...(o.streamName ? { StreamName: o.streamName } : {}),
+        ...(o.streamArn ? { StreamARN: o.streamArn } : {}),
+      }),
     );
     const streamArn = summary.StreamDescriptionSummary!.StreamARN!;
     this.streamName = summary.StreamDescriptionSummary!.StreamName!;
     await this.table.ensure();
-    await this.retrieval.start({ kinesisClient: this.raw.kinesisClient, streamName: this.streamName, streamArn, logger: this.logger, signal: this.stopController.signal });
+    await this.retrieval.start({
+      kinesisClient: this.raw.kinesisClient,
+      streamName: this.streamName,
+      streamArn,
+      logger: this.logger,
+      signal: this.stopController.signal,
+    });
     this.running = true;
     await this.syncShards();
     this.coordinator = new LeaseCoordinator({
@@ -165,15 +180,29 @@ export class Consumer extends EventEmitter {
       [...this.workers.values()].map(async (worker) => {
         await worker.shutdown('stop');
         const lease = this.coordinator?.heldLeases().find((l) => l.leaseKey === worker.shardId);
-        if (lease && worker.lifecycle.state === 'stopped' && !this.finished.has(worker.shardId) && worker.status().leaseHeld) {
+        if (
+          lease &&
+          worker.lifecycle.state === 'stopped' &&
+          !this.finished.has(worker.shardId) &&
+          worker.status().leaseHeld
+        ) {
           await this.table.release(lease, this.workerId).catch((error: unknown) => {
-            if (!(error instanceof LeaseConflict)) this.logger.warn({ shardId: worker.shardId, err: error }, 'releasing a lease failed');
+            if (!(error instanceof LeaseConflict))
+              this.logger.warn({ shardId: worker.shardId, err: error }, 'releasing a lease failed');
           });
         }
       }),
     );
-    const waits: Promise<unknown>[] = [all, new Promise((resolve) => setTimeout(resolve, options.timeoutMs ?? 30_000).unref())];
-    if (options.signal) waits.push(new Promise((resolve) => options.signal!.addEventListener('abort', resolve, { once: true })));
+    const waits: Promise<unknown>[] = [
+      all,
+      new Promise((resolve) => setTimeout(resolve, options.timeoutMs ?? 30_000).unref()),
+    ];
+    if (options.signal)
+      waits.push(
+        new Promise((resolve) =>
+          options.signal!.addEventListener('abort', resolve, { once: true }),
+        ),
+      );
     await Promise.race(waits);
     for (const worker of this.workers.values()) worker.loseLease(); // anything still running stops now
     this.stopController.abort(new Error('consumer stopped'));
@@ -190,14 +219,26 @@ export class Consumer extends EventEmitter {
     return {
       workerId: this.workerId,
       running: this.running,
-      healthy: this.running && shards.every((s) => s.lastError === undefined && (s.state !== 'processing' || s.stalls === 0 || (s.lastReadAt ?? 0) > Date.now() - this.options.stallTimeoutMillis)),
+      healthy:
+        this.running &&
+        shards.every(
+          (s) =>
+            s.lastError === undefined &&
+            (s.state !== 'processing' ||
+              s.stalls === 0 ||
+              (s.lastReadAt ?? 0) > Date.now() - this.options.stallTimeoutMillis),
+        ),
       shards,
     };
   }
 
   /** Shard ids this worker is processing now. */
   ownedShards(): string[] {
-    return [...this.workers.values()].filter((w) => ['initializing', 'processing', 'waiting-for-handoff'].includes(w.lifecycle.state)).map((w) => w.shardId);
+    return [...this.workers.values()]
+      .filter((w) =>
+        ['initializing', 'processing', 'waiting-for-handoff'].includes(w.lifecycle.state),
+      )
+      .map((w) => w.shardId);
   }
 
   /**
@@ -206,7 +247,10 @@ export class Consumer extends EventEmitter {
    * Breaking out of the loop stops the consumer.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<IteratedBatch> {
-    if (this.processor) throw new ConfigError('this consumer has a processor; iterate a consumer created without one');
+    if (this.processor)
+      throw new ConfigError(
+        'this consumer has a processor; iterate a consumer created without one',
+      );
     const queue: { batch: IteratedBatch; done: () => void }[] = [];
     this.iteratorQueue = queue;
     this.processor = {
@@ -268,7 +312,9 @@ export class Consumer extends EventEmitter {
           this.finished.add(shardId);
           this.coordinator?.drop(shardId);
           // Children may be ready now: sync and balance without waiting for the timers.
-          this.syncing = this.syncing.then(() => this.syncShards()).then(() => this.coordinator?.takePass());
+          this.syncing = this.syncing
+            .then(() => this.syncShards())
+            .then(() => this.coordinator?.takePass());
         },
       },
       waitForHandoff,
@@ -276,7 +322,11 @@ export class Consumer extends EventEmitter {
     this.workers.set(lease.leaseKey, worker);
     void worker.done.then(() => {
       if (this.workers.get(lease.leaseKey) === worker && !this.running) return;
-      if (worker.lifecycle.state === 'stopped' && this.workers.get(lease.leaseKey) === worker && !worker.status().leaseHeld) {
+      if (
+        worker.lifecycle.state === 'stopped' &&
+        this.workers.get(lease.leaseKey) === worker &&
+        !worker.status().leaseHeld
+      ) {
         this.coordinator?.drop(lease.leaseKey);
       }
     });
@@ -295,11 +345,16 @@ export class Consumer extends EventEmitter {
       await this.table.completeHandoff(
         shardId,
         this.workerId,
-        typeof cp === 'string' ? undefined : { checkpoint: cp.sequenceNumber, sub: cp.subSequenceNumber },
+        typeof cp === 'string'
+          ? undefined
+          : { checkpoint: cp.sequenceNumber, sub: cp.subSequenceNumber },
       );
       this.logger.info({ shardId }, 'lease handed off');
     } catch (error) {
-      this.logger.warn({ shardId, err: error }, 'completing the hand-off failed; the new owner takes over after the failover time');
+      this.logger.warn(
+        { shardId, err: error },
+        'completing the hand-off failed; the new owner takes over after the failover time',
+      );
     }
   }
 
@@ -307,10 +362,18 @@ export class Consumer extends EventEmitter {
     if (!this.running) return;
     try {
       const o = this.options;
-      const shards = await listAllShards(this.raw.kinesisClient, { streamName: this.streamName ?? o.streamName, streamArn: o.streamArn }, AbortSignal.timeout(10_000));
+      const shards = await listAllShards(
+        this.raw.kinesisClient,
+        { streamName: this.streamName ?? o.streamName, streamArn: o.streamArn },
+        AbortSignal.timeout(10_000),
+      );
       const existing = new Set((await this.table.list()).map((l) => l.leaseKey));
       for (const lease of leasesForNewShards(shards, existing, o.initialPosition)) {
-        if (await this.table.create(lease)) this.logger.info({ shardId: lease.leaseKey, checkpoint: lease.checkpoint }, 'lease created for new shard');
+        if (await this.table.create(lease))
+          this.logger.info(
+            { shardId: lease.leaseKey, checkpoint: lease.checkpoint },
+            'lease created for new shard',
+          );
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'shard sync failed; will retry');

@@ -1,11 +1,22 @@
 import { ShardlineError } from '@shardline/aggregation';
 
-export { ConfigError, CorruptAggregateError, CompressionError, ShardlineError } from '@shardline/aggregation';
+export {
+  ConfigError,
+  CorruptAggregateError,
+  CompressionError,
+  ShardlineError,
+} from '@shardline/aggregation';
 
 /** The lease on a shard went to another worker (or was deleted) while this worker held it. */
 export class LeaseLostError extends ShardlineError {
-  constructor(readonly shardId: string, detail = '') {
-    super('LEASE_LOST', `lease on ${shardId} is no longer held by this worker${detail ? `: ${detail}` : ''}`);
+  constructor(
+    readonly shardId: string,
+    detail = '',
+  ) {
+    super(
+      'LEASE_LOST',
+      `lease on ${shardId} is no longer held by this worker${detail ? `: ${detail}` : ''}`,
+    );
   }
 }
 
@@ -21,7 +32,12 @@ export class CheckpointError extends ShardlineError {}
 
 /** Reading a shard failed in a way retrying will not fix. */
 export class RetrievalError extends ShardlineError {
-  constructor(readonly shardId: string, readonly serviceCode: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly shardId: string,
+    readonly serviceCode: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super('RETRIEVAL_FAILED', `reading ${shardId} failed: ${serviceCode}: ${message}`, options);
   }
 }
@@ -33,6 +49,10 @@ export class PoisonRecordError extends ShardlineError {
     readonly sequenceNumber: string,
     cause: ShardlineError,
   ) {
-    super('POISON_RECORD', `record ${sequenceNumber} on ${shardId} cannot be decoded: ${cause.message}`, { cause });
+    super(
+      'POISON_RECORD',
+      `record ${sequenceNumber} on ${shardId} cannot be decoded: ${cause.message}`,
+      { cause },
+    );
   }
 }

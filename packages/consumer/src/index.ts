@@ -1,7 +1,13 @@
 export { Consumer } from './consumer';
 export type { StopOptions, ConsumerHealth, IteratedBatch } from './consumer';
 export type { ConsumerOptions, InitialPosition, ProcessorErrorAction } from './options';
-export type { ShardProcessor, RecordBatch, ConsumerRecord, Checkpointer, ShutdownReason } from './processor';
+export type {
+  ShardProcessor,
+  RecordBatch,
+  ConsumerRecord,
+  Checkpointer,
+  ShutdownReason,
+} from './processor';
 export type { ConsumerMetricEvent } from './metrics';
 export type { ShardHealth } from './shard-worker';
 export type { ShardState } from './shard-lifecycle';

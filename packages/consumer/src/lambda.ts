@@ -10,7 +10,12 @@ export type { KinesisHandlerOptions } from './lambda/options';
 export type { LambdaLogger } from './lambda/logger';
 export { RecordFailure, InvalidEventError, UnknownRecordError } from './lambda/errors';
 export { PoisonRecordError } from './errors';
-export { ShardlineError, CorruptAggregateError, CompressionError, ConfigError } from '@shardline/aggregation';
+export {
+  ShardlineError,
+  CorruptAggregateError,
+  CompressionError,
+  ConfigError,
+} from '@shardline/aggregation';
 export { shardIdOf } from './lambda/event';
 export type {
   KinesisStreamEvent,

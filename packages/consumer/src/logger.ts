@@ -5,5 +5,8 @@ import pino, { type Logger } from 'pino';
 export const CONSUMER_REDACT_PATHS = REDACT_PATHS;
 
 export function consumerLogger(logger: Logger | undefined, workerId: string): Logger {
-  return (logger ?? pino({ level: 'silent' })).child({ component: 'shardline-consumer', workerId }, { redact: [...REDACT_PATHS] });
+  return (logger ?? pino({ level: 'silent' })).child(
+    { component: 'shardline-consumer', workerId },
+    { redact: [...REDACT_PATHS] },
+  );
 }

@@ -65,12 +65,19 @@ export interface ConsumerOptions {
    * Called when the processor throws on a batch. Return `'retry'` (default: retried with backoff,
    * forever, loudly) or `'skip'` to move on (after sending the batch somewhere safe).
    */
-  onProcessorError?: (error: unknown, batch: RecordBatch, attempt: number) => ProcessorErrorAction | Promise<ProcessorErrorAction>;
+  onProcessorError?: (
+    error: unknown,
+    batch: RecordBatch,
+    attempt: number,
+  ) => ProcessorErrorAction | Promise<ProcessorErrorAction>;
   /**
    * Called for a record that cannot be decoded (corrupt aggregate, bad compression envelope),
    * which is then skipped. Default: logged at error level.
    */
-  onPoisonRecord?: (error: PoisonRecordError, record: Pick<ConsumerRecord, 'partitionKey' | 'sequenceNumber' | 'data'> & { shardId: string }) => void | Promise<void>;
+  onPoisonRecord?: (
+    error: PoisonRecordError,
+    record: Pick<ConsumerRecord, 'partitionKey' | 'sequenceNumber' | 'data'> & { shardId: string },
+  ) => void | Promise<void>;
   /** Stop gracefully on SIGTERM and SIGINT. Default false. */
   handleSignals?: boolean;
   /** pino logger; default silent. Payloads and credentials are never logged. */
@@ -98,37 +105,98 @@ export interface ResolvedConsumerOptions {
   retrieval: { mode: 'polling' } | FanoutRetrievalOptions;
 }
 
-export function resolveConsumerOptions(options: ConsumerOptions, iteratorMode = false): ResolvedConsumerOptions {
-  if (options === null || typeof options !== 'object') throw new ConfigError('Consumer options must be an object');
+export function resolveConsumerOptions(
+  options: ConsumerOptions,
+  iteratorMode = false,
+): ResolvedConsumerOptions {
+  if (options === null || typeof options !== 'object')
+    throw new ConfigError('Consumer options must be an object');
   const { streamName, streamArn } = options;
-  if (streamName === undefined && streamArn === undefined) throw new ConfigError('Consumer needs streamName or streamArn', 'STREAM_REQUIRED');
-  if (streamName !== undefined && (typeof streamName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName))) {
-    throw new ConfigError(`streamName ${JSON.stringify(streamName)} is not a valid Kinesis stream name`);
+  if (streamName === undefined && streamArn === undefined)
+    throw new ConfigError('Consumer needs streamName or streamArn', 'STREAM_REQUIRED');
+  if (
+    streamName !== undefined &&
+    (typeof streamName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName))
+  ) {
+    throw new ConfigError(
+      `streamName ${JSON.stringify(streamName)} is not a valid Kinesis stream name`,
+    );
   }
-  if (typeof options.applicationName !== 'string' || !/^[a-zA-Z0-9_.-]{3,255}$/.test(options.applicationName)) {
-    throw new ConfigError(`applicationName ${JSON.stringify(options.applicationName)} must be 3-255 characters of [a-zA-Z0-9_.-] (it names the lease table)`);
+  if (
+    typeof options.applicationName !== 'string' ||
+    !/^[a-zA-Z0-9_.-]{3,255}$/.test(options.applicationName)
+  ) {
+    throw new ConfigError(
+      `applicationName ${JSON.stringify(options.applicationName)} must be 3-255 characters of [a-zA-Z0-9_.-] (it names the lease table)`,
+    );
   }
-  if (!options.kinesisClient || typeof (options.kinesisClient as { send?: unknown }).send !== 'function') throw new ConfigError('kinesisClient (an SDK v3 KinesisClient) is required');
-  if (!options.dynamoDBClient || typeof (options.dynamoDBClient as { send?: unknown }).send !== 'function') throw new ConfigError('dynamoDBClient (an SDK v3 DynamoDBClient) is required');
-  if (!iteratorMode && options.processor !== undefined && typeof options.processor.processRecords !== 'function') {
+  if (
+    !options.kinesisClient ||
+    typeof (options.kinesisClient as { send?: unknown }).send !== 'function'
+  )
+    throw new ConfigError('kinesisClient (an SDK v3 KinesisClient) is required');
+  if (
+    !options.dynamoDBClient ||
+    typeof (options.dynamoDBClient as { send?: unknown }).send !== 'function'
+  )
+    throw new ConfigError('dynamoDBClient (an SDK v3 DynamoDBClient) is required');
+  if (
+    !iteratorMode &&
+    options.processor !== undefined &&
+    typeof options.processor.processRecords !== 'function'
+  ) {
     throw new ConfigError('processor.processRecords must be a function');
   }
   const initialPosition = options.initialPosition ?? 'LATEST';
   if (
     initialPosition !== 'TRIM_HORIZON' &&
     initialPosition !== 'LATEST' &&
-    !(typeof initialPosition === 'object' && initialPosition.timestamp instanceof Date && !Number.isNaN(initialPosition.timestamp.getTime()))
+    !(
+      typeof initialPosition === 'object' &&
+      initialPosition.timestamp instanceof Date &&
+      !Number.isNaN(initialPosition.timestamp.getTime())
+    )
   ) {
-    throw new ConfigError(`initialPosition must be 'TRIM_HORIZON', 'LATEST' or { timestamp: Date }, got ${JSON.stringify(initialPosition)}`);
+    throw new ConfigError(
+      `initialPosition must be 'TRIM_HORIZON', 'LATEST' or { timestamp: Date }, got ${JSON.stringify(initialPosition)}`,
+    );
   }
-  const failoverTimeMillis = int(options.failoverTimeMillis, 'failoverTimeMillis', 10_000, 300, 3_600_000);
-  const idle = int(options.idleTimeBetweenReadsMillis, 'idleTimeBetweenReadsMillis', 1000, 0, 300_000);
-  const stallTimeoutMillis = int(options.stallTimeoutMillis, 'stallTimeoutMillis', 60_000, 1000, 3_600_000);
-  if (stallTimeoutMillis <= idle) throw new ConfigError(`stallTimeoutMillis (${stallTimeoutMillis}) must be longer than idleTimeBetweenReadsMillis (${idle})`);
+  const failoverTimeMillis = int(
+    options.failoverTimeMillis,
+    'failoverTimeMillis',
+    10_000,
+    300,
+    3_600_000,
+  );
+  const idle = int(
+    options.idleTimeBetweenReadsMillis,
+    'idleTimeBetweenReadsMillis',
+    1000,
+    0,
+    300_000,
+  );
+  const stallTimeoutMillis = int(
+    options.stallTimeoutMillis,
+    'stallTimeoutMillis',
+    60_000,
+    1000,
+    3_600_000,
+  );
+  if (stallTimeoutMillis <= idle)
+    throw new ConfigError(
+      `stallTimeoutMillis (${stallTimeoutMillis}) must be longer than idleTimeBetweenReadsMillis (${idle})`,
+    );
   const retrieval = options.retrieval ?? { mode: 'polling' as const };
-  if (retrieval.mode !== 'polling' && retrieval.mode !== 'fanout') throw new ConfigError(`retrieval.mode must be 'polling' or 'fanout'`);
-  if (retrieval.mode === 'fanout' && (typeof retrieval.consumerName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(retrieval.consumerName))) {
-    throw new ConfigError('retrieval.consumerName must name the stream consumer (1-128 characters of [a-zA-Z0-9_.-])');
+  if (retrieval.mode !== 'polling' && retrieval.mode !== 'fanout')
+    throw new ConfigError(`retrieval.mode must be 'polling' or 'fanout'`);
+  if (
+    retrieval.mode === 'fanout' &&
+    (typeof retrieval.consumerName !== 'string' ||
+      !/^[a-zA-Z0-9_.-]{1,128}$/.test(retrieval.consumerName))
+  ) {
+    throw new ConfigError(
+      'retrieval.consumerName must name the stream consumer (1-128 characters of [a-zA-Z0-9_.-])',
+    );
   }
   return {
     streamName,
@@ -138,10 +206,31 @@ export function resolveConsumerOptions(options: ConsumerOptions, iteratorMode = 
     workerId: options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     initialPosition,
     failoverTimeMillis,
-    gracefulLeaseHandoffTimeoutMillis: int(options.gracefulLeaseHandoffTimeoutMillis, 'gracefulLeaseHandoffTimeoutMillis', 30_000, 300, 3_600_000),
-    maxLeasesForWorker: options.maxLeasesForWorker === undefined ? Number.MAX_SAFE_INTEGER : int(options.maxLeasesForWorker, 'maxLeasesForWorker', 0, 1, Number.MAX_SAFE_INTEGER),
-    maxLeasesToStealAtOneTime: int(options.maxLeasesToStealAtOneTime, 'maxLeasesToStealAtOneTime', 1, 0, 1000),
-    shardSyncIntervalMillis: int(options.shardSyncIntervalMillis, 'shardSyncIntervalMillis', 60_000, 100, 86_400_000),
+    gracefulLeaseHandoffTimeoutMillis: int(
+      options.gracefulLeaseHandoffTimeoutMillis,
+      'gracefulLeaseHandoffTimeoutMillis',
+      30_000,
+      300,
+      3_600_000,
+    ),
+    maxLeasesForWorker:
+      options.maxLeasesForWorker === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : int(options.maxLeasesForWorker, 'maxLeasesForWorker', 0, 1, Number.MAX_SAFE_INTEGER),
+    maxLeasesToStealAtOneTime: int(
+      options.maxLeasesToStealAtOneTime,
+      'maxLeasesToStealAtOneTime',
+      1,
+      0,
+      1000,
+    ),
+    shardSyncIntervalMillis: int(
+      options.shardSyncIntervalMillis,
+      'shardSyncIntervalMillis',
+      60_000,
+      100,
+      86_400_000,
+    ),
     maxRecords: int(options.maxRecords, 'maxRecords', 10_000, 1, 10_000),
     idleTimeBetweenReadsMillis: idle,
     autoCheckpoint: options.autoCheckpoint ?? true,
@@ -153,7 +242,9 @@ export function resolveConsumerOptions(options: ConsumerOptions, iteratorMode = 
 function int(value: unknown, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }

@@ -44,7 +44,10 @@ export type ShutdownReason = 'stop' | 'handoff' | 'stall-restart';
  */
 export interface ShardProcessor {
   /** Before the first batch of a shard this worker took. */
-  initialize?(input: { shardId: string; checkpoint: ExtendedSequence | string }): void | Promise<void>;
+  initialize?(input: {
+    shardId: string;
+    checkpoint: ExtendedSequence | string;
+  }): void | Promise<void>;
   /** A batch, in shard order. Resolve when it is processed; throwing retries it (see `onProcessorError`). */
   processRecords(batch: RecordBatch, checkpointer: Checkpointer): void | Promise<void>;
   /** The lease went to another worker: stop touching the shard. Checkpointing is no longer possible. */
@@ -54,7 +57,13 @@ export interface ShardProcessor {
    * (it writes SHARD_END here); if you forget, the consumer writes SHARD_END itself and logs a
    * warning, since children cannot start before it.
    */
-  shardEnded?(input: { shardId: string; childShardIds: string[] }, checkpointer: Checkpointer): void | Promise<void>;
+  shardEnded?(
+    input: { shardId: string; childShardIds: string[] },
+    checkpointer: Checkpointer,
+  ): void | Promise<void>;
   /** The worker is stopping, or handing the shard to another worker: last chance to checkpoint. */
-  shutdownRequested?(input: { shardId: string; reason: ShutdownReason }, checkpointer: Checkpointer): void | Promise<void>;
+  shutdownRequested?(
+    input: { shardId: string; reason: ShutdownReason },
+    checkpointer: Checkpointer,
+  ): void | Promise<void>;
 }

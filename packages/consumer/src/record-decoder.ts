@@ -31,7 +31,10 @@ export interface DecodeContext {
  * already covers. A record that cannot be decoded is returned in `poisoned` (never thrown, never
  * dropped silently); the consumer hands it to `onPoisonRecord`.
  */
-export function decodeRecords(raw: readonly RawKinesisRecord[], context: DecodeContext): { records: ConsumerRecord[]; poisoned: Poisoned[]; outOfRange: number } {
+export function decodeRecords(
+  raw: readonly RawKinesisRecord[],
+  context: DecodeContext,
+): { records: ConsumerRecord[]; poisoned: Poisoned[]; outOfRange: number } {
   const records: ConsumerRecord[] = [];
   const poisoned: Poisoned[] = [];
   let outOfRange = 0;
@@ -47,7 +50,15 @@ export function decodeRecords(raw: readonly RawKinesisRecord[], context: DecodeC
       throw error;
     }
     const range = context.hashRange;
-    if (range && users.length > 0 && users[0]!.aggregated && users.some((u) => { const h = hashKeyOf(u); return h < range.start || h > range.end; })) {
+    if (
+      range &&
+      users.length > 0 &&
+      users[0]!.aggregated &&
+      users.some((u) => {
+        const h = hashKeyOf(u);
+        return h < range.start || h > range.end;
+      })
+    ) {
       // An aggregate that landed on a shard some of its records do not hash into (sent with a
       // stale shard map during resharding): like the KCL, drop it whole. The producer re-sends
       // such aggregates' records, so delivering part of it would duplicate them.
@@ -61,7 +72,13 @@ export function decodeRecords(raw: readonly RawKinesisRecord[], context: DecodeC
         data = decompress(user.data);
       } catch (error) {
         if (error instanceof CompressionError) {
-          poisoned.push(poison(context.shardId, { ...r, data: user.data, partitionKey: user.partitionKey }, error));
+          poisoned.push(
+            poison(
+              context.shardId,
+              { ...r, data: user.data, partitionKey: user.partitionKey },
+              error,
+            ),
+          );
           continue;
         }
         throw error;
@@ -74,7 +91,8 @@ export function decodeRecords(raw: readonly RawKinesisRecord[], context: DecodeC
         aggregated: user.aggregated,
       };
       if (user.explicitHashKey !== undefined) record.explicitHashKey = user.explicitHashKey;
-      if (user.approximateArrivalTimestamp) record.approximateArrivalTimestamp = user.approximateArrivalTimestamp;
+      if (user.approximateArrivalTimestamp)
+        record.approximateArrivalTimestamp = user.approximateArrivalTimestamp;
       records.push(record);
     }
   }
@@ -84,6 +102,11 @@ export function decodeRecords(raw: readonly RawKinesisRecord[], context: DecodeC
 function poison(shardId: string, r: RawKinesisRecord, error: ShardlineError): Poisoned {
   return {
     error: new PoisonRecordError(shardId, r.sequenceNumber, error),
-    record: { shardId, partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber, data: r.data },
+    record: {
+      shardId,
+      partitionKey: r.partitionKey,
+      sequenceNumber: r.sequenceNumber,
+      data: r.data,
+    },
   };
 }

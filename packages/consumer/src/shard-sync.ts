@@ -3,7 +3,11 @@ import type { Lease } from './leases/lease';
 import type { InitialPosition } from './options';
 
 /** Every shard of the stream, closed ones included. */
-export async function listAllShards(client: KinesisClient, stream: { streamName?: string | undefined; streamArn?: string | undefined }, signal?: AbortSignal): Promise<Shard[]> {
+export async function listAllShards(
+  client: KinesisClient,
+  stream: { streamName?: string | undefined; streamArn?: string | undefined },
+  signal?: AbortSignal,
+): Promise<Shard[]> {
   const shards: Shard[] = [];
   let nextToken: string | undefined;
   do {
@@ -11,7 +15,10 @@ export async function listAllShards(client: KinesisClient, stream: { streamName?
       new ListShardsCommand(
         nextToken
           ? { NextToken: nextToken }
-          : { ...(stream.streamName ? { StreamName: stream.streamName } : {}), ...(stream.streamArn ? { StreamARN: stream.streamArn } : {}) },
+          : {
+              ...(stream.streamName ? { StreamName: stream.streamName } : {}),
+              ...(stream.streamArn ? { StreamARN: stream.streamArn } : {}),
+            },
       ),
       signal ? { abortSignal: signal } : {},
     );
@@ -26,14 +33,20 @@ export async function listAllShards(client: KinesisClient, stream: { streamName?
  * stream or the table) starts at TRIM_HORIZON, so a child never skips records its parents did
  * not deliver; a root shard starts at the application's initial position.
  */
-export function leasesForNewShards(shards: readonly Shard[], existing: ReadonlySet<string>, initialPosition: InitialPosition): Lease[] {
+export function leasesForNewShards(
+  shards: readonly Shard[],
+  existing: ReadonlySet<string>,
+  initialPosition: InitialPosition,
+): Lease[] {
   const known = new Set([...existing, ...shards.map((s) => s.ShardId!)]);
   const sentinel = typeof initialPosition === 'object' ? 'AT_TIMESTAMP' : initialPosition;
   const out: Lease[] = [];
   for (const shard of shards) {
     const id = shard.ShardId!;
     if (existing.has(id)) continue;
-    const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p && known.has(p));
+    const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter(
+      (p): p is string => !!p && known.has(p),
+    );
     out.push({
       leaseKey: id,
       leaseOwner: undefined,

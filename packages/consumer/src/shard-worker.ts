@@ -65,16 +65,34 @@ export class ShardWorker {
   private startDone!: () => void;
   private readonly started: Promise<void>;
 
-  constructor(private readonly d: ShardWorkerDeps, waitForHandoff: boolean) {
+  constructor(
+    private readonly d: ShardWorkerDeps,
+    waitForHandoff: boolean,
+  ) {
     this.shardId = d.lease.leaseKey;
     const initial: ExtendedSequence | string = isSentinel(d.lease.checkpoint)
       ? d.lease.checkpoint
-      : { sequenceNumber: d.lease.checkpoint, subSequenceNumber: d.lease.checkpointSubSequenceNumber };
-    this.checkpointer = new ShardCheckpointer(this.shardId, d.table, d.workerId, initial, () => d.metric({ type: 'checkpoint', shardId: this.shardId }));
-    this.lifecycle = new ShardLifecycle(waitForHandoff ? 'waiting-for-handoff' : 'initializing', (from, to) =>
-      d.logger.debug({ shardId: this.shardId, from, to }, 'shard state'),
+      : {
+          sequenceNumber: d.lease.checkpoint,
+          subSequenceNumber: d.lease.checkpointSubSequenceNumber,
+        };
+    this.checkpointer = new ShardCheckpointer(this.shardId, d.table, d.workerId, initial, () =>
+      d.metric({ type: 'checkpoint', shardId: this.shardId }),
     );
-    this.health = { shardId: this.shardId, state: this.lifecycle.state, leaseHeld: true, lastReadAt: undefined, millisBehindLatest: undefined, recordsProcessed: 0, stalls: 0, lastError: undefined };
+    this.lifecycle = new ShardLifecycle(
+      waitForHandoff ? 'waiting-for-handoff' : 'initializing',
+      (from, to) => d.logger.debug({ shardId: this.shardId, from, to }, 'shard state'),
+    );
+    this.health = {
+      shardId: this.shardId,
+      state: this.lifecycle.state,
+      leaseHeld: true,
+      lastReadAt: undefined,
+      millisBehindLatest: undefined,
+      recordsProcessed: 0,
+      stalls: 0,
+      lastError: undefined,
+    };
     this.started = new Promise((resolve) => (this.startDone = resolve));
     if (!waitForHandoff) this.startDone();
     this.done = this.run().catch((error: unknown) => {
@@ -85,7 +103,14 @@ export class ShardWorker {
   /** The previous owner finished its hand-off: start reading. */
   handoffComplete(lease: Lease): void {
     this.d.lease = lease;
-    this.checkpointer.reset(isSentinel(lease.checkpoint) ? lease.checkpoint : { sequenceNumber: lease.checkpoint, subSequenceNumber: lease.checkpointSubSequenceNumber });
+    this.checkpointer.reset(
+      isSentinel(lease.checkpoint)
+        ? lease.checkpoint
+        : {
+            sequenceNumber: lease.checkpoint,
+            subSequenceNumber: lease.checkpointSubSequenceNumber,
+          },
+    );
     if (this.lifecycle.to('initializing')) this.startDone();
   }
 
@@ -126,12 +151,18 @@ export class ShardWorker {
         this.lifecycle.to('shard-ended');
         return;
       }
-      await d.processor.initialize?.({ shardId: this.shardId, checkpoint: this.checkpointer.lastCheckpoint });
+      await d.processor.initialize?.({
+        shardId: this.shardId,
+        checkpoint: this.checkpointer.lastCheckpoint,
+      });
       if (!this.lifecycle.to('processing')) return;
       this.startWatchdog();
       this.reader = d.retrieval.createReader(this.shardId, position);
       let after = position.type === 'AT_SEQUENCE_NUMBER' ? this.resumePoint() : undefined;
-      const hashRange = d.lease.startingHashKey && d.lease.endingHashKey ? { start: BigInt(d.lease.startingHashKey), end: BigInt(d.lease.endingHashKey) } : undefined;
+      const hashRange =
+        d.lease.startingHashKey && d.lease.endingHashKey
+          ? { start: BigInt(d.lease.startingHashKey), end: BigInt(d.lease.endingHashKey) }
+          : undefined;
 
       while (!this.stopController.signal.aborted) {
         this.readController = new AbortController();
@@ -149,7 +180,10 @@ export class ShardWorker {
           const code = errorName(error);
           this.health.lastError = `${code}: ${(error as Error).message}`;
           d.metric({ type: 'readError', shardId: this.shardId, code });
-          d.logger.error({ shardId: this.shardId, code }, 'reading the shard failed; restarting its reader from the last position');
+          d.logger.error(
+            { shardId: this.shardId, code },
+            'reading the shard failed; restarting its reader from the last position',
+          );
           await abortableSleep(1000, this.stopController.signal).catch(() => {});
           await this.restartReader();
           continue;
@@ -160,19 +194,37 @@ export class ShardWorker {
         this.health.lastReadAt = this.lastProgressAt;
         this.health.millisBehindLatest = batch.millisBehindLatest;
 
-        const decoded = decodeRecords(batch.records, { shardId: this.shardId, ...(after ? { after } : {}), ...(hashRange ? { hashRange } : {}) });
+        const decoded = decodeRecords(batch.records, {
+          shardId: this.shardId,
+          ...(after ? { after } : {}),
+          ...(hashRange ? { hashRange } : {}),
+        });
         if (batch.records.length > 0) after = undefined;
         for (const p of decoded.poisoned) await this.poison(p.error, p.record);
         if (decoded.records.length > 0) {
           const userBatch: RecordBatch = { shardId: this.shardId, records: decoded.records };
-          if (batch.millisBehindLatest !== undefined) userBatch.millisBehindLatest = batch.millisBehindLatest;
+          if (batch.millisBehindLatest !== undefined)
+            userBatch.millisBehindLatest = batch.millisBehindLatest;
           const processed = await this.process(userBatch);
           if (!processed) break; // lease lost while retrying
           const last = decoded.records[decoded.records.length - 1]!;
-          this.checkpointer.lastDelivered = { sequenceNumber: last.sequenceNumber, subSequenceNumber: last.subSequenceNumber };
+          this.checkpointer.lastDelivered = {
+            sequenceNumber: last.sequenceNumber,
+            subSequenceNumber: last.subSequenceNumber,
+          };
           this.health.recordsProcessed += decoded.records.length;
-          d.metric({ type: 'batch', shardId: this.shardId, records: decoded.records.length, ...(batch.millisBehindLatest !== undefined ? { millisBehindLatest: batch.millisBehindLatest } : {}) });
-          if (d.autoCheckpoint && !this.leaseLost) await this.checkpointer.checkpoint().catch((error: unknown) => this.onCheckpointError(error));
+          d.metric({
+            type: 'batch',
+            shardId: this.shardId,
+            records: decoded.records.length,
+            ...(batch.millisBehindLatest !== undefined
+              ? { millisBehindLatest: batch.millisBehindLatest }
+              : {}),
+          });
+          if (d.autoCheckpoint && !this.leaseLost)
+            await this.checkpointer
+              .checkpoint()
+              .catch((error: unknown) => this.onCheckpointError(error));
         }
         if (batch.shardEnded) {
           await this.endShard((batch.childShards ?? []).map((c) => c.shardId));
@@ -198,7 +250,9 @@ export class ShardWorker {
     if (this.leaseLost) {
       this.lifecycle.to('lease-lost');
       d.metric({ type: 'leaseLost', shardId: this.shardId });
-      await Promise.resolve(d.processor.leaseLost?.({ shardId: this.shardId })).catch((error: unknown) => d.logger.warn({ shardId: this.shardId, err: error }, 'leaseLost threw'));
+      await Promise.resolve(d.processor.leaseLost?.({ shardId: this.shardId })).catch(
+        (error: unknown) => d.logger.warn({ shardId: this.shardId, err: error }, 'leaseLost threw'),
+      );
       this.lifecycle.to('stopped');
       return;
     }
@@ -219,11 +273,22 @@ export class ShardWorker {
     const d = this.d;
     this.lifecycle.to('shard-ended');
     this.checkpointer.atShardEnd = true;
-    await d.table.setChildren(this.shardId, children).catch((error: unknown) => d.logger.warn({ shardId: this.shardId, err: error }, 'recording child shards failed'));
+    await d.table
+      .setChildren(this.shardId, children)
+      .catch((error: unknown) =>
+        d.logger.warn({ shardId: this.shardId, err: error }, 'recording child shards failed'),
+      );
     try {
-      await d.processor.shardEnded?.({ shardId: this.shardId, childShardIds: children }, this.checkpointer);
+      await d.processor.shardEnded?.(
+        { shardId: this.shardId, childShardIds: children },
+        this.checkpointer,
+      );
       if (this.checkpointer.lastCheckpoint !== 'SHARD_END') {
-        if (d.processor.shardEnded) d.logger.warn({ shardId: this.shardId }, 'shardEnded did not checkpoint; writing SHARD_END so child shards can start');
+        if (d.processor.shardEnded)
+          d.logger.warn(
+            { shardId: this.shardId },
+            'shardEnded did not checkpoint; writing SHARD_END so child shards can start',
+          );
         await this.checkpointer.checkpoint();
       }
       d.metric({ type: 'shardEnded', shardId: this.shardId });
@@ -251,24 +316,46 @@ export class ShardWorker {
         if (d.onProcessorError) action = await d.onProcessorError(error, batch, attempt);
         if (action === 'skip') return true;
         this.lastProgressAt = Date.now(); // a failing processor is not a stalled reader
-        await abortableSleep(Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)), this.stopController.signal).catch(() => {});
-        if (this.stopController.signal.aborted && !this.leaseLost && this.shutdownReason) return false;
+        await abortableSleep(
+          Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)),
+          this.stopController.signal,
+        ).catch(() => {});
+        if (this.stopController.signal.aborted && !this.leaseLost && this.shutdownReason)
+          return false;
         if (this.leaseLost) return false;
       }
     }
   }
 
-  private async poison(error: PoisonRecordError, record: { shardId: string; partitionKey: string; sequenceNumber: string; data: Uint8Array }): Promise<void> {
+  private async poison(
+    error: PoisonRecordError,
+    record: { shardId: string; partitionKey: string; sequenceNumber: string; data: Uint8Array },
+  ): Promise<void> {
     const d = this.d;
-    d.metric({ type: 'poisonRecord', shardId: this.shardId, code: (error.cause as { code?: string })?.code ?? error.code });
+    d.metric({
+      type: 'poisonRecord',
+      shardId: this.shardId,
+      code: (error.cause as { code?: string })?.code ?? error.code,
+    });
     if (d.onPoisonRecord) {
       try {
         await d.onPoisonRecord(error, record);
       } catch (hookError) {
-        d.logger.error({ shardId: this.shardId, sequenceNumber: record.sequenceNumber, err: hookError }, 'onPoisonRecord threw; the poison record was skipped');
+        d.logger.error(
+          { shardId: this.shardId, sequenceNumber: record.sequenceNumber, err: hookError },
+          'onPoisonRecord threw; the poison record was skipped',
+        );
       }
     } else {
-      d.logger.error({ shardId: this.shardId, sequenceNumber: record.sequenceNumber, code: error.code, reason: error.message }, 'poison record skipped');
+      d.logger.error(
+        {
+          shardId: this.shardId,
+          sequenceNumber: record.sequenceNumber,
+          code: error.code,
+          reason: error.message,
+        },
+        'poison record skipped',
+      );
     }
   }
 
@@ -288,7 +375,8 @@ export class ShardWorker {
 
   private startPosition(): StartPosition | undefined {
     const last = this.checkpointer.lastDelivered ?? this.checkpointer.lastCheckpoint;
-    if (typeof last !== 'string') return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: last.sequenceNumber };
+    if (typeof last !== 'string')
+      return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: last.sequenceNumber };
     switch (last) {
       case 'SHARD_END':
         return undefined;
@@ -298,7 +386,9 @@ export class ShardWorker {
         return { type: 'LATEST' };
       case 'AT_TIMESTAMP': {
         const p = this.d.initialPosition;
-        return typeof p === 'object' ? { type: 'AT_TIMESTAMP', timestamp: p.timestamp } : { type: 'TRIM_HORIZON' };
+        return typeof p === 'object'
+          ? { type: 'AT_TIMESTAMP', timestamp: p.timestamp }
+          : { type: 'TRIM_HORIZON' };
       }
       default:
         return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: last };
@@ -309,7 +399,9 @@ export class ShardWorker {
   private async restartReader(): Promise<void> {
     await this.reader?.close().catch(() => {});
     const last = this.checkpointer.lastDelivered;
-    const position: StartPosition | undefined = last ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last.sequenceNumber } : this.startPosition();
+    const position: StartPosition | undefined = last
+      ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last.sequenceNumber }
+      : this.startPosition();
     if (!position) return;
     this.reader = this.d.retrieval.createReader(this.shardId, position);
     this.lastProgressAt = Date.now();
@@ -322,7 +414,10 @@ export class ShardWorker {
       if (silent > this.d.stallTimeoutMillis && this.lifecycle.state === 'processing') {
         this.health.stalls++;
         this.d.metric({ type: 'stall', shardId: this.shardId, silentForMs: silent });
-        this.d.logger.warn({ shardId: this.shardId, silentForMs: silent }, 'shard reader stalled: no read returned; restarting it');
+        this.d.logger.warn(
+          { shardId: this.shardId, silentForMs: silent },
+          'shard reader stalled: no read returned; restarting it',
+        );
         this.lastProgressAt = Date.now();
         this.readController?.abort(new StallError('stalled'));
       }

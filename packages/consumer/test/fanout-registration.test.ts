@@ -1,4 +1,8 @@
-import { DescribeStreamConsumerCommand, type KinesisClient, RegisterStreamConsumerCommand } from '@aws-sdk/client-kinesis';
+import {
+  DescribeStreamConsumerCommand,
+  type KinesisClient,
+  RegisterStreamConsumerCommand,
+} from '@aws-sdk/client-kinesis';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FanoutRegistrationError } from '../src/retrieval/fanout/errors';
@@ -28,11 +32,20 @@ function controlPlane(describe: (() => unknown)[], register: (() => unknown)[] =
   return { client, calls };
 }
 
-const status = (ConsumerStatus: string) => () => ({ ConsumerDescription: { ConsumerARN: 'arn:c', ConsumerStatus } });
+const status = (ConsumerStatus: string) => () => ({
+  ConsumerDescription: { ConsumerARN: 'arn:c', ConsumerStatus },
+});
 const absent = () => {
   throw named('ResourceNotFoundException');
 };
-const input = (client: KinesisClient, timeoutMs = 5000) => ({ client, streamArn: 'arn:s', consumerName: 'app', timeoutMs, signal: new AbortController().signal, logger });
+const input = (client: KinesisClient, timeoutMs = 5000) => ({
+  client,
+  streamArn: 'arn:s',
+  consumerName: 'app',
+  timeoutMs,
+  signal: new AbortController().signal,
+  logger,
+});
 
 describe('stream consumer registration', () => {
   it('registers an absent consumer and waits until it is ACTIVE', async () => {
@@ -47,8 +60,15 @@ describe('stream consumer registration', () => {
     expect(calls).toEqual(['describe']);
   });
 
-  it('losing the registration race (ResourceInUse) is success: it waits for the winner\'s consumer', async () => {
-    const { client, calls } = controlPlane([absent, status('ACTIVE')], [() => { throw named('ResourceInUseException'); }]);
+  it("losing the registration race (ResourceInUse) is success: it waits for the winner's consumer", async () => {
+    const { client, calls } = controlPlane(
+      [absent, status('ACTIVE')],
+      [
+        () => {
+          throw named('ResourceInUseException');
+        },
+      ],
+    );
     expect(await ensureStreamConsumer(input(client))).toBe('arn:c');
     expect(calls).toEqual(['describe', 'register', 'describe']);
   });
@@ -60,10 +80,21 @@ describe('stream consumer registration', () => {
   });
 
   it('a refusal is a typed error naming the service code', async () => {
-    const { client } = controlPlane([absent], [() => { throw named('AccessDeniedException'); }]);
+    const { client } = controlPlane(
+      [absent],
+      [
+        () => {
+          throw named('AccessDeniedException');
+        },
+      ],
+    );
     const error = await ensureStreamConsumer(input(client)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FanoutRegistrationError);
-    expect(error).toMatchObject({ code: 'FANOUT_REGISTRATION_FAILED', serviceCode: 'AccessDeniedException', consumerName: 'app' });
+    expect(error).toMatchObject({
+      code: 'FANOUT_REGISTRATION_FAILED',
+      serviceCode: 'AccessDeniedException',
+      consumerName: 'app',
+    });
   });
 
   it('a consumer that never becomes ACTIVE fails with FANOUT_CONSUMER_NOT_ACTIVE', async () => {

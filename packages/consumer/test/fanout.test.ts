@@ -1,6 +1,13 @@
 import { createServer, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { DescribeStreamConsumerCommand, type KinesisClient, type Shard, SubscribeToShardCommand, type SubscribeToShardEventStream, type SubscribeToShardInput } from '@aws-sdk/client-kinesis';
+import {
+  DescribeStreamConsumerCommand,
+  type KinesisClient,
+  type Shard,
+  SubscribeToShardCommand,
+  type SubscribeToShardEventStream,
+  type SubscribeToShardInput,
+} from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,7 +16,12 @@ import { createFanoutRetrieval } from '../src/retrieval/fanout/index';
 import { FanoutReader } from '../src/retrieval/fanout/fanout-reader';
 import { createFanoutHttpHandler } from '../src/retrieval/fanout/http2-handler';
 import { closedShardChildren } from '../src/retrieval/fanout/shard-listing';
-import { decideOnFailure, MAX_RESOURCE_ERROR_RETRIES, SubscribeRateLimiter, toStartingPosition } from '../src/retrieval/fanout/subscription-policy';
+import {
+  decideOnFailure,
+  MAX_RESOURCE_ERROR_RETRIES,
+  SubscribeRateLimiter,
+  toStartingPosition,
+} from '../src/retrieval/fanout/subscription-policy';
 import type { ChildShardInfo, StartPosition } from '../src/retrieval/types';
 
 const logger = pino({ level: 'silent' });
@@ -19,13 +31,28 @@ describe('fan-out subscription policy', () => {
     const at = new Date(1_700_000_000_000);
     expect(toStartingPosition({ type: 'TRIM_HORIZON' })).toEqual({ Type: 'TRIM_HORIZON' });
     expect(toStartingPosition({ type: 'LATEST' })).toEqual({ Type: 'LATEST' });
-    expect(toStartingPosition({ type: 'AT_TIMESTAMP', timestamp: at })).toEqual({ Type: 'AT_TIMESTAMP', Timestamp: at });
-    expect(toStartingPosition({ type: 'AT_SEQUENCE_NUMBER', sequenceNumber: '7' })).toEqual({ Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: '7' });
-    expect(toStartingPosition({ type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: '8' })).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: '8' });
+    expect(toStartingPosition({ type: 'AT_TIMESTAMP', timestamp: at })).toEqual({
+      Type: 'AT_TIMESTAMP',
+      Timestamp: at,
+    });
+    expect(toStartingPosition({ type: 'AT_SEQUENCE_NUMBER', sequenceNumber: '7' })).toEqual({
+      Type: 'AT_SEQUENCE_NUMBER',
+      SequenceNumber: '7',
+    });
+    expect(toStartingPosition({ type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: '8' })).toEqual({
+      Type: 'AFTER_SEQUENCE_NUMBER',
+      SequenceNumber: '8',
+    });
   });
 
   it('retries transport failures and ResourceInUse forever, waiting at least a second for ResourceInUse', () => {
-    for (const code of ['ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_GOAWAY_SESSION', 'TimeoutError', 'InternalFailureException', 'ResourceInUseException']) {
+    for (const code of [
+      'ERR_HTTP2_STREAM_ERROR',
+      'ERR_HTTP2_GOAWAY_SESSION',
+      'TimeoutError',
+      'InternalFailureException',
+      'ResourceInUseException',
+    ]) {
       const decision = decideOnFailure(code, 50, () => 0.5);
       expect(decision.action, code).toBe('retry');
     }
@@ -36,11 +63,20 @@ describe('fan-out subscription policy', () => {
   });
 
   it('retries ResourceNotFound and KMS errors a few times, then fails; never retries access or argument errors', () => {
-    for (const code of ['ResourceNotFoundException', 'KMSDisabledException', 'KMSThrottlingException']) {
+    for (const code of [
+      'ResourceNotFoundException',
+      'KMSDisabledException',
+      'KMSThrottlingException',
+    ]) {
       expect(decideOnFailure(code, MAX_RESOURCE_ERROR_RETRIES).action, code).toBe('retry');
       expect(decideOnFailure(code, MAX_RESOURCE_ERROR_RETRIES + 1).action, code).toBe('fail');
     }
-    for (const code of ['AccessDeniedException', 'InvalidArgumentException', 'ValidationException', 'UnrecognizedClientException']) {
+    for (const code of [
+      'AccessDeniedException',
+      'InvalidArgumentException',
+      'ValidationException',
+      'UnrecognizedClientException',
+    ]) {
       expect(decideOnFailure(code, 1).action, code).toBe('fail');
     }
   });
@@ -56,16 +92,43 @@ describe('fan-out subscription policy', () => {
 
   it('finds a closed shard and its children in a listing; an open shard is not closed', () => {
     const shards: Shard[] = [
-      { ShardId: 'p', HashKeyRange: { StartingHashKey: '0', EndingHashKey: '9' }, SequenceNumberRange: { StartingSequenceNumber: '1', EndingSequenceNumber: '5' } },
-      { ShardId: 'c1', ParentShardId: 'p', HashKeyRange: { StartingHashKey: '0', EndingHashKey: '4' }, SequenceNumberRange: { StartingSequenceNumber: '6' } },
-      { ShardId: 'c2', ParentShardId: 'p', HashKeyRange: { StartingHashKey: '5', EndingHashKey: '9' }, SequenceNumberRange: { StartingSequenceNumber: '7' } },
-      { ShardId: 'm', ParentShardId: 'x', AdjacentParentShardId: 'p', SequenceNumberRange: { StartingSequenceNumber: '8' } } as Shard,
+      {
+        ShardId: 'p',
+        HashKeyRange: { StartingHashKey: '0', EndingHashKey: '9' },
+        SequenceNumberRange: { StartingSequenceNumber: '1', EndingSequenceNumber: '5' },
+      },
+      {
+        ShardId: 'c1',
+        ParentShardId: 'p',
+        HashKeyRange: { StartingHashKey: '0', EndingHashKey: '4' },
+        SequenceNumberRange: { StartingSequenceNumber: '6' },
+      },
+      {
+        ShardId: 'c2',
+        ParentShardId: 'p',
+        HashKeyRange: { StartingHashKey: '5', EndingHashKey: '9' },
+        SequenceNumberRange: { StartingSequenceNumber: '7' },
+      },
+      {
+        ShardId: 'm',
+        ParentShardId: 'x',
+        AdjacentParentShardId: 'p',
+        SequenceNumberRange: { StartingSequenceNumber: '8' },
+      } as Shard,
     ];
     expect(closedShardChildren(shards, 'c1')).toBeUndefined();
     expect(closedShardChildren(shards, 'gone')).toBeUndefined();
     expect(closedShardChildren(shards, 'p')).toEqual([
-      { shardId: 'c1', parentShards: ['p'], hashKeyRange: { startingHashKey: '0', endingHashKey: '4' } },
-      { shardId: 'c2', parentShards: ['p'], hashKeyRange: { startingHashKey: '5', endingHashKey: '9' } },
+      {
+        shardId: 'c1',
+        parentShards: ['p'],
+        hashKeyRange: { startingHashKey: '0', endingHashKey: '4' },
+      },
+      {
+        shardId: 'c2',
+        parentShards: ['p'],
+        hashKeyRange: { startingHashKey: '5', endingHashKey: '9' },
+      },
       { shardId: 'm', parentShards: ['x', 'p'] },
     ]);
   });
@@ -84,7 +147,9 @@ class FakeSubscriptions {
   /** Thrown by the next SubscribeToShard calls, one per call. */
   subscribeErrors: Error[] = [];
   /** Sent instead of the n-th event of the next subscription. */
-  streamFault: { afterEvents: number; event?: SubscribeToShardEventStream; error?: Error } | undefined;
+  streamFault:
+    | { afterEvents: number; event?: SubscribeToShardEventStream; error?: Error }
+    | undefined;
   closedWithChildren: ChildShardInfo[] | undefined;
   eventsPerSubscription = Infinity;
   /** Make each event one pull ahead, as a network buffer holds events made before they are read. */
@@ -111,16 +176,25 @@ class FakeSubscriptions {
     } as unknown as KinesisClient;
   }
 
-  private async *stream(input: SubscribeToShardInput, signal: AbortSignal | undefined): AsyncGenerator<SubscribeToShardEventStream> {
+  private async *stream(
+    input: SubscribeToShardInput,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<SubscribeToShardEventStream> {
     const p = input.StartingPosition!;
-    let next = p.Type === 'TRIM_HORIZON' ? 1 : p.Type === 'AT_SEQUENCE_NUMBER' ? Number(p.SequenceNumber) : Number(p.SequenceNumber) + 1;
+    let next =
+      p.Type === 'TRIM_HORIZON'
+        ? 1
+        : p.Type === 'AT_SEQUENCE_NUMBER'
+          ? Number(p.SequenceNumber)
+          : Number(p.SequenceNumber) + 1;
     const fault = this.streamFault;
     this.streamFault = undefined;
     signal?.addEventListener('abort', () => this.aborted++, { once: true });
     const build = () => {
       const last = Math.min(this.total, next + this.perEvent - 1);
       const records = [];
-      for (let s = next; s <= last; s++) records.push({ SequenceNumber: String(s), PartitionKey: 'k', Data: Buffer.from(`r${s}`) });
+      for (let s = next; s <= last; s++)
+        records.push({ SequenceNumber: String(s), PartitionKey: 'k', Data: Buffer.from(`r${s}`) });
       next = last + 1;
       const closed = this.closedWithChildren !== undefined && next > this.total;
       const event: SubscribeToShardEventStream = {
@@ -128,7 +202,15 @@ class FakeSubscriptions {
           Records: records,
           ContinuationSequenceNumber: closed ? undefined : String(next - 1),
           MillisBehindLatest: (this.total - last) * 10,
-          ...(closed ? { ChildShards: this.closedWithChildren!.map((c) => ({ ShardId: c.shardId, ParentShards: c.parentShards, HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' } })) } : {}),
+          ...(closed
+            ? {
+                ChildShards: this.closedWithChildren!.map((c) => ({
+                  ShardId: c.shardId,
+                  ParentShards: c.parentShards,
+                  HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' },
+                })),
+              }
+            : {}),
         },
       };
       return { event, closed };
@@ -154,7 +236,11 @@ class FakeSubscriptions {
   }
 }
 
-function reader(fake: FakeSubscriptions, extra: Partial<ConstructorParameters<typeof FanoutReader>[0]> = {}, position: StartPosition = { type: 'TRIM_HORIZON' }): FanoutReader {
+function reader(
+  fake: FakeSubscriptions,
+  extra: Partial<ConstructorParameters<typeof FanoutReader>[0]> = {},
+  position: StartPosition = { type: 'TRIM_HORIZON' },
+): FanoutReader {
   return new FanoutReader({
     client: fake.client(),
     consumerArn: 'arn:consumer',
@@ -178,7 +264,8 @@ async function readSequences(r: FanoutReader, until: number): Promise<number[]> 
   return seen;
 }
 
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('FanoutReader', () => {
   afterEach(() => vi.useRealTimers());
@@ -189,9 +276,14 @@ describe('FanoutReader', () => {
     const r = reader(fake);
     expect(await readSequences(r, 50)).toEqual(range(1, 50));
     expect(fake.subscribes[0]!.StartingPosition).toEqual({ Type: 'TRIM_HORIZON' });
-    expect(fake.subscribes[1]!.StartingPosition).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: '12' });
+    expect(fake.subscribes[1]!.StartingPosition).toEqual({
+      Type: 'AFTER_SEQUENCE_NUMBER',
+      SequenceNumber: '12',
+    });
     expect(fake.subscribes.length).toBeGreaterThanOrEqual(5);
-    expect(fake.subscribes.every((s) => s.ConsumerARN === 'arn:consumer' && s.ShardId === 'shard-0')).toBe(true);
+    expect(
+      fake.subscribes.every((s) => s.ConsumerARN === 'arn:consumer' && s.ShardId === 'shard-0'),
+    ).toBe(true);
   });
 
   it('starts at a checkpoint position it is given', async () => {
@@ -217,32 +309,44 @@ describe('FanoutReader', () => {
     const r = reader(fake, { subscriptionRenewalMs: 60_000 });
     const signal = new AbortController().signal;
     const seen: number[] = [];
-    for (let i = 0; i < 4; i++) seen.push(...(await r.next(signal)).records.map((x) => Number(x.sequenceNumber)));
+    for (let i = 0; i < 4; i++)
+      seen.push(...(await r.next(signal)).records.map((x) => Number(x.sequenceNumber)));
     expect(fake.subscribes).toHaveLength(1);
     vi.setSystemTime(Date.now() + 60_000);
     seen.push(...(await r.next(signal)).records.map((x) => Number(x.sequenceNumber)));
     expect(fake.subscribes).toHaveLength(2);
     expect(fake.aborted).toBe(1);
-    expect(fake.subscribes[1]!.StartingPosition).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: '20' });
+    expect(fake.subscribes[1]!.StartingPosition).toEqual({
+      Type: 'AFTER_SEQUENCE_NUMBER',
+      SequenceNumber: '20',
+    });
     expect(seen).toEqual(range(1, 25));
     await r.close();
   });
 
   it('a reset stream or a failing subscribe is retried from the last handed position', async () => {
     const fake = new FakeSubscriptions(30, 5);
-    fake.streamFault = { afterEvents: 2, error: Object.assign(new Error('stream reset'), { code: 'ERR_HTTP2_STREAM_ERROR' }) };
+    fake.streamFault = {
+      afterEvents: 2,
+      error: Object.assign(new Error('stream reset'), { code: 'ERR_HTTP2_STREAM_ERROR' }),
+    };
     fake.subscribeErrors = [];
     const errors: string[] = [];
     const r = reader(fake, { onReadError: (code) => errors.push(code) });
     const first = await readSequences(r, 10);
-    fake.subscribeErrors.push(Object.assign(new Error('boom'), { name: 'InternalFailureException' }));
+    fake.subscribeErrors.push(
+      Object.assign(new Error('boom'), { name: 'InternalFailureException' }),
+    );
     const rest = await readSequences(r, 20);
     expect([...first, ...rest]).toEqual(range(1, 30));
     expect(errors).toEqual(['ERR_HTTP2_STREAM_ERROR', 'InternalFailureException']);
-    expect(fake.subscribes.at(-1)!.StartingPosition).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: '10' });
+    expect(fake.subscribes.at(-1)!.StartingPosition).toEqual({
+      Type: 'AFTER_SEQUENCE_NUMBER',
+      SequenceNumber: '10',
+    });
   });
 
-  it('ResourceInUse from a previous subscription still closing is retried (the wait is decideOnFailure\'s, tested above)', async () => {
+  it("ResourceInUse from a previous subscription still closing is retried (the wait is decideOnFailure's, tested above)", async () => {
     const fake = new FakeSubscriptions(5, 5);
     fake.subscribeErrors = [Object.assign(new Error('in use'), { name: 'ResourceInUseException' })];
     const errors: string[] = [];
@@ -254,7 +358,12 @@ describe('FanoutReader', () => {
 
   it('an exception event in the stream is a failure too, and resubscribes', async () => {
     const fake = new FakeSubscriptions(12, 4);
-    fake.streamFault = { afterEvents: 1, event: { InternalFailureException: { name: 'InternalFailureException', message: 'internal' } } as unknown as SubscribeToShardEventStream };
+    fake.streamFault = {
+      afterEvents: 1,
+      event: {
+        InternalFailureException: { name: 'InternalFailureException', message: 'internal' },
+      } as unknown as SubscribeToShardEventStream,
+    };
     const errors: string[] = [];
     const r = reader(fake, { onReadError: (code) => errors.push(code) });
     expect(await readSequences(r, 12)).toEqual(range(1, 12));
@@ -267,7 +376,11 @@ describe('FanoutReader', () => {
     const r = reader(fake);
     const error = await r.next(new AbortController().signal).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetrievalError);
-    expect(error).toMatchObject({ code: 'RETRIEVAL_FAILED', serviceCode: 'AccessDeniedException', shardId: 'shard-0' });
+    expect(error).toMatchObject({
+      code: 'RETRIEVAL_FAILED',
+      serviceCode: 'AccessDeniedException',
+      shardId: 'shard-0',
+    });
   });
 
   it('the ChildShards event ends the shard and names the children', async () => {
@@ -278,7 +391,13 @@ describe('FanoutReader', () => {
     const batches = [await r.next(signal), await r.next(signal), await r.next(signal)];
     expect(batches.map((b) => b.shardEnded)).toEqual([false, false, true]);
     expect(batches[2]!.records.map((x) => x.sequenceNumber)).toEqual(['9']);
-    expect(batches[2]!.childShards).toEqual([{ shardId: 'c1', parentShards: ['shard-0'], hashKeyRange: { startingHashKey: '0', endingHashKey: '1' } }]);
+    expect(batches[2]!.childShards).toEqual([
+      {
+        shardId: 'c1',
+        parentShards: ['shard-0'],
+        hashKeyRange: { startingHashKey: '0', endingHashKey: '1' },
+      },
+    ]);
     expect(await r.next(signal)).toEqual({ records: [], shardEnded: true });
     expect(fake.subscribes).toHaveLength(1);
   });
@@ -321,7 +440,9 @@ describe('FanoutReader', () => {
     const hanging: KinesisClient = {
       send: async (_command: unknown, options?: { abortSignal?: AbortSignal }) => {
         options?.abortSignal?.addEventListener('abort', () => fake.aborted++, { once: true });
-        return { EventStream: { [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }) } };
+        return {
+          EventStream: { [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }) },
+        };
       },
     } as unknown as KinesisClient;
     const r = reader(fake, { client: hanging });
@@ -333,7 +454,9 @@ describe('FanoutReader', () => {
     await expect(pending).rejects.toBe(reason);
     expect(fake.aborted).toBe(1);
     await r.close();
-    await expect(r.next(new AbortController().signal)).rejects.toMatchObject({ serviceCode: 'ReaderClosed' });
+    await expect(r.next(new AbortController().signal)).rejects.toMatchObject({
+      serviceCode: 'ReaderClosed',
+    });
   });
 });
 
@@ -343,15 +466,27 @@ describe('createFanoutRetrieval', () => {
     const controlClient = {
       send: async (command: unknown) => {
         control.push((command as object).constructor.name);
-        if (command instanceof DescribeStreamConsumerCommand) return { ConsumerDescription: { ConsumerARN: 'arn:c', ConsumerStatus: 'ACTIVE' } };
+        if (command instanceof DescribeStreamConsumerCommand)
+          return { ConsumerDescription: { ConsumerARN: 'arn:c', ConsumerStatus: 'ACTIVE' } };
         throw new Error('unexpected command');
       },
     } as unknown as KinesisClient;
     const fake = new FakeSubscriptions(3, 3);
     fake.subscribeErrors = [Object.assign(new Error('reset'), { code: 'ERR_HTTP2_STREAM_ERROR' })];
     const failures: string[] = [];
-    const retrieval = createFanoutRetrieval({ mode: 'fanout', consumerName: 'app', kinesisClient: fake.client(), onReadError: (shardId, code) => failures.push(`${shardId}:${code}`) });
-    await retrieval.start({ kinesisClient: controlClient, streamName: 's', streamArn: 'arn:s', logger, signal: new AbortController().signal });
+    const retrieval = createFanoutRetrieval({
+      mode: 'fanout',
+      consumerName: 'app',
+      kinesisClient: fake.client(),
+      onReadError: (shardId, code) => failures.push(`${shardId}:${code}`),
+    });
+    await retrieval.start({
+      kinesisClient: controlClient,
+      streamName: 's',
+      streamArn: 'arn:s',
+      logger,
+      signal: new AbortController().signal,
+    });
     const r = retrieval.createReader('shard-0', { type: 'TRIM_HORIZON' });
     const batch = await r.next(new AbortController().signal);
     expect(batch.records.map((x) => x.sequenceNumber)).toEqual(['1', '2', '3']);
@@ -360,7 +495,9 @@ describe('createFanoutRetrieval', () => {
     expect(failures).toEqual(['shard-0:ERR_HTTP2_STREAM_ERROR']);
     await retrieval.stop();
     expect(fake.aborted).toBe(1);
-    await expect(r.next(new AbortController().signal)).rejects.toMatchObject({ serviceCode: 'ReaderClosed' });
+    await expect(r.next(new AbortController().signal)).rejects.toMatchObject({
+      serviceCode: 'ReaderClosed',
+    });
   });
 });
 
@@ -372,7 +509,16 @@ describe('fan-out HTTP/2 handler', () => {
   });
 
   type Request = Parameters<ReturnType<typeof createFanoutHttpHandler>['handle']>[0];
-  const get = (port: number) => ({ protocol: 'http:', hostname: '127.0.0.1', port, method: 'GET', path: '/', headers: {}, query: {} }) as unknown as Request;
+  const get = (port: number) =>
+    ({
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port,
+      method: 'GET',
+      path: '/',
+      headers: {},
+      query: {},
+    }) as unknown as Request;
 
   async function h2cServer(): Promise<number> {
     server = createServer((_req, res) => res.end('ok'));
@@ -385,9 +531,16 @@ describe('fan-out HTTP/2 handler', () => {
     const port = await h2cServer();
     const handler = createFanoutHttpHandler({ pingIntervalMs: 0 });
     const request = () => get(port);
-    const responses = await Promise.all([handler.handle(request(), { isEventStream: true } as never), handler.handle(request(), { isEventStream: true } as never)]);
+    const responses = await Promise.all([
+      handler.handle(request(), { isEventStream: true } as never),
+      handler.handle(request(), { isEventStream: true } as never),
+    ]);
     for (const { response } of responses) (response.body as NodeJS.ReadableStream).resume();
-    expect(spy.mock.calls.every(([, options]) => (options as { isEventStream?: boolean }).isEventStream === false)).toBe(true);
+    expect(
+      spy.mock.calls.every(
+        ([, options]) => (options as { isEventStream?: boolean }).isEventStream === false,
+      ),
+    ).toBe(true);
     expect(handler.openSessions).toBe(1);
     handler.destroy();
     spy.mockRestore();
@@ -403,7 +556,11 @@ describe('fan-out HTTP/2 handler', () => {
     await handler.checkSessions();
     expect(handler.openSessions).toBe(1);
     // A peer that stops answering: the PING never completes.
-    const session = (handler as unknown as { sessions: Set<{ ping: unknown; destroyed: boolean }> }).sessions.values().next().value!;
+    const session = (
+      handler as unknown as { sessions: Set<{ ping: unknown; destroyed: boolean }> }
+    ).sessions
+      .values()
+      .next().value!;
     session.ping = () => true;
     await handler.checkSessions();
     expect(session.destroyed).toBe(true);

@@ -15,7 +15,9 @@ function runtimeImports(entry: string): { files: string[]; packages: Set<string>
     if (files.includes(file)) continue;
     files.push(file);
     const code = readFileSync(file, 'utf8');
-    for (const m of code.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm)) {
+    for (const m of code.matchAll(
+      /^\s*(?:import|export)\s+(type\s+)?(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm,
+    )) {
       if (m[1]) continue;
       const spec = m[2]!;
       if (spec.startsWith('.')) queue.push(resolve(dirname(file), `${spec}.ts`));
@@ -29,7 +31,9 @@ describe('@shardline/consumer/lambda entry', () => {
   it('loads nothing but @shardline/aggregation at runtime (no AWS SDK, no lease machinery), for short cold starts', () => {
     const { files, packages } = runtimeImports(resolve(src, 'lambda.ts'));
     expect([...packages].filter((p) => !p.startsWith('node:'))).toEqual(['@shardline/aggregation']);
-    const outside = files.map((f) => f.slice(src.length + 1)).filter((f) => f !== 'lambda.ts' && !f.startsWith('lambda/'));
+    const outside = files
+      .map((f) => f.slice(src.length + 1))
+      .filter((f) => f !== 'lambda.ts' && !f.startsWith('lambda/'));
     // errors.ts holds the PoisonRecordError shared with the long-running consumer; it must stay light.
     expect(outside).toEqual(['errors.ts']);
   });

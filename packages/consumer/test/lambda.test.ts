@@ -1,5 +1,17 @@
-import { aggregate, compress, CompressionError, CorruptAggregateError, type UserRecord } from '@shardline/aggregation';
-import type { KinesisStreamBatchResponse as AwsResponse, KinesisStreamEvent as AwsEvent, KinesisStreamRecord as AwsRecord, Context, Handler } from 'aws-lambda';
+import {
+  aggregate,
+  compress,
+  CompressionError,
+  CorruptAggregateError,
+  type UserRecord,
+} from '@shardline/aggregation';
+import type {
+  KinesisStreamBatchResponse as AwsResponse,
+  KinesisStreamEvent as AwsEvent,
+  KinesisStreamRecord as AwsRecord,
+  Context,
+  Handler,
+} from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import {
   ConfigError,
@@ -27,7 +39,10 @@ let seqCounter = 0n;
  * test also checks that real events fit our types), with a realistic 56-digit sequence number.
  */
 function eventRecord(shard: number, put: Put): AwsRecord {
-  const seq = (49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n + ++seqCounter * 1000n).toString();
+  const seq = (
+    49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n +
+    ++seqCounter * 1000n
+  ).toString();
   const shardId = `shardId-${String(shard).padStart(12, '0')}`;
   return {
     kinesis: {
@@ -48,7 +63,10 @@ function eventRecord(shard: number, put: Put): AwsRecord {
 }
 
 const users = (prefix: string, n: number): UserRecord[] =>
-  Array.from({ length: n }, (_, i) => ({ partitionKey: `${prefix}-pk-${i}`, data: Buffer.from(`${prefix}-${i}`) }));
+  Array.from({ length: n }, (_, i) => ({
+    partitionKey: `${prefix}-pk-${i}`,
+    data: Buffer.from(`${prefix}-${i}`),
+  }));
 
 /** One KPL aggregate of `records` (they all fit in one). */
 function aggregated(records: UserRecord[]): Put {
@@ -57,7 +75,10 @@ function aggregated(records: UserRecord[]): Put {
   return out[0]!;
 }
 
-const plain = (text: string, partitionKey = `pk-${text}`): Put => ({ partitionKey, data: Buffer.from(text) });
+const plain = (text: string, partitionKey = `pk-${text}`): Put => ({
+  partitionKey,
+  data: Buffer.from(text),
+});
 const text = (r: KinesisUserRecord) => r.data.toString();
 
 /**
@@ -84,7 +105,12 @@ const seqOf = (r: AwsRecord) => r.kinesis.sequenceNumber;
 function captureLogger() {
   const lines: { level: string; obj: object; msg?: string }[] = [];
   const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg });
-  const logger: LambdaLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const logger: LambdaLogger = {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+  };
   return { logger, lines };
 }
 
@@ -92,7 +118,9 @@ describe('kinesisHandler (batch form)', () => {
   it('hands each shard its de-aggregated, decompressed user records in order, with parent and sub-sequence numbers', async () => {
     const { event, records } = mixedEvent();
     const calls: { shardId: string; records: KinesisUserRecord[] }[] = [];
-    const handler = kinesisHandler(async (rs, _ctx, batch) => void calls.push({ shardId: batch.shardId, records: [...rs] }));
+    const handler = kinesisHandler(
+      async (rs, _ctx, batch) => void calls.push({ shardId: batch.shardId, records: [...rs] }),
+    );
 
     const response = await handler(event, context);
 
@@ -109,7 +137,15 @@ describe('kinesisHandler (batch form)', () => {
       [seqOf(records[3]!), 1],
       [seqOf(records[5]!), 0],
     ]);
-    expect(s0.map((r) => r.partitionKey)).toEqual(['pk-p0', 'a-pk-0', 'a-pk-1', 'a-pk-2', 'g-pk-0', 'g-pk-1', 'pk-c0']);
+    expect(s0.map((r) => r.partitionKey)).toEqual([
+      'pk-p0',
+      'a-pk-0',
+      'a-pk-1',
+      'a-pk-2',
+      'g-pk-0',
+      'g-pk-1',
+      'pk-c0',
+    ]);
     expect(s0.map((r) => r.aggregated)).toEqual([false, true, true, true, true, true, false]);
     expect(s1.map(text)).toEqual(['s-0', 's-1', 's-2', 'p1']);
     expect(s1.map((r) => r.subSequenceNumber)).toEqual([0, 1, 2, 0]);
@@ -122,7 +158,10 @@ describe('kinesisHandler (batch form)', () => {
 
   it('passes the Lambda context through', async () => {
     const seen: unknown[] = [];
-    await kinesisHandler(async (_rs, ctx) => void seen.push(ctx))({ Records: [eventRecord(0, plain('x'))] }, context);
+    await kinesisHandler(async (_rs, ctx) => void seen.push(ctx))(
+      { Records: [eventRecord(0, plain('x'))] },
+      context,
+    );
     expect(seen).toEqual([context]);
   });
 
@@ -138,10 +177,14 @@ describe('kinesisHandler (batch form)', () => {
   it('reports the earliest record marked with batch.fail, per shard', async () => {
     const { event, records } = mixedEvent();
     const handler = kinesisHandler(async (rs, _ctx, batch) => {
-      for (const r of rs) if (['c0', 'g-1', 'p1'].includes(text(r))) batch.fail(r, new Error('rejected'));
+      for (const r of rs)
+        if (['c0', 'g-1', 'p1'].includes(text(r))) batch.fail(r, new Error('rejected'));
     });
     const response = await handler(event, context);
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: seqOf(records[3]!) }, { itemIdentifier: seqOf(records[4]!) }]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: seqOf(records[3]!) },
+      { itemIdentifier: seqOf(records[4]!) },
+    ]);
   });
 
   it('accepts a copy of a record in batch.fail (matched by sequence and sub-sequence number)', async () => {
@@ -188,7 +231,9 @@ describe('kinesisHandler (batch form)', () => {
     const handler = kinesisHandler(handlerFn, { onPoisonRecord: () => {} });
     const corrupt = aggregated(users('x', 2));
     corrupt.data[corrupt.data.length - 1]! ^= 0xff;
-    expect(await handler({ Records: [eventRecord(0, corrupt)] }, context)).toEqual({ batchItemFailures: [] });
+    expect(await handler({ Records: [eventRecord(0, corrupt)] }, context)).toEqual({
+      batchItemFailures: [],
+    });
     expect(await handler({ Records: [] }, context)).toEqual({ batchItemFailures: [] });
     expect(handlerFn).not.toHaveBeenCalled();
   });
@@ -213,7 +258,10 @@ describe('kinesisRecordHandler (per-record form)', () => {
       if (text(r) === 'g-0' || text(r) === 's-2') throw new Error('nope');
     });
     const response = await handler(event, context);
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: seqOf(records[3]!) }, { itemIdentifier: seqOf(records[2]!) }]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: seqOf(records[3]!) },
+      { itemIdentifier: seqOf(records[2]!) },
+    ]);
   });
 
   it('loses nothing across a retry from the reported record, re-delivering only earlier siblings of the failed record', async () => {
@@ -230,10 +278,27 @@ describe('kinesisRecordHandler (per-record form)', () => {
     const first = await handler(event, context);
     const from = first.batchItemFailures[0]!.itemIdentifier;
     // Lambda's retry: the same shard from the reported sequence number on.
-    const retry = event.Records.filter((r) => r.eventID.startsWith('shardId-000000000000') && BigInt(r.kinesis.sequenceNumber) >= BigInt(from));
+    const retry = event.Records.filter(
+      (r) =>
+        r.eventID.startsWith('shardId-000000000000') &&
+        BigInt(r.kinesis.sequenceNumber) >= BigInt(from),
+    );
     expect(await handler({ Records: retry }, context)).toEqual({ batchItemFailures: [] });
     // g-0 shares the failed Kinesis record, so it is delivered again (at least once); nothing is lost.
-    expect(delivered).toEqual(['p0', 'a-0', 'a-1', 'a-2', 'g-0', 's-0', 's-1', 's-2', 'p1', 'g-0', 'g-1', 'c0']);
+    expect(delivered).toEqual([
+      'p0',
+      'a-0',
+      'a-1',
+      'a-2',
+      'g-0',
+      's-0',
+      's-1',
+      's-2',
+      'p1',
+      'g-0',
+      'g-1',
+      'c0',
+    ]);
   });
 });
 
@@ -273,7 +338,11 @@ describe('poison records', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(seen).toEqual(['before', 'i-0', 'i-2', 'after']);
     expect(poisoned).toHaveLength(3);
-    const [md5, codec, inner] = poisoned as [(typeof poisoned)[0], (typeof poisoned)[0], (typeof poisoned)[0]];
+    const [md5, codec, inner] = poisoned as [
+      (typeof poisoned)[0],
+      (typeof poisoned)[0],
+      (typeof poisoned)[0],
+    ];
     for (const p of poisoned) {
       expect(p.error).toBeInstanceOf(PoisonRecordError);
       expect(p.error.code).toBe('POISON_RECORD');
@@ -297,7 +366,9 @@ describe('poison records', () => {
     const { event } = poisonEvent();
     const hook = vi.fn();
     let got: string[] = [];
-    const response = await kinesisHandler(async (rs) => void (got = rs.map(text)), { onPoisonRecord: hook })(event, context);
+    const response = await kinesisHandler(async (rs) => void (got = rs.map(text)), {
+      onPoisonRecord: hook,
+    })(event, context);
     expect(response).toEqual({ batchItemFailures: [] });
     expect(got).toEqual(['before', 'i-0', 'i-2', 'after']);
     expect(hook).toHaveBeenCalledTimes(3);
@@ -347,12 +418,23 @@ describe('poison records', () => {
     const { event, records } = poisonEvent();
     const { logger, lines } = captureLogger();
     const seen: string[] = [];
-    const response = await kinesisRecordHandler(async (r) => void seen.push(text(r)), { logger })(event, context);
+    const response = await kinesisRecordHandler(async (r) => void seen.push(text(r)), { logger })(
+      event,
+      context,
+    );
     expect(response).toEqual({ batchItemFailures: [] });
     expect(seen).toEqual(['before', 'i-0', 'i-2', 'after']);
     const errors = lines.filter((l) => l.level === 'error');
-    expect(errors.map((l) => (l.obj as { sequenceNumber: string }).sequenceNumber)).toEqual([seqOf(records[1]!), seqOf(records[2]!), seqOf(records[3]!)]);
-    expect(errors.map((l) => (l.obj as { code: string }).code)).toEqual(['CORRUPT_AGGREGATE_MD5', 'COMPRESSION_UNKNOWN_CODEC', 'COMPRESSION_CORRUPT']);
+    expect(errors.map((l) => (l.obj as { sequenceNumber: string }).sequenceNumber)).toEqual([
+      seqOf(records[1]!),
+      seqOf(records[2]!),
+      seqOf(records[3]!),
+    ]);
+    expect(errors.map((l) => (l.obj as { code: string }).code)).toEqual([
+      'CORRUPT_AGGREGATE_MD5',
+      'COMPRESSION_UNKNOWN_CODEC',
+      'COMPRESSION_CORRUPT',
+    ]);
     expect(JSON.stringify(lines)).not.toContain('secret-payload');
   });
 });
@@ -366,7 +448,21 @@ describe('logging', () => {
       },
       { logger },
     );
-    const response = await handler({ Records: [eventRecord(0, plain('TOP-SECRET-1')), eventRecord(0, aggregated([{ partitionKey: 'k', data: Buffer.from('TOP-SECRET-2') }, { partitionKey: 'k', data: Buffer.from('x') }]))] }, context);
+    const response = await handler(
+      {
+        Records: [
+          eventRecord(0, plain('TOP-SECRET-1')),
+          eventRecord(
+            0,
+            aggregated([
+              { partitionKey: 'k', data: Buffer.from('TOP-SECRET-2') },
+              { partitionKey: 'k', data: Buffer.from('x') },
+            ]),
+          ),
+        ],
+      },
+      context,
+    );
     expect(response.batchItemFailures).toHaveLength(1);
     expect(lines.some((l) => l.level === 'error')).toBe(true);
     const logged = JSON.stringify(lines);
@@ -380,7 +476,9 @@ describe('bad input and config', () => {
 
   it('rejects events that are not Kinesis events with InvalidEventError', async () => {
     await expect(ok({} as KinesisStreamEvent, context)).rejects.toBeInstanceOf(InvalidEventError);
-    await expect(ok({ Records: [{ s3: {} }] } as unknown as KinesisStreamEvent, context)).rejects.toMatchObject({ code: 'INVALID_KINESIS_EVENT' });
+    await expect(
+      ok({ Records: [{ s3: {} }] } as unknown as KinesisStreamEvent, context),
+    ).rejects.toMatchObject({ code: 'INVALID_KINESIS_EVENT' });
     const noId = eventRecord(0, plain('x'));
     await expect(ok({ Records: [{ ...noId, eventID: '' }] }, context)).rejects.toThrow(/eventID/);
   });
@@ -388,24 +486,40 @@ describe('bad input and config', () => {
   it('processes nothing when any record of the event is malformed', async () => {
     const fn = vi.fn();
     const bad = eventRecord(0, plain('y'));
-    const event = { Records: [eventRecord(0, plain('x')), { ...bad, kinesis: { ...bad.kinesis, sequenceNumber: undefined } }] } as unknown as KinesisStreamEvent;
-    await expect(kinesisRecordHandler(fn)(event, context)).rejects.toBeInstanceOf(InvalidEventError);
+    const event = {
+      Records: [
+        eventRecord(0, plain('x')),
+        { ...bad, kinesis: { ...bad.kinesis, sequenceNumber: undefined } },
+      ],
+    } as unknown as KinesisStreamEvent;
+    await expect(kinesisRecordHandler(fn)(event, context)).rejects.toBeInstanceOf(
+      InvalidEventError,
+    );
     expect(fn).not.toHaveBeenCalled();
   });
 
   it('rejects bad handlers and options with ConfigError at creation', () => {
     expect(() => kinesisHandler(undefined as never)).toThrow(ConfigError);
-    expect(() => kinesisRecordHandler(() => {}, { onPoisonRecord: 'dlq' as never })).toThrow(ConfigError);
-    expect(() => kinesisRecordHandler(() => {}, { maxDecompressedBytes: 0 })).toThrow(/maxDecompressedBytes/);
+    expect(() => kinesisRecordHandler(() => {}, { onPoisonRecord: 'dlq' as never })).toThrow(
+      ConfigError,
+    );
+    expect(() => kinesisRecordHandler(() => {}, { maxDecompressedBytes: 0 })).toThrow(
+      /maxDecompressedBytes/,
+    );
     expect(() => kinesisRecordHandler(() => {}, { logger: {} as never })).toThrow(/logger/);
   });
 
   it('treats an envelope larger than maxDecompressedBytes as poison', async () => {
     const hook = vi.fn();
     const big = compress(Buffer.alloc(10_000, 1), 'gzip');
-    const response = await kinesisRecordHandler(() => {}, { maxDecompressedBytes: 1000, onPoisonRecord: hook })({ Records: [eventRecord(0, { partitionKey: 'k', data: big })] }, context);
+    const response = await kinesisRecordHandler(() => {}, {
+      maxDecompressedBytes: 1000,
+      onPoisonRecord: hook,
+    })({ Records: [eventRecord(0, { partitionKey: 'k', data: big })] }, context);
     expect(response).toEqual({ batchItemFailures: [] });
-    expect((hook.mock.calls[0]![0] as PoisonRecordError).cause).toMatchObject({ kind: 'too-large' });
+    expect((hook.mock.calls[0]![0] as PoisonRecordError).cause).toMatchObject({
+      kind: 'too-large',
+    });
   });
 });
 
@@ -414,7 +528,10 @@ describe('types', () => {
     const h: Handler<AwsEvent, AwsResponse> = kinesisHandler<Context>(async () => {});
     const awsEvent: AwsEvent = { Records: [eventRecord(0, plain('x'))] };
     const ours: KinesisStreamEvent = awsEvent;
-    const response = await kinesisRecordHandler<Context>(() => {})(ours, context as unknown as Context);
+    const response = await kinesisRecordHandler<Context>(() => {})(
+      ours,
+      context as unknown as Context,
+    );
     const awsResponse: AwsResponse = response;
     expect(awsResponse).toEqual({ batchItemFailures: [] });
     expect(typeof h).toBe('function');

@@ -29,7 +29,10 @@ interface Events {
   completed: () => boolean;
 }
 
-function newWorker(table: LeaseTable, gracefulLeaseHandoffTimeoutMillis: number): { coordinator: LeaseCoordinator; events: Events } {
+function newWorker(
+  table: LeaseTable,
+  gracefulLeaseHandoffTimeoutMillis: number,
+): { coordinator: LeaseCoordinator; events: Events } {
   let completed!: (value: { lease: Lease; at: number }) => void;
   let done = false;
   const events: Events = {
@@ -49,7 +52,8 @@ function newWorker(table: LeaseTable, gracefulLeaseHandoffTimeoutMillis: number)
     logger: pino({ level: 'silent' }),
     metric: () => {},
     ready: () => true,
-    onAcquired: (acquired, waitForHandoff) => events.acquired.push({ lease: acquired, waitForHandoff, at: Date.now() }),
+    onAcquired: (acquired, waitForHandoff) =>
+      events.acquired.push({ lease: acquired, waitForHandoff, at: Date.now() }),
     onHandoffComplete: (lease) => {
       done = true;
       completed({ lease, at: Date.now() });
@@ -71,17 +75,33 @@ describe('LeaseCoordinator hand-off (dynalite)', () => {
       const done = await events.handoffComplete;
       expect(events.acquired).toHaveLength(1);
       const [acquired] = events.acquired;
-      expect(acquired).toMatchObject({ waitForHandoff: true, lease: { leaseKey: 's1', leaseOwner: 'new', checkpointOwner: 'old' } });
+      expect(acquired).toMatchObject({
+        waitForHandoff: true,
+        lease: { leaseKey: 's1', leaseOwner: 'new', checkpointOwner: 'old' },
+      });
       // The old owner stays silent: the new one goes on from its last checkpoint, not before the timeout.
-      expect(done.lease).toMatchObject({ leaseKey: 's1', leaseOwner: 'new', checkpointOwner: undefined, checkpoint: '100' });
+      expect(done.lease).toMatchObject({
+        leaseKey: 's1',
+        leaseOwner: 'new',
+        checkpointOwner: undefined,
+        checkpoint: '100',
+      });
       expect(done.at - acquired!.at).toBeGreaterThanOrEqual(timeout);
-      expect(await table.get('s1')).toMatchObject({ leaseOwner: 'new', checkpointOwner: undefined, checkpoint: '100' });
+      expect(await table.get('s1')).toMatchObject({
+        leaseOwner: 'new',
+        checkpointOwner: undefined,
+        checkpoint: '100',
+      });
       expect(events.lost).toEqual([]);
 
       // The old owner wakes up late: neither its hand-off checkpoint nor its completion may move
       // the checkpoint the new owner is reading from.
-      await expect(table.checkpoint('s1', 'old', '150', 0, true)).rejects.toBeInstanceOf(LeaseConflict);
-      await expect(table.completeHandoff('s1', 'old', { checkpoint: '150', sub: 0 })).rejects.toBeInstanceOf(LeaseConflict);
+      await expect(table.checkpoint('s1', 'old', '150', 0, true)).rejects.toBeInstanceOf(
+        LeaseConflict,
+      );
+      await expect(
+        table.completeHandoff('s1', 'old', { checkpoint: '150', sub: 0 }),
+      ).rejects.toBeInstanceOf(LeaseConflict);
       expect((await table.get('s1'))!.checkpoint).toBe('100');
     } finally {
       await coordinator.stop();
@@ -95,11 +115,19 @@ describe('LeaseCoordinator hand-off (dynalite)', () => {
     coordinator.start();
     try {
       // Wait for the request to be written, as the old owner would learn of it on its next renewal.
-      await expect.poll(async () => (await table.get('s1'))!.checkpointOwner, { timeout: 5000, interval: 50 }).toBe('old');
+      await expect
+        .poll(async () => (await table.get('s1'))!.checkpointOwner, { timeout: 5000, interval: 50 })
+        .toBe('old');
       await table.checkpoint('s1', 'old', '200', 0, true);
       await table.completeHandoff('s1', 'old', { checkpoint: '201', sub: 4 });
       const done = await events.handoffComplete;
-      expect(done.lease).toMatchObject({ leaseKey: 's1', leaseOwner: 'new', checkpointOwner: undefined, checkpoint: '201', checkpointSubSequenceNumber: 4 });
+      expect(done.lease).toMatchObject({
+        leaseKey: 's1',
+        leaseOwner: 'new',
+        checkpointOwner: undefined,
+        checkpoint: '201',
+        checkpointSubSequenceNumber: 4,
+      });
       expect(events.acquired).toEqual([expect.objectContaining({ waitForHandoff: true })]);
       expect(events.lost).toEqual([]);
     } finally {
@@ -112,19 +140,31 @@ describe('LeaseCoordinator hand-off (dynalite)', () => {
     const { coordinator, events } = newWorker(table, 60_000);
     coordinator.start();
     try {
-      await expect.poll(async () => (await table.get('s1'))!.checkpointOwner, { timeout: 5000, interval: 50 }).toBe('old');
+      await expect
+        .poll(async () => (await table.get('s1'))!.checkpointOwner, { timeout: 5000, interval: 50 })
+        .toBe('old');
       const requested = (await table.get('s1'))!.leaseCounter;
       // Each renewal bumps the counter and comes at least failoverTimeMillis / 3 (500 ms) after the
       // last: five of them put the hand-off beyond failoverTimeMillis (1500 ms) without a clock.
-      await expect.poll(async () => (await table.get('s1'))!.leaseCounter, { timeout: 15_000, interval: 100 }).toBeGreaterThanOrEqual(requested + 5);
+      await expect
+        .poll(async () => (await table.get('s1'))!.leaseCounter, { timeout: 15_000, interval: 100 })
+        .toBeGreaterThanOrEqual(requested + 5);
       expect(events.completed()).toBe(false);
-      expect(await table.get('s1')).toMatchObject({ leaseOwner: 'new', checkpointOwner: 'old', checkpoint: '100' });
+      expect(await table.get('s1')).toMatchObject({
+        leaseOwner: 'new',
+        checkpointOwner: 'old',
+        checkpoint: '100',
+      });
 
       // The busy owner finishes its batch now; the new owner starts where it ended, not at 100.
       await table.checkpoint('s1', 'old', '300', 0, true);
       await table.completeHandoff('s1', 'old', { checkpoint: '300', sub: 0 });
       const done = await events.handoffComplete;
-      expect(done.lease).toMatchObject({ leaseOwner: 'new', checkpointOwner: undefined, checkpoint: '300' });
+      expect(done.lease).toMatchObject({
+        leaseOwner: 'new',
+        checkpointOwner: undefined,
+        checkpoint: '300',
+      });
       expect(events.lost).toEqual([]);
     } finally {
       await coordinator.stop();

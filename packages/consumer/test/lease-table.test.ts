@@ -15,15 +15,31 @@ describe('LeaseTable (dynalite)', () => {
   it('creates the table once, and refuses a table with another key schema', async () => {
     const t = await table();
     await t.ensure();
-    await leaseTables.client().send(new CreateTableCommand({ TableName: 'wrong-schema', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
-    await expect(new LeaseTable(leaseTables.client(), 'wrong-schema').ensure()).rejects.toBeInstanceOf(LeaseTableError);
+    await leaseTables.client().send(
+      new CreateTableCommand({
+        TableName: 'wrong-schema',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await expect(
+      new LeaseTable(leaseTables.client(), 'wrong-schema').ensure(),
+    ).rejects.toBeInstanceOf(LeaseTableError);
   });
 
   it('creates a lease only once, with the KCL attribute names', async () => {
     const t = await table();
     expect(await t.create(newLease('s1'))).toBe(true);
     expect(await t.create(newLease('s1'))).toBe(false);
-    expect(await t.list()).toEqual([expect.objectContaining({ leaseKey: 's1', leaseCounter: 0, checkpoint: 'TRIM_HORIZON', parentShardIds: ['p0'] })]);
+    expect(await t.list()).toEqual([
+      expect.objectContaining({
+        leaseKey: 's1',
+        leaseCounter: 0,
+        checkpoint: 'TRIM_HORIZON',
+        parentShardIds: ['p0'],
+      }),
+    ]);
   });
 
   it('fences every write on the counter and the owner', async () => {
@@ -31,13 +47,21 @@ describe('LeaseTable (dynalite)', () => {
     await t.create(newLease('s1'));
     const [free] = await t.list();
     const mine = await t.take(free!, 'w1');
-    expect(mine).toMatchObject({ leaseOwner: 'w1', leaseCounter: 1, ownerSwitchesSinceCheckpoint: 1 });
+    expect(mine).toMatchObject({
+      leaseOwner: 'w1',
+      leaseCounter: 1,
+      ownerSwitchesSinceCheckpoint: 1,
+    });
     await expect(t.take(free!, 'w2')).rejects.toBeInstanceOf(LeaseConflict); // stale counter
     const renewed = await t.renew(mine, 'w1');
     expect(renewed.leaseCounter).toBe(2);
     await expect(t.renew(mine, 'w1')).rejects.toBeInstanceOf(LeaseConflict); // counter moved
     await expect(t.renew(renewed, 'w2')).rejects.toBeInstanceOf(LeaseConflict); // not the owner
-    expect(await t.checkpoint('s1', 'w1', '12345', 2)).toMatchObject({ checkpoint: '12345', checkpointSubSequenceNumber: 2, ownerSwitchesSinceCheckpoint: 0 });
+    expect(await t.checkpoint('s1', 'w1', '12345', 2)).toMatchObject({
+      checkpoint: '12345',
+      checkpointSubSequenceNumber: 2,
+      ownerSwitchesSinceCheckpoint: 0,
+    });
     await expect(t.checkpoint('s1', 'w2', '99999', 0)).rejects.toBeInstanceOf(LeaseConflict);
   });
 
@@ -51,7 +75,11 @@ describe('LeaseTable (dynalite)', () => {
     await expect(t.checkpoint('s1', 'new', '5', 0)).rejects.toBeInstanceOf(LeaseConflict); // new owner cannot checkpoint yet
     await t.checkpoint('s1', 'old', '777', 0, true); // old owner checkpoints during the hand-off
     const done = await t.completeHandoff('s1', 'old', { checkpoint: '778', sub: 0 });
-    expect(done).toMatchObject({ leaseOwner: 'new', checkpointOwner: undefined, checkpoint: '778' });
+    expect(done).toMatchObject({
+      leaseOwner: 'new',
+      checkpointOwner: undefined,
+      checkpoint: '778',
+    });
     await expect(t.completeHandoff('s1', 'old')).rejects.toBeInstanceOf(LeaseConflict);
   });
 
@@ -74,7 +102,12 @@ describe('LeaseTable (dynalite)', () => {
     await t.requestHandoff(held, 'new'); // arrives between the batch and its checkpoint
     await checkpointer.checkpoint();
     expect(checkpointer.handingOff).toBe(true);
-    expect((await t.get('s1'))!).toMatchObject({ checkpoint: '500', checkpointSubSequenceNumber: 3, leaseOwner: 'new', checkpointOwner: 'old' });
+    expect((await t.get('s1'))!).toMatchObject({
+      checkpoint: '500',
+      checkpointSubSequenceNumber: 3,
+      leaseOwner: 'new',
+      checkpointOwner: 'old',
+    });
     await t.completeHandoff('s1', 'old', { checkpoint: '500', sub: 3 });
     // Once the hand-off is complete the old owner can no longer move the checkpoint.
     checkpointer.lastDelivered = { sequenceNumber: '600', subSequenceNumber: 0 };

@@ -19,7 +19,14 @@ const lease = (key: string, owner?: string, extra: Partial<Lease> = {}): Lease =
 const NOW = 100_000;
 const fresh = (l: Lease): ObservedLease => ({ lease: l, lastCounterChange: NOW - 100 });
 const stale = (l: Lease): ObservedLease => ({ lease: l, lastCounterChange: NOW - 20_000 });
-const base = { workerId: 'me', now: NOW, failoverTimeMillis: 10_000, maxLeasesForWorker: Infinity, maxLeasesToStealAtOneTime: 1, ready: () => true };
+const base = {
+  workerId: 'me',
+  now: NOW,
+  failoverTimeMillis: 10_000,
+  maxLeasesForWorker: Infinity,
+  maxLeasesToStealAtOneTime: 1,
+  ready: () => true,
+};
 
 describe('decideLeases', () => {
   it('takes every free lease when alone', () => {
@@ -29,14 +36,22 @@ describe('decideLeases', () => {
   });
 
   it('aims at an even share over live workers', () => {
-    const leases = [fresh(lease('s1', 'other')), fresh(lease('s2', 'other')), fresh(lease('s3')), fresh(lease('s4'))];
+    const leases = [
+      fresh(lease('s1', 'other')),
+      fresh(lease('s2', 'other')),
+      fresh(lease('s3')),
+      fresh(lease('s4')),
+    ];
     const d = decideLeases({ ...base, leases });
     expect(d.target).toBe(2);
     expect(d.take.map((l) => l.leaseKey)).toEqual(['s3', 's4']);
   });
 
   it('takes expired leases of a dead worker', () => {
-    const d = decideLeases({ ...base, leases: [stale(lease('s1', 'dead')), stale(lease('s2', 'dead'))] });
+    const d = decideLeases({
+      ...base,
+      leases: [stale(lease('s1', 'dead')), stale(lease('s2', 'dead'))],
+    });
     expect(d.take.map((l) => l.leaseKey)).toEqual(['s1', 's2']);
   });
 
@@ -48,7 +63,12 @@ describe('decideLeases', () => {
   });
 
   it('does not steal when the share is already even', () => {
-    const leases = [fresh(lease('s1', 'a')), fresh(lease('s2', 'me')), fresh(lease('s3', 'a')), fresh(lease('s4', 'me'))];
+    const leases = [
+      fresh(lease('s1', 'a')),
+      fresh(lease('s2', 'me')),
+      fresh(lease('s3', 'a')),
+      fresh(lease('s4', 'me')),
+    ];
     expect(decideLeases({ ...base, leases })).toMatchObject({ take: [], steal: [] });
   });
 
@@ -58,12 +78,20 @@ describe('decideLeases', () => {
   });
 
   it('respects maxLeasesForWorker', () => {
-    const d = decideLeases({ ...base, maxLeasesForWorker: 2, leases: ['s1', 's2', 's3'].map((k) => fresh(lease(k))) });
+    const d = decideLeases({
+      ...base,
+      maxLeasesForWorker: 2,
+      leases: ['s1', 's2', 's3'].map((k) => fresh(lease(k))),
+    });
     expect(d.take).toHaveLength(2);
   });
 
   it('ignores finished shards and shards whose parents are not done', () => {
-    const leases = [fresh(lease('done', undefined, { checkpoint: 'SHARD_END' })), fresh(lease('child', undefined, { parentShardIds: ['p'] })), fresh(lease('root'))];
+    const leases = [
+      fresh(lease('done', undefined, { checkpoint: 'SHARD_END' })),
+      fresh(lease('child', undefined, { parentShardIds: ['p'] })),
+      fresh(lease('root')),
+    ];
     const d = decideLeases({ ...base, leases, ready: (l) => l.parentShardIds.length === 0 });
     expect(d.take.map((l) => l.leaseKey)).toEqual(['root']);
   });

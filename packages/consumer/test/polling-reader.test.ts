@@ -15,11 +15,22 @@ afterEach(() => fake.close());
 
 async function fill(stream: string, n: number) {
   const client = fake.client();
-  await client.send(new PutRecordsCommand({ StreamName: stream, Records: Array.from({ length: n }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`r${i}`) })) }));
+  await client.send(
+    new PutRecordsCommand({
+      StreamName: stream,
+      Records: Array.from({ length: n }, (_, i) => ({
+        PartitionKey: `k${i}`,
+        Data: Buffer.from(`r${i}`),
+      })),
+    }),
+  );
   client.destroy();
 }
 
-function reader(stream: string, options: Partial<ConstructorParameters<typeof PollingReader>[0]> = {}) {
+function reader(
+  stream: string,
+  options: Partial<ConstructorParameters<typeof PollingReader>[0]> = {},
+) {
   return new PollingReader({
     client: fake.client(),
     streamName: stream,
@@ -59,7 +70,9 @@ describe('PollingReader', () => {
     const first = await r.next(signal);
     fake.inject({ operation: 'GetRecords', kind: 'expired-iterator', times: 2 });
     const rest = await readAll(r, 7);
-    expect([...first.records.map((x) => Buffer.from(x.data).toString()), ...rest]).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
+    expect([...first.records.map((x) => Buffer.from(x.data).toString()), ...rest]).toEqual(
+      Array.from({ length: 10 }, (_, i) => `r${i}`),
+    );
     expect(fake.stats.calls.GetShardIterator).toBe(3);
   });
 
@@ -71,13 +84,19 @@ describe('PollingReader', () => {
     fake.inject({ operation: 'GetRecords', kind: 'internal', times: 1 });
     fake.inject({ operation: 'GetRecords', kind: 'reset', times: 1 });
     expect(await readAll(reader('s', { onReadError: (c) => codes.push(c) }), 6)).toHaveLength(6);
-    expect(codes.slice(0, 3)).toEqual(['ProvisionedThroughputExceededException', 'ProvisionedThroughputExceededException', 'InternalFailure']);
+    expect(codes.slice(0, 3)).toEqual([
+      'ProvisionedThroughputExceededException',
+      'ProvisionedThroughputExceededException',
+      'InternalFailure',
+    ]);
     expect(codes).toHaveLength(4);
   });
 
   it('fails with a typed error when the shard cannot be read', async () => {
     fake.createStream('s', 1);
-    await expect(reader('missing').next(new AbortController().signal)).rejects.toBeInstanceOf(RetrievalError);
+    await expect(reader('missing').next(new AbortController().signal)).rejects.toBeInstanceOf(
+      RetrievalError,
+    );
   });
 
   it('reports the end of a split shard with its children', async () => {
@@ -102,7 +121,11 @@ describe('stall detection', () => {
   it('reports a reader that makes no progress, restarts it, and delivers everything', async () => {
     fake.createStream('s', 1);
     await fill('s', 5);
-    const dynamo = new DynamoDBClient({ endpoint: local.dynamodbEndpoint, region: local.region, credentials: { ...local.credentials } });
+    const dynamo = new DynamoDBClient({
+      endpoint: local.dynamodbEndpoint,
+      region: local.region,
+      credentials: { ...local.credentials },
+    });
     const events: ConsumerMetricEvent[] = [];
     const delivered: string[] = [];
     const consumer = new Consumer({
@@ -115,13 +138,17 @@ describe('stall detection', () => {
       idleTimeBetweenReadsMillis: 100,
       stallTimeoutMillis: 1000,
       onMetric: (e) => events.push(e),
-      processor: { processRecords: (b) => void delivered.push(...b.records.map((r) => Buffer.from(r.data).toString())) },
+      processor: {
+        processRecords: (b) =>
+          void delivered.push(...b.records.map((r) => Buffer.from(r.data).toString())),
+      },
     });
     // The first GetRecords hangs (a stalled connection); the restarted reader gets through.
     fake.inject({ operation: 'GetRecords', kind: 'stall', times: 1 });
     await consumer.start();
     const deadline = Date.now() + 20_000;
-    while (delivered.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (delivered.length < 5 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     await consumer.stop();
     fake.release();
     dynamo.destroy();

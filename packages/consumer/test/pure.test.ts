@@ -10,10 +10,25 @@ import { leasesForNewShards, parentsDone } from '../src/shard-sync';
 
 describe('sequence numbers', () => {
   it('compare as 128-bit integers, then by sub-sequence number', () => {
-    expect(compareSequence({ sequenceNumber: '9', subSequenceNumber: 0 }, { sequenceNumber: '10', subSequenceNumber: 0 })).toBeLessThan(0);
+    expect(
+      compareSequence(
+        { sequenceNumber: '9', subSequenceNumber: 0 },
+        { sequenceNumber: '10', subSequenceNumber: 0 },
+      ),
+    ).toBeLessThan(0);
     const big = '49590338271490256608559692538361571095921575989136588898';
-    expect(compareSequence({ sequenceNumber: big, subSequenceNumber: 3 }, { sequenceNumber: big, subSequenceNumber: 2 })).toBeGreaterThan(0);
-    expect(compareSequence({ sequenceNumber: big, subSequenceNumber: 1 }, { sequenceNumber: big, subSequenceNumber: 1 })).toBe(0);
+    expect(
+      compareSequence(
+        { sequenceNumber: big, subSequenceNumber: 3 },
+        { sequenceNumber: big, subSequenceNumber: 2 },
+      ),
+    ).toBeGreaterThan(0);
+    expect(
+      compareSequence(
+        { sequenceNumber: big, subSequenceNumber: 1 },
+        { sequenceNumber: big, subSequenceNumber: 1 },
+      ),
+    ).toBe(0);
     expect(isSentinel('SHARD_END')).toBe(true);
     expect(isSentinel(big)).toBe(false);
   });
@@ -28,7 +43,11 @@ describe('shard lifecycle', () => {
     expect(lifecycle.to('shard-ended')).toBe(true);
     expect(lifecycle.to('stopped')).toBe(true);
     expect(lifecycle.to('processing')).toBe(false);
-    expect(seen).toEqual(['initializing->processing', 'processing->shard-ended', 'shard-ended->stopped']);
+    expect(seen).toEqual([
+      'initializing->processing',
+      'processing->shard-ended',
+      'shard-ended->stopped',
+    ]);
     expect(canTransition('waiting-for-handoff', 'initializing')).toBe(true);
     expect(canTransition('lease-lost', 'processing')).toBe(false);
     expect(canTransition('processing', 'lease-lost')).toBe(true);
@@ -36,34 +55,66 @@ describe('shard lifecycle', () => {
 });
 
 describe('record decoding', () => {
-  const users = Array.from({ length: 6 }, (_, i) => ({ partitionKey: 'k', data: Buffer.from(`u${i}`) }));
+  const users = Array.from({ length: 6 }, (_, i) => ({
+    partitionKey: 'k',
+    data: Buffer.from(`u${i}`),
+  }));
   const [agg] = aggregate(users);
   const raw = (data: Uint8Array, seq = '100') => ({ data, partitionKey: 'a', sequenceNumber: seq });
 
   it('de-aggregates and decompresses (envelope around the aggregate, or around each record)', () => {
     const outer = decodeRecords([raw(compress(agg!.data, 'gzip'))], { shardId: 's' });
-    expect(outer.records.map((r) => Buffer.from(r.data).toString())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(outer.records.map((r) => Buffer.from(r.data).toString())).toEqual([
+      'u0',
+      'u1',
+      'u2',
+      'u3',
+      'u4',
+      'u5',
+    ]);
     const [inner] = aggregate(users.map((u) => ({ ...u, data: compress(u.data, 'snappy') })));
     const decoded = decodeRecords([raw(inner!.data)], { shardId: 's' });
-    expect(decoded.records.map((r) => Buffer.from(r.data).toString())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(decoded.records.map((r) => Buffer.from(r.data).toString())).toEqual([
+      'u0',
+      'u1',
+      'u2',
+      'u3',
+      'u4',
+      'u5',
+    ]);
     expect(decoded.records.map((r) => r.subSequenceNumber)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it('skips user records at or before the checkpoint, inside an aggregate', () => {
-    const out = decodeRecords([raw(agg!.data, '100'), raw(Buffer.from('plain'), '101')], { shardId: 's', after: { sequenceNumber: '100', subSequenceNumber: 3 } });
+    const out = decodeRecords([raw(agg!.data, '100'), raw(Buffer.from('plain'), '101')], {
+      shardId: 's',
+      after: { sequenceNumber: '100', subSequenceNumber: 3 },
+    });
     expect(out.records.map((r) => Buffer.from(r.data).toString())).toEqual(['u4', 'u5', 'plain']);
   });
 
   it('drops a whole aggregate when any of its records hashes outside the shard, as the KCL does', () => {
     const hash = partitionKeyHash('k');
-    const out = decodeRecords([raw(agg!.data)], { shardId: 's', hashRange: { start: hash + 1n, end: hash + 10n } });
+    const out = decodeRecords([raw(agg!.data)], {
+      shardId: 's',
+      hashRange: { start: hash + 1n, end: hash + 10n },
+    });
     expect(out.records).toEqual([]);
     expect(out.outOfRange).toBe(6);
-    const [mixed] = aggregate([{ partitionKey: 'k', data: Buffer.from('in') }, { partitionKey: 'other', data: Buffer.from('out') }]);
-    const partly = decodeRecords([raw(mixed!.data)], { shardId: 's', hashRange: { start: hash, end: hash } });
+    const [mixed] = aggregate([
+      { partitionKey: 'k', data: Buffer.from('in') },
+      { partitionKey: 'other', data: Buffer.from('out') },
+    ]);
+    const partly = decodeRecords([raw(mixed!.data)], {
+      shardId: 's',
+      hashRange: { start: hash, end: hash },
+    });
     expect(partly.records).toEqual([]);
     expect(partly.outOfRange).toBe(2);
-    const inside = decodeRecords([raw(agg!.data)], { shardId: 's', hashRange: { start: hash, end: hash } });
+    const inside = decodeRecords([raw(agg!.data)], {
+      shardId: 's',
+      hashRange: { start: hash, end: hash },
+    });
     expect(inside.records).toHaveLength(6);
   });
 
@@ -72,13 +123,22 @@ describe('record decoding', () => {
     corrupt[10]! ^= 0xff;
     const badEnvelope = Buffer.from(compress(Buffer.from('x'), 'gzip'));
     badEnvelope[5] = 7;
-    const out = decodeRecords([raw(corrupt, '1'), raw(badEnvelope, '2'), raw(Buffer.from('fine'), '3')], { shardId: 's' });
+    const out = decodeRecords(
+      [raw(corrupt, '1'), raw(badEnvelope, '2'), raw(Buffer.from('fine'), '3')],
+      { shardId: 's' },
+    );
     expect(out.records.map((r) => Buffer.from(r.data).toString())).toEqual(['fine']);
-    expect(out.poisoned.map((p) => [p.record.sequenceNumber, (p.error.cause as { name: string }).name])).toEqual([
+    expect(
+      out.poisoned.map((p) => [p.record.sequenceNumber, (p.error.cause as { name: string }).name]),
+    ).toEqual([
       ['1', 'CorruptAggregateError'],
       ['2', 'CompressionError'],
     ]);
-    expect(out.poisoned[0]!.error).toMatchObject({ name: 'PoisonRecordError', code: 'POISON_RECORD', shardId: 's' });
+    expect(out.poisoned[0]!.error).toMatchObject({
+      name: 'PoisonRecordError',
+      code: 'POISON_RECORD',
+      shardId: 's',
+    });
   });
 });
 
@@ -92,29 +152,78 @@ describe('shard sync', () => {
   });
 
   it('creates leases for new shards: roots at the initial position, children at TRIM_HORIZON', () => {
-    const leases = leasesForNewShards([shard('p'), shard('c1', 'p'), shard('c2', 'gone')], new Set(), 'LATEST');
+    const leases = leasesForNewShards(
+      [shard('p'), shard('c1', 'p'), shard('c2', 'gone')],
+      new Set(),
+      'LATEST',
+    );
     expect(leases.map((l) => [l.leaseKey, l.checkpoint, l.parentShardIds])).toEqual([
       ['p', 'LATEST', []],
       ['c1', 'TRIM_HORIZON', ['p']],
       ['c2', 'LATEST', []],
     ]);
     expect(leasesForNewShards([shard('p')], new Set(['p']), 'LATEST')).toEqual([]);
-    expect(leasesForNewShards([shard('t')], new Set(), { timestamp: new Date() })[0]!.checkpoint).toBe('AT_TIMESTAMP');
+    expect(
+      leasesForNewShards([shard('t')], new Set(), { timestamp: new Date() })[0]!.checkpoint,
+    ).toBe('AT_TIMESTAMP');
   });
 
   it('lets a child start only when every parent is at SHARD_END', () => {
-    const l = (key: string, checkpoint: string, parents: string[] = []): Lease => ({ leaseKey: key, leaseOwner: undefined, leaseCounter: 0, checkpoint, checkpointSubSequenceNumber: 0, ownerSwitchesSinceCheckpoint: 0, parentShardIds: parents, childShardIds: [], startingHashKey: undefined, endingHashKey: undefined, checkpointOwner: undefined });
+    const l = (key: string, checkpoint: string, parents: string[] = []): Lease => ({
+      leaseKey: key,
+      leaseOwner: undefined,
+      leaseCounter: 0,
+      checkpoint,
+      checkpointSubSequenceNumber: 0,
+      ownerSwitchesSinceCheckpoint: 0,
+      parentShardIds: parents,
+      childShardIds: [],
+      startingHashKey: undefined,
+      endingHashKey: undefined,
+      checkpointOwner: undefined,
+    });
     const child = l('m', 'TRIM_HORIZON', ['a', 'b']);
-    expect(parentsDone(child, new Map([['a', l('a', 'SHARD_END')], ['b', l('b', '123')]]))).toBe(false);
-    expect(parentsDone(child, new Map([['a', l('a', 'SHARD_END')], ['b', l('b', 'SHARD_END')]]))).toBe(true);
+    expect(
+      parentsDone(
+        child,
+        new Map([
+          ['a', l('a', 'SHARD_END')],
+          ['b', l('b', '123')],
+        ]),
+      ),
+    ).toBe(false);
+    expect(
+      parentsDone(
+        child,
+        new Map([
+          ['a', l('a', 'SHARD_END')],
+          ['b', l('b', 'SHARD_END')],
+        ]),
+      ),
+    ).toBe(true);
     expect(parentsDone(child, new Map([['a', l('a', 'SHARD_END')]]))).toBe(true);
   });
 });
 
 describe('consumer options', () => {
-  const ok = { streamName: 's', applicationName: 'app', kinesisClient: { send() {} }, dynamoDBClient: { send() {} }, processor: { processRecords() {} } } as unknown as ConsumerOptions;
+  const ok = {
+    streamName: 's',
+    applicationName: 'app',
+    kinesisClient: { send() {} },
+    dynamoDBClient: { send() {} },
+    processor: { processRecords() {} },
+  } as unknown as ConsumerOptions;
   it('fills in the KCL defaults', () => {
-    expect(resolveConsumerOptions(ok)).toMatchObject({ failoverTimeMillis: 10_000, gracefulLeaseHandoffTimeoutMillis: 30_000, maxLeasesToStealAtOneTime: 1, maxRecords: 10_000, idleTimeBetweenReadsMillis: 1000, initialPosition: 'LATEST', leaseTableName: 'app', retrieval: { mode: 'polling' } });
+    expect(resolveConsumerOptions(ok)).toMatchObject({
+      failoverTimeMillis: 10_000,
+      gracefulLeaseHandoffTimeoutMillis: 30_000,
+      maxLeasesToStealAtOneTime: 1,
+      maxRecords: 10_000,
+      idleTimeBetweenReadsMillis: 1000,
+      initialPosition: 'LATEST',
+      leaseTableName: 'app',
+      retrieval: { mode: 'polling' },
+    });
   });
   it.each([
     [{ streamName: undefined }, /streamName or streamArn/],
@@ -128,7 +237,9 @@ describe('consumer options', () => {
     [{ retrieval: { mode: 'fanout', consumerName: '' } }, /consumerName/],
     [{ maxRecords: 20_000 }, /maxRecords/],
   ])('refuses %j', (patch, message) => {
-    expect(() => resolveConsumerOptions({ ...ok, ...patch } as ConsumerOptions)).toThrow(ConfigError);
+    expect(() => resolveConsumerOptions({ ...ok, ...patch } as ConsumerOptions)).toThrow(
+      ConfigError,
+    );
     expect(() => resolveConsumerOptions({ ...ok, ...patch } as ConsumerOptions)).toThrow(message);
   });
 });

@@ -57,7 +57,13 @@ class ServiceError extends Error {
  */
 export class FakeKinesis {
   readonly region: string;
-  readonly stats: FakeStats = { calls: {}, entriesAccepted: 0, entriesFailed: {}, faultsInjected: 0, bytesAccepted: 0 };
+  readonly stats: FakeStats = {
+    calls: {},
+    entriesAccepted: 0,
+    entriesFailed: {},
+    faultsInjected: 0,
+    bytesAccepted: 0,
+  };
   private readonly streams = new Map<string, StreamState>();
   private readonly faults: FaultPlan;
   private readonly stalled: (() => void)[] = [];
@@ -109,7 +115,11 @@ export class FakeKinesis {
     return fakeKinesisClient(this.endpointUrl, { ...options, region: this.region });
   }
 
-  createStream(name: string, shardCount: number, options: { mode?: 'PROVISIONED' | 'ON_DEMAND' } = {}): { streamName: string; streamArn: string } {
+  createStream(
+    name: string,
+    shardCount: number,
+    options: { mode?: 'PROVISIONED' | 'ON_DEMAND' } = {},
+  ): { streamName: string; streamArn: string } {
     if (this.streams.has(name)) throw new Error(`stream ${name} exists`);
     const stream = newStream(name, shardCount, this.region, options.mode ?? 'PROVISIONED');
     this.streams.set(name, stream);
@@ -120,8 +130,12 @@ export class FakeKinesis {
   splitShard(streamName: string, shardId: string, newStartingHashKey?: string): [string, string] {
     const stream = this.stream(streamName);
     const shard = this.openShard(stream, shardId);
-    const at = newStartingHashKey !== undefined ? BigInt(newStartingHashKey) : (shard.start + shard.end + 1n) / 2n;
-    if (at <= shard.start || at > shard.end) throw new ServiceError('InvalidArgumentException', 'NewStartingHashKey outside the shard');
+    const at =
+      newStartingHashKey !== undefined
+        ? BigInt(newStartingHashKey)
+        : (shard.start + shard.end + 1n) / 2n;
+    if (at <= shard.start || at > shard.end)
+      throw new ServiceError('InvalidArgumentException', 'NewStartingHashKey outside the shard');
     const a = addShard(stream, shard.start, at - 1n, [shard.shardId]);
     const b = addShard(stream, at, shard.end, [shard.shardId]);
     closeShard(stream, shard, [a.shardId, b.shardId]);
@@ -134,7 +148,8 @@ export class FakeKinesis {
     const a = this.openShard(stream, shardId);
     const b = this.openShard(stream, adjacentShardId);
     const [lo, hi] = a.start < b.start ? [a, b] : [b, a];
-    if (lo.end + 1n !== hi.start) throw new ServiceError('InvalidArgumentException', 'shards are not adjacent');
+    if (lo.end + 1n !== hi.start)
+      throw new ServiceError('InvalidArgumentException', 'shards are not adjacent');
     const child = addShard(stream, lo.start, hi.end, [a.shardId, b.shardId]);
     closeShard(stream, a, [child.shardId]);
     closeShard(stream, b, [child.shardId]);
@@ -148,7 +163,9 @@ export class FakeKinesis {
   /** Records stored, of one shard or of all (in shard order). */
   records(streamName: string, shardId?: string): StoredRecord[] {
     const shards = this.stream(streamName).shards;
-    return shards.filter((s) => shardId === undefined || s.shardId === shardId).flatMap((s) => s.records);
+    return shards
+      .filter((s) => shardId === undefined || s.shardId === shardId)
+      .flatMap((s) => s.records);
   }
 
   inject(rule: FaultRule): FaultHandle {
@@ -165,7 +182,13 @@ export class FakeKinesis {
   }
 
   resetStats(): void {
-    Object.assign(this.stats, { calls: {}, entriesAccepted: 0, entriesFailed: {}, faultsInjected: 0, bytesAccepted: 0 });
+    Object.assign(this.stats, {
+      calls: {},
+      entriesAccepted: 0,
+      entriesFailed: {},
+      faultsInjected: 0,
+      bytesAccepted: 0,
+    });
   }
 
   async close(): Promise<void> {
@@ -202,23 +225,42 @@ export class FakeKinesis {
           await new Promise<void>((resolve) => this.stalled.push(resolve));
           break;
         case 'throttle':
-          return this.error(res, new ServiceError(rule.code ?? 'ProvisionedThroughputExceededException', 'Rate exceeded (injected)'));
+          return this.error(
+            res,
+            new ServiceError(
+              rule.code ?? 'ProvisionedThroughputExceededException',
+              'Rate exceeded (injected)',
+            ),
+          );
         case 'internal':
-          return this.error(res, new ServiceError('InternalFailure', 'Internal service failure (injected)', 500));
+          return this.error(
+            res,
+            new ServiceError('InternalFailure', 'Internal service failure (injected)', 500),
+          );
         case 'expired-iterator':
-          if (operation === 'GetRecords') return this.error(res, new ServiceError('ExpiredIteratorException', 'Iterator expired (injected)'));
+          if (operation === 'GetRecords')
+            return this.error(
+              res,
+              new ServiceError('ExpiredIteratorException', 'Iterator expired (injected)'),
+            );
           break;
         case 'malformed':
           res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
           res.end('{"Records": [ this is not json');
           return;
         case 'reset':
-          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': '1000' });
+          res.writeHead(200, {
+            'content-type': 'application/x-amz-json-1.1',
+            'content-length': '1000',
+          });
           res.write('{"FailedRecordCount":0,');
           res.socket?.destroy();
           return;
         case 'partial':
-          partial = { fraction: rule.fraction ?? 0.3, code: rule.code ?? 'ProvisionedThroughputExceededException' };
+          partial = {
+            fraction: rule.fraction ?? 0.3,
+            code: rule.code ?? 'ProvisionedThroughputExceededException',
+          };
           break;
       }
     }
@@ -230,19 +272,30 @@ export class FakeKinesis {
       if (error instanceof ServiceError) return this.error(res, error);
       return this.error(res, new ServiceError('InternalFailure', (error as Error).message, 500));
     }
-    res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(payload) });
+    res.writeHead(200, {
+      'content-type': 'application/x-amz-json-1.1',
+      'content-length': Buffer.byteLength(payload),
+    });
     res.end(payload);
   }
 
   private error(res: ServerResponse, error: ServiceError): void {
     const payload = JSON.stringify({ __type: error.type, message: error.message });
-    res.writeHead(error.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': error.type, 'content-length': Buffer.byteLength(payload) });
+    res.writeHead(error.status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-errortype': error.type,
+      'content-length': Buffer.byteLength(payload),
+    });
     res.end(payload);
   }
 
   // ---- operations ----
 
-  private operate(operation: string, input: Record<string, unknown>, partial?: { fraction: number; code: string }): string {
+  private operate(
+    operation: string,
+    input: Record<string, unknown>,
+    partial?: { fraction: number; code: string },
+  ): string {
     switch (operation) {
       case 'PutRecords':
         return this.putRecords(input, partial);
@@ -252,7 +305,9 @@ export class FakeKinesis {
         return this.listShards(input);
       case 'CreateStream':
         this.createStream(String(input.StreamName), Number(input.ShardCount ?? 4), {
-          mode: (input.StreamModeDetails as { StreamMode?: 'ON_DEMAND' } | undefined)?.StreamMode ?? 'PROVISIONED',
+          mode:
+            (input.StreamModeDetails as { StreamMode?: 'ON_DEMAND' } | undefined)?.StreamMode ??
+            'PROVISIONED',
         });
         return '{}';
       case 'DescribeStreamSummary':
@@ -266,42 +321,66 @@ export class FakeKinesis {
       case 'GetRecords':
         return this.getRecords(input);
       case 'SplitShard':
-        this.splitShard(this.streamOf(input).name, String(input.ShardToSplit), String(input.NewStartingHashKey));
+        this.splitShard(
+          this.streamOf(input).name,
+          String(input.ShardToSplit),
+          String(input.NewStartingHashKey),
+        );
         return '{}';
       case 'MergeShards':
-        this.mergeShards(this.streamOf(input).name, String(input.ShardToMerge), String(input.AdjacentShardToMerge));
+        this.mergeShards(
+          this.streamOf(input).name,
+          String(input.ShardToMerge),
+          String(input.AdjacentShardToMerge),
+        );
         return '{}';
       default:
-        throw new ServiceError('UnknownOperationException', `operation ${operation} is not supported by the fake`);
+        throw new ServiceError(
+          'UnknownOperationException',
+          `operation ${operation} is not supported by the fake`,
+        );
     }
   }
 
   private stream(name: string): StreamState {
     const stream = this.streams.get(name);
-    if (!stream) throw new ServiceError('ResourceNotFoundException', `Stream ${name} under account 000000000000 not found.`);
+    if (!stream)
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        `Stream ${name} under account 000000000000 not found.`,
+      );
     return stream;
   }
 
   private streamOf(input: Record<string, unknown>): StreamState {
     if (typeof input.StreamName === 'string') return this.stream(input.StreamName);
-    if (typeof input.StreamARN === 'string') return this.stream(input.StreamARN.slice(input.StreamARN.lastIndexOf('/') + 1));
+    if (typeof input.StreamARN === 'string')
+      return this.stream(input.StreamARN.slice(input.StreamARN.lastIndexOf('/') + 1));
     throw new ServiceError('ValidationException', 'StreamName or StreamARN is required');
   }
 
   private openShard(stream: StreamState, shardId: string): ShardState {
     const shard = stream.shards.find((s) => s.shardId === shardId);
-    if (!shard || shard.endingSequenceNumber !== undefined) throw new ServiceError('ResourceNotFoundException', `open shard ${shardId} not found`);
+    if (!shard || shard.endingSequenceNumber !== undefined)
+      throw new ServiceError('ResourceNotFoundException', `open shard ${shardId} not found`);
     return shard;
   }
 
   /** Stores one entry, or says why not (limits). */
-  private write(stream: StreamState, entry: { PartitionKey?: unknown; ExplicitHashKey?: unknown; Data?: unknown }, now: number): { shard: ShardState; sequenceNumber: string } | { code: string; message: string } {
+  private write(
+    stream: StreamState,
+    entry: { PartitionKey?: unknown; ExplicitHashKey?: unknown; Data?: unknown },
+    now: number,
+  ): { shard: ShardState; sequenceNumber: string } | { code: string; message: string } {
     const partitionKey = String(entry.PartitionKey ?? '');
     const encoded = String(entry.Data ?? '');
     const data = this.discard ? EMPTY : Buffer.from(encoded, 'base64');
-    const explicitHashKey = typeof entry.ExplicitHashKey === 'string' ? entry.ExplicitHashKey : undefined;
+    const explicitHashKey =
+      typeof entry.ExplicitHashKey === 'string' ? entry.ExplicitHashKey : undefined;
     const shard = routeRecord(stream, partitionKey, explicitHashKey);
-    const bytes = (this.discard ? Math.floor((encoded.length * 3) / 4) : data.length) + Buffer.byteLength(partitionKey);
+    const bytes =
+      (this.discard ? Math.floor((encoded.length * 3) / 4) : data.length) +
+      Buffer.byteLength(partitionKey);
     if (this.limits) {
       const second = Math.floor(now / 1000);
       if (shard.windowSecond !== second) {
@@ -309,8 +388,14 @@ export class FakeKinesis {
         shard.windowRecords = 0;
         shard.windowBytes = 0;
       }
-      if (shard.windowRecords + 1 > this.recordsPerSecond || shard.windowBytes + bytes > this.bytesPerSecond) {
-        return { code: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account 000000000000.` };
+      if (
+        shard.windowRecords + 1 > this.recordsPerSecond ||
+        shard.windowBytes + bytes > this.bytesPerSecond
+      ) {
+        return {
+          code: 'ProvisionedThroughputExceededException',
+          message: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account 000000000000.`,
+        };
       }
       shard.windowRecords++;
       shard.windowBytes += bytes;
@@ -327,32 +412,51 @@ export class FakeKinesis {
   private validateEntry(entry: { PartitionKey?: unknown; Data?: unknown }): void {
     const key = entry.PartitionKey;
     if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
-      throw new ServiceError('ValidationException', '1 validation error detected: Value at \'records.member.partitionKey\' failed to satisfy constraint');
+      throw new ServiceError(
+        'ValidationException',
+        "1 validation error detected: Value at 'records.member.partitionKey' failed to satisfy constraint",
+      );
     }
     const size = Math.floor((String(entry.Data ?? '').length * 3) / 4) + Buffer.byteLength(key);
     if (size > this.maxRecordBytes + 4) {
-      throw new ServiceError('ValidationException', `1 validation error detected: Value at 'records.member.data' failed to satisfy constraint: Member must have length less than or equal to ${this.maxRecordBytes}`);
+      throw new ServiceError(
+        'ValidationException',
+        `1 validation error detected: Value at 'records.member.data' failed to satisfy constraint: Member must have length less than or equal to ${this.maxRecordBytes}`,
+      );
     }
   }
 
-  private putRecords(input: Record<string, unknown>, partial?: { fraction: number; code: string }): string {
+  private putRecords(
+    input: Record<string, unknown>,
+    partial?: { fraction: number; code: string },
+  ): string {
     const stream = this.streamOf(input);
-    const entries = (input.Records ?? []) as { PartitionKey?: unknown; ExplicitHashKey?: unknown; Data?: unknown }[];
-    if (entries.length === 0 || entries.length > 500) throw new ServiceError('ValidationException', 'Records must have between 1 and 500 entries');
+    const entries = (input.Records ?? []) as {
+      PartitionKey?: unknown;
+      ExplicitHashKey?: unknown;
+      Data?: unknown;
+    }[];
+    if (entries.length === 0 || entries.length > 500)
+      throw new ServiceError('ValidationException', 'Records must have between 1 and 500 entries');
     for (const e of entries) this.validateEntry(e);
     const now = Date.now();
     let failed = 0;
     const parts: string[] = [];
     for (const entry of entries) {
       let result: ReturnType<FakeKinesis['write']>;
-      if (partial && this.faults.random() < partial.fraction) result = { code: partial.code, message: 'injected entry failure' };
+      if (partial && this.faults.random() < partial.fraction)
+        result = { code: partial.code, message: 'injected entry failure' };
       else result = this.write(stream, entry, now);
       if ('code' in result) {
         failed++;
         this.stats.entriesFailed[result.code] = (this.stats.entriesFailed[result.code] ?? 0) + 1;
-        parts.push(`{"ErrorCode":${JSON.stringify(result.code)},"ErrorMessage":${JSON.stringify(result.message)}}`);
+        parts.push(
+          `{"ErrorCode":${JSON.stringify(result.code)},"ErrorMessage":${JSON.stringify(result.message)}}`,
+        );
       } else {
-        parts.push(`{"SequenceNumber":"${result.sequenceNumber}","ShardId":"${result.shard.shardId}"}`);
+        parts.push(
+          `{"SequenceNumber":"${result.sequenceNumber}","ShardId":"${result.shard.shardId}"}`,
+        );
       }
     }
     return `{"FailedRecordCount":${failed},"Records":[${parts.join(',')}]}`;
@@ -370,7 +474,10 @@ export class FakeKinesis {
     let stream: StreamState;
     let start = 0;
     if (typeof input.NextToken === 'string') {
-      const token = JSON.parse(Buffer.from(input.NextToken, 'base64').toString()) as { stream: string; index: number };
+      const token = JSON.parse(Buffer.from(input.NextToken, 'base64').toString()) as {
+        stream: string;
+        index: number;
+      };
       stream = this.stream(token.stream);
       start = token.index;
     } else {
@@ -381,8 +488,16 @@ export class FakeKinesis {
     }
     const page = Math.min(Number(input.MaxResults ?? 1000), 1000);
     const shards = stream.shards.slice(start, start + page);
-    const next = start + page < stream.shards.length ? Buffer.from(JSON.stringify({ stream: stream.name, index: start + page })).toString('base64') : undefined;
-    return JSON.stringify({ Shards: shards.map(describeShard), ...(next ? { NextToken: next } : {}) });
+    const next =
+      start + page < stream.shards.length
+        ? Buffer.from(JSON.stringify({ stream: stream.name, index: start + page })).toString(
+            'base64',
+          )
+        : undefined;
+    return JSON.stringify({
+      Shards: shards.map(describeShard),
+      ...(next ? { NextToken: next } : {}),
+    });
   }
 
   private describeStreamSummary(input: Record<string, unknown>): string {
@@ -422,10 +537,15 @@ export class FakeKinesis {
   private getShardIterator(input: Record<string, unknown>): string {
     const stream = this.streamOf(input);
     const shard = stream.shards.find((s) => s.shardId === input.ShardId);
-    if (!shard) throw new ServiceError('ResourceNotFoundException', `shard ${String(input.ShardId)} not found`);
+    if (!shard)
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        `shard ${String(input.ShardId)} not found`,
+      );
     const type = String(input.ShardIteratorType);
     let index: number;
-    const seq = typeof input.StartingSequenceNumber === 'string' ? BigInt(input.StartingSequenceNumber) : 0n;
+    const seq =
+      typeof input.StartingSequenceNumber === 'string' ? BigInt(input.StartingSequenceNumber) : 0n;
     switch (type) {
       case 'TRIM_HORIZON':
         index = 0;
@@ -454,7 +574,11 @@ export class FakeKinesis {
   }
 
   private getRecords(input: Record<string, unknown>): string {
-    const token = JSON.parse(Buffer.from(String(input.ShardIterator), 'base64').toString()) as { stream: string; shard: string; index: number };
+    const token = JSON.parse(Buffer.from(String(input.ShardIterator), 'base64').toString()) as {
+      stream: string;
+      shard: string;
+      index: number;
+    };
     const stream = this.stream(token.stream);
     const shard = stream.shards.find((s) => s.shardId === token.shard)!;
     const limit = Math.min(Number(input.Limit ?? 10_000), 10_000);
@@ -469,12 +593,18 @@ export class FakeKinesis {
         Data: r.data.toString('base64'),
         ApproximateArrivalTimestamp: r.arrival / 1000,
       })),
-      MillisBehindLatest: atEnd ? 0 : Math.max(0, Date.now() - (shard.records[next]?.arrival ?? Date.now())),
+      MillisBehindLatest: atEnd
+        ? 0
+        : Math.max(0, Date.now() - (shard.records[next]?.arrival ?? Date.now())),
     };
     if (closed && atEnd) {
       out.ChildShards = stream.shards
         .filter((s) => shard.children?.includes(s.shardId))
-        .map((s) => ({ ShardId: s.shardId, ParentShards: [s.parentShardId, s.adjacentParentShardId].filter(Boolean), HashKeyRange: { StartingHashKey: s.start.toString(), EndingHashKey: s.end.toString() } }));
+        .map((s) => ({
+          ShardId: s.shardId,
+          ParentShards: [s.parentShardId, s.adjacentParentShardId].filter(Boolean),
+          HashKeyRange: { StartingHashKey: s.start.toString(), EndingHashKey: s.end.toString() },
+        }));
     } else {
       out.NextShardIterator = iterator(stream.name, shard.shardId, next);
     }
@@ -501,6 +631,8 @@ export function fakeKinesisClient(
     endpoint,
     credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
     maxAttempts: options.maxAttempts ?? 1,
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 }) }),
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 }),
+    }),
   });
 }

@@ -40,18 +40,28 @@ export interface StreamState {
 }
 
 /** The shard (open) whose range holds the record's hash key. */
-export function routeRecord(stream: StreamState, partitionKey: string, explicitHashKey: string | undefined): ShardState {
+export function routeRecord(
+  stream: StreamState,
+  partitionKey: string,
+  explicitHashKey: string | undefined,
+): ShardState {
   const hash =
     explicitHashKey !== undefined
       ? BigInt(explicitHashKey)
       : BigInt('0x' + createHash('md5').update(partitionKey, 'utf8').digest('hex'));
   for (const shard of stream.shards) {
-    if (shard.endingSequenceNumber === undefined && shard.start <= hash && hash <= shard.end) return shard;
+    if (shard.endingSequenceNumber === undefined && shard.start <= hash && hash <= shard.end)
+      return shard;
   }
   throw new Error(`no open shard for hash key ${hash}`);
 }
 
-export function newStream(name: string, shardCount: number, region: string, mode: 'PROVISIONED' | 'ON_DEMAND'): StreamState {
+export function newStream(
+  name: string,
+  shardCount: number,
+  region: string,
+  mode: 'PROVISIONED' | 'ON_DEMAND',
+): StreamState {
   const stream: StreamState = {
     name,
     arn: `arn:aws:kinesis:${region}:000000000000:stream/${name}`,
@@ -70,7 +80,12 @@ export function newStream(name: string, shardCount: number, region: string, mode
   return stream;
 }
 
-export function addShard(stream: StreamState, start: bigint, end: bigint, parents: string[] = []): ShardState {
+export function addShard(
+  stream: StreamState,
+  start: bigint,
+  end: bigint,
+  parents: string[] = [],
+): ShardState {
   const shard: ShardState = {
     shardId: `shardId-${String(stream.nextShardIndex++).padStart(12, '0')}`,
     start,

@@ -4,7 +4,10 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** Static credentials for emulators, which accept any. Never real secrets. */
-export const EMULATOR_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = {
+export const EMULATOR_CREDENTIALS: {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+} = {
   accessKeyId: 'AKIAEMULATOR0000000',
   secretAccessKey: 'emulator-secret-not-a-real-key',
 };
@@ -33,10 +36,17 @@ export interface KinesisClientOptions {
 export function createKinesisClient(options: KinesisClientOptions): KinesisClient {
   const rejectUnauthorized = options.allowSelfSignedCertificate !== true;
   const requestHandler = options.http2
-    ? new NodeHttp2Handler({ disableConcurrentStreams: false, ...(rejectUnauthorized ? {} : { nodeHttp2ConnectOptions: { rejectUnauthorized } }) } as ConstructorParameters<typeof NodeHttp2Handler>[0])
+    ? new NodeHttp2Handler({
+        disableConcurrentStreams: false,
+        ...(rejectUnauthorized ? {} : { nodeHttp2ConnectOptions: { rejectUnauthorized } }),
+      } as ConstructorParameters<typeof NodeHttp2Handler>[0])
     : new NodeHttpHandler({
         httpAgent: new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 }),
-        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 50, rejectUnauthorized }),
+        httpsAgent: new HttpsAgent({
+          keepAlive: true,
+          maxSockets: options.maxSockets ?? 50,
+          rejectUnauthorized,
+        }),
       });
   return new KinesisClient({
     region: options.region,

@@ -89,13 +89,21 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   const dynamodbEndpoint = dynamodb ? `http://127.0.0.1:${dynamodb.port}` : '';
 
   if (kinesis && options.streams?.length) {
-    const client = createKinesisClient({ endpoint: kinesisEndpoint, region, credentials: EMULATOR_CREDENTIALS });
+    const client = createKinesisClient({
+      endpoint: kinesisEndpoint,
+      region,
+      credentials: EMULATOR_CREDENTIALS,
+    });
     try {
       for (const stream of options.streams) {
-        await client.send(new CreateStreamCommand({ StreamName: stream.name, ShardCount: stream.shards }));
+        await client.send(
+          new CreateStreamCommand({ StreamName: stream.name, ShardCount: stream.shards }),
+        );
         await waitUntil(
           async () => {
-            const out = await client.send(new DescribeStreamSummaryCommand({ StreamName: stream.name }));
+            const out = await client.send(
+              new DescribeStreamSummaryCommand({ StreamName: stream.name }),
+            );
             return out.StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
           },
           { timeoutMs: 30_000, what: `stream ${stream.name}` },
@@ -119,7 +127,9 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
-      ...(kinesisEndpoint ? { KINESIS_ENDPOINT: kinesisEndpoint, KINESIS_TLS_ENDPOINT: kinesisTlsEndpoint } : {}),
+      ...(kinesisEndpoint
+        ? { KINESIS_ENDPOINT: kinesisEndpoint, KINESIS_TLS_ENDPOINT: kinesisTlsEndpoint }
+        : {}),
       ...(dynamodbEndpoint ? { DYNAMODB_ENDPOINT: dynamodbEndpoint } : {}),
     }),
     stop,

@@ -50,7 +50,9 @@ export const FAST_DURATIONS: Record<string, string> = {
 };
 
 /** Starts kinesis-local and resolves once it answers ListStreams on its plain port. */
-export async function startKinesisLocal(options: KinesisLocalOptions): Promise<KinesisLocalProcess> {
+export async function startKinesisLocal(
+  options: KinesisLocalOptions,
+): Promise<KinesisLocalProcess> {
   const main = require.resolve('kinesis-local/main.js');
   const child: ChildProcess = spawn(process.execPath, ['-e', WATCHDOG, main], {
     cwd: dirname(main),
@@ -78,7 +80,9 @@ export async function startKinesisLocal(options: KinesisLocalOptions): Promise<K
   });
   let exited: Error | undefined;
   child.once('exit', (code, signal) => {
-    exited = new Error(`kinesis-local exited early (code ${code}, signal ${signal}): ${stderr.trim() || 'no output'}`);
+    exited = new Error(
+      `kinesis-local exited early (code ${code}, signal ${signal}): ${stderr.trim() || 'no output'}`,
+    );
   });
   child.once('error', (error) => {
     exited = new Error(`kinesis-local could not start: ${error.message}`);

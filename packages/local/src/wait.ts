@@ -1,7 +1,12 @@
 /** Polls `probe` until it resolves truthy or `timeoutMs` passes; the last error is in the message. */
 export async function waitUntil(
   probe: () => Promise<boolean>,
-  options: { timeoutMs: number; intervalMs?: number; what: string; failed?: () => Error | undefined },
+  options: {
+    timeoutMs: number;
+    intervalMs?: number;
+    what: string;
+    failed?: () => Error | undefined;
+  },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError: unknown;

@@ -20,11 +20,19 @@ describe('startLocalBackend', () => {
   afterAll(() => backend?.stop());
 
   it('serves Kinesis with the streams asked for, and DynamoDB', async () => {
-    const kinesis = createKinesisClient({ endpoint: backend.kinesisEndpoint, region: backend.region, credentials: backend.credentials });
+    const kinesis = createKinesisClient({
+      endpoint: backend.kinesisEndpoint,
+      region: backend.region,
+      credentials: backend.credentials,
+    });
     const shards = await kinesis.send(new ListShardsCommand({ StreamName: 'local-test' }));
     expect(shards.Shards).toHaveLength(3);
     kinesis.destroy();
-    const dynamo = new DynamoDBClient({ endpoint: backend.dynamodbEndpoint, region: backend.region, credentials: backend.credentials });
+    const dynamo = new DynamoDBClient({
+      endpoint: backend.dynamodbEndpoint,
+      region: backend.region,
+      credentials: backend.credentials,
+    });
     expect((await dynamo.send(new ListTablesCommand({}))).TableNames).toEqual([]);
     dynamo.destroy();
   });
@@ -53,10 +61,14 @@ describe('startLocalBackend', () => {
       process.stdout.write(new URL(b.kinesisEndpoint).port + '\\n');
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: new URL('..', import.meta.url).pathname,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: new URL('..', import.meta.url).pathname,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
       child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
@@ -64,7 +76,8 @@ describe('startLocalBackend', () => {
     expect(await portOpen(port)).toBe(true);
     child.kill('SIGKILL');
     const deadline = Date.now() + 20_000;
-    while ((await portOpen(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while ((await portOpen(port)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await portOpen(port)).toBe(false);
   }, 90_000);
 });

@@ -3,7 +3,10 @@
 // Messages: 'stall' holds every PutRecords unanswered, 'release' answers them, 'stop' exits.
 import { FakeKinesis } from '@shardline/fake-kinesis';
 
-const fake = await FakeKinesis.start({ discard: true, ...(process.env.STUB_LIMITS === '1' ? { shardLimits: {} } : {}) });
+const fake = await FakeKinesis.start({
+  discard: true,
+  ...(process.env.STUB_LIMITS === '1' ? { shardLimits: {} } : {}),
+});
 fake.createStream('bench', Number(process.env.STUB_SHARDS ?? 4));
 process.stdout.write(`${fake.endpoint}\n`);
 process.on('message', (m) => {

@@ -40,13 +40,23 @@ export class ShardCheckpointer implements Checkpointer {
   }
 
   async checkpoint(record?: { sequenceNumber: string; subSequenceNumber?: number }): Promise<void> {
-    if (this.disabled) throw new LeaseLostError(this.shardId, 'checkpoint refused after the lease was lost');
+    if (this.disabled)
+      throw new LeaseLostError(this.shardId, 'checkpoint refused after the lease was lost');
     if (record === undefined && this.atShardEnd) return this.write('SHARD_END', 0);
-    const target = record ? { sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber ?? 0 } : this.lastDelivered;
+    const target = record
+      ? { sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber ?? 0 }
+      : this.lastDelivered;
     if (!target) return; // nothing delivered yet: nothing to checkpoint
-    if (!isSequenceNumber(target.sequenceNumber)) throw new CheckpointError('CHECKPOINT_INVALID', `${JSON.stringify(target.sequenceNumber)} is not a sequence number`);
+    if (!isSequenceNumber(target.sequenceNumber))
+      throw new CheckpointError(
+        'CHECKPOINT_INVALID',
+        `${JSON.stringify(target.sequenceNumber)} is not a sequence number`,
+      );
     if (this.lastDelivered && compareSequence(target, this.lastDelivered) > 0) {
-      throw new CheckpointError('CHECKPOINT_AHEAD', `cannot checkpoint ${target.sequenceNumber}/${target.subSequenceNumber}: not yet delivered on ${this.shardId}`);
+      throw new CheckpointError(
+        'CHECKPOINT_AHEAD',
+        `cannot checkpoint ${target.sequenceNumber}/${target.subSequenceNumber}: not yet delivered on ${this.shardId}`,
+      );
     }
     if (typeof this.last !== 'string' && compareSequence(target, this.last) <= 0) return; // already there
     await this.write(target.sequenceNumber, target.subSequenceNumber);

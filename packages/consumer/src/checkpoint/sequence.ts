@@ -7,7 +7,12 @@ export interface ExtendedSequence {
 /** Sentinel checkpoints, as the KCL writes them. */
 export type CheckpointSentinel = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP' | 'SHARD_END';
 
-export const SENTINELS: ReadonlySet<string> = new Set(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP', 'SHARD_END']);
+export const SENTINELS: ReadonlySet<string> = new Set([
+  'TRIM_HORIZON',
+  'LATEST',
+  'AT_TIMESTAMP',
+  'SHARD_END',
+]);
 
 export function isSentinel(checkpoint: string): checkpoint is CheckpointSentinel {
   return SENTINELS.has(checkpoint);

@@ -1,4 +1,9 @@
-import { CompressionError, CorruptAggregateError, deaggregate, decompress } from '@shardline/aggregation';
+import {
+  CompressionError,
+  CorruptAggregateError,
+  deaggregate,
+  decompress,
+} from '@shardline/aggregation';
 import { PoisonRecordError } from '../errors';
 import type { KinesisEventRecord, KinesisUserRecord, PoisonRecord } from './types';
 
@@ -31,16 +36,34 @@ export function decodeEventRecord(
   const k = event.kinesis;
   const raw = Buffer.from(k.data, 'base64');
   const arrival = new Date(k.approximateArrivalTimestamp * 1000);
-  const base = { shardId, eventSourceARN: event.eventSourceARN, eventID: event.eventID, sequenceNumber: k.sequenceNumber, approximateArrivalTimestamp: arrival };
-  const limit = options.maxDecompressedBytes === undefined ? undefined : { maxBytes: options.maxDecompressedBytes };
+  const base = {
+    shardId,
+    eventSourceARN: event.eventSourceARN,
+    eventID: event.eventID,
+    sequenceNumber: k.sequenceNumber,
+    approximateArrivalTimestamp: arrival,
+  };
+  const limit =
+    options.maxDecompressedBytes === undefined
+      ? undefined
+      : { maxBytes: options.maxDecompressedBytes };
 
   let users;
   try {
     const opened = decompress(raw, limit);
-    users = deaggregate({ data: opened, partitionKey: k.partitionKey, sequenceNumber: k.sequenceNumber }, { strict: true });
+    users = deaggregate(
+      { data: opened, partitionKey: k.partitionKey, sequenceNumber: k.sequenceNumber },
+      { strict: true },
+    );
   } catch (error) {
     if (!(error instanceof CorruptAggregateError || error instanceof CompressionError)) throw error;
-    return [{ kind: 'poison', error: new PoisonRecordError(shardId, k.sequenceNumber, error), record: { ...base, partitionKey: k.partitionKey, data: raw } }];
+    return [
+      {
+        kind: 'poison',
+        error: new PoisonRecordError(shardId, k.sequenceNumber, error),
+        record: { ...base, partitionKey: k.partitionKey, data: raw },
+      },
+    ];
   }
 
   const out: DecodedItem[] = new Array(users.length);
@@ -54,7 +77,12 @@ export function decodeEventRecord(
       out[i] = {
         kind: 'poison',
         error: new PoisonRecordError(shardId, k.sequenceNumber, error),
-        record: { ...base, subSequenceNumber: user.subSequenceNumber, partitionKey: user.partitionKey, data: asBuffer(user.data) },
+        record: {
+          ...base,
+          subSequenceNumber: user.subSequenceNumber,
+          partitionKey: user.partitionKey,
+          data: asBuffer(user.data),
+        },
       };
       continue;
     }

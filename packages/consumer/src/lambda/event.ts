@@ -24,7 +24,9 @@ export function shardIdOf(eventID: string): string {
  */
 export function groupByShard(event: KinesisStreamEvent): ShardRecords[] {
   if (event === null || typeof event !== 'object' || !Array.isArray(event.Records)) {
-    throw new InvalidEventError('the event has no Records array; is the function triggered by a Kinesis event source mapping?');
+    throw new InvalidEventError(
+      'the event has no Records array; is the function triggered by a Kinesis event source mapping?',
+    );
   }
   const groups = new Map<string, ShardRecords>();
   event.Records.forEach((record, index) => {
@@ -43,17 +45,28 @@ export function groupByShard(event: KinesisStreamEvent): ShardRecords[] {
 
 function validate(record: KinesisEventRecord, index: number): void {
   const where = `event record ${index}`;
-  if (record === null || typeof record !== 'object' || record.kinesis === null || typeof record.kinesis !== 'object') {
-    throw new InvalidEventError(`${where} has no "kinesis" object; only Kinesis events are supported`);
+  if (
+    record === null ||
+    typeof record !== 'object' ||
+    record.kinesis === null ||
+    typeof record.kinesis !== 'object'
+  ) {
+    throw new InvalidEventError(
+      `${where} has no "kinesis" object; only Kinesis events are supported`,
+    );
   }
   const k = record.kinesis;
   if (typeof k.sequenceNumber !== 'string' || k.sequenceNumber === '') {
     throw new InvalidEventError(`${where} has no kinesis.sequenceNumber`);
   }
-  if (typeof k.data !== 'string') throw new InvalidEventError(`${where} (${k.sequenceNumber}) has no base64 kinesis.data`);
-  if (typeof k.partitionKey !== 'string') throw new InvalidEventError(`${where} (${k.sequenceNumber}) has no kinesis.partitionKey`);
+  if (typeof k.data !== 'string')
+    throw new InvalidEventError(`${where} (${k.sequenceNumber}) has no base64 kinesis.data`);
+  if (typeof k.partitionKey !== 'string')
+    throw new InvalidEventError(`${where} (${k.sequenceNumber}) has no kinesis.partitionKey`);
   if (typeof record.eventID !== 'string' || record.eventID === '') {
-    throw new InvalidEventError(`${where} (${k.sequenceNumber}) has no eventID, so its shard is unknown`);
+    throw new InvalidEventError(
+      `${where} (${k.sequenceNumber}) has no eventID, so its shard is unknown`,
+    );
   }
   if (typeof record.eventSourceARN !== 'string') {
     throw new InvalidEventError(`${where} (${k.sequenceNumber}) has no eventSourceARN`);

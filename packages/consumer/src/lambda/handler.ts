@@ -1,7 +1,17 @@
 import { groupByShard } from './event';
 import { resolveOptions, type KinesisHandlerOptions, type ResolvedOptions } from './options';
-import { runShardBatch, runShardPerRecord, type BatchHandler, type RecordHandler } from './shard-runner';
-import type { BatchItemFailure, KinesisStreamBatchResponse, KinesisStreamEvent, LambdaContext } from './types';
+import {
+  runShardBatch,
+  runShardPerRecord,
+  type BatchHandler,
+  type RecordHandler,
+} from './shard-runner';
+import type {
+  BatchItemFailure,
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+  LambdaContext,
+} from './types';
 import type { ShardRecords } from './event';
 
 /** The function Lambda calls: an async handler returning a partial batch response. */
@@ -41,7 +51,8 @@ export function kinesisRecordHandler<C extends object = LambdaContext>(
   options?: KinesisHandlerOptions<C>,
 ): KinesisLambdaHandler<C> {
   const o = resolveOptions(handler, options);
-  return (event, context) => run(event, o, (shard) => runShardPerRecord(shard, handler, context, o));
+  return (event, context) =>
+    run(event, o, (shard) => runShardPerRecord(shard, handler, context, o));
 }
 
 async function run<C extends object>(
@@ -56,6 +67,9 @@ async function run<C extends object>(
     const failed = await runShard(shard);
     if (failed !== undefined) batchItemFailures.push({ itemIdentifier: failed });
   }
-  o.logger.debug({ shards: shards.length, records: event.Records.length, failures: batchItemFailures.length }, 'kinesis batch done');
+  o.logger.debug(
+    { shards: shards.length, records: event.Records.length, failures: batchItemFailures.length },
+    'kinesis batch done',
+  );
   return { batchItemFailures };
 }

@@ -14,7 +14,11 @@ export interface KinesisHandlerOptions<C extends object = LambdaContext> {
    * Default: none; the record is skipped and logged at error level (sequence number and error
    * code, never its data).
    */
-  onPoisonRecord?: (error: PoisonRecordError, record: PoisonRecord, context: C) => void | Promise<void>;
+  onPoisonRecord?: (
+    error: PoisonRecordError,
+    record: PoisonRecord,
+    context: C,
+  ) => void | Promise<void>;
   /** pino logger (or any object with debug/info/warn/error). Default: silent. Payloads are never logged. */
   logger?: LambdaLogger;
   /**
@@ -32,8 +36,12 @@ export interface ResolvedOptions<C extends object> {
 }
 
 /** Checks the handler and options once, when the Lambda handler is created (at cold start). */
-export function resolveOptions<C extends object>(handler: unknown, options: KinesisHandlerOptions<C> | undefined): ResolvedOptions<C> {
-  if (typeof handler !== 'function') throw new ConfigError('the handler must be a function', 'INVALID_HANDLER');
+export function resolveOptions<C extends object>(
+  handler: unknown,
+  options: KinesisHandlerOptions<C> | undefined,
+): ResolvedOptions<C> {
+  if (typeof handler !== 'function')
+    throw new ConfigError('the handler must be a function', 'INVALID_HANDLER');
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new ConfigError('options must be an object');
   }
@@ -48,8 +56,13 @@ export function resolveOptions<C extends object>(handler: unknown, options: Kine
       }
     }
   }
-  if (maxDecompressedBytes !== undefined && !(Number.isSafeInteger(maxDecompressedBytes) && maxDecompressedBytes > 0)) {
-    throw new ConfigError(`maxDecompressedBytes must be a positive integer, got ${String(maxDecompressedBytes)}`);
+  if (
+    maxDecompressedBytes !== undefined &&
+    !(Number.isSafeInteger(maxDecompressedBytes) && maxDecompressedBytes > 0)
+  ) {
+    throw new ConfigError(
+      `maxDecompressedBytes must be a positive integer, got ${String(maxDecompressedBytes)}`,
+    );
   }
   return { onPoisonRecord, logger: logger ?? silentLogger, maxDecompressedBytes };
 }

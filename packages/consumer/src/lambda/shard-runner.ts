@@ -34,11 +34,22 @@ export type RecordHandler<C extends object> = (record: KinesisUserRecord, contex
  * Hands a poison item to the hook. True when the record may be skipped; false when the hook
  * threw, so the Kinesis record must be reported failed rather than lost.
  */
-async function settlePoison<C extends object>(item: Extract<DecodedItem, { kind: 'poison' }>, context: C, o: ResolvedOptions<C>): Promise<boolean> {
-  const where = { shardId: item.record.shardId, sequenceNumber: item.record.sequenceNumber, subSequenceNumber: item.record.subSequenceNumber };
+async function settlePoison<C extends object>(
+  item: Extract<DecodedItem, { kind: 'poison' }>,
+  context: C,
+  o: ResolvedOptions<C>,
+): Promise<boolean> {
+  const where = {
+    shardId: item.record.shardId,
+    sequenceNumber: item.record.sequenceNumber,
+    subSequenceNumber: item.record.subSequenceNumber,
+  };
   const code = (item.error.cause as { code?: string } | undefined)?.code ?? item.error.code;
   if (!o.onPoisonRecord) {
-    o.logger.error({ ...where, code, reason: item.error.message }, 'poison record skipped (no onPoisonRecord hook)');
+    o.logger.error(
+      { ...where, code, reason: item.error.message },
+      'poison record skipped (no onPoisonRecord hook)',
+    );
     return true;
   }
   try {
@@ -46,7 +57,10 @@ async function settlePoison<C extends object>(item: Extract<DecodedItem, { kind:
     o.logger.warn({ ...where, code }, 'poison record handed to onPoisonRecord and skipped');
     return true;
   } catch (err) {
-    o.logger.error({ ...where, code, err }, 'onPoisonRecord threw; reporting the Kinesis record as failed');
+    o.logger.error(
+      { ...where, code, err },
+      'onPoisonRecord threw; reporting the Kinesis record as failed',
+    );
     return false;
   }
 }
@@ -69,7 +83,15 @@ export async function runShardPerRecord<C extends object>(
         await handler(item.record, context);
       } catch (err) {
         const r = item.record;
-        o.logger.error({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber, err }, 'record handler failed; Lambda will retry the shard from this Kinesis record');
+        o.logger.error(
+          {
+            shardId: r.shardId,
+            sequenceNumber: r.sequenceNumber,
+            subSequenceNumber: r.subSequenceNumber,
+            err,
+          },
+          'record handler failed; Lambda will retry the shard from this Kinesis record',
+        );
         return r.sequenceNumber;
       }
     }
@@ -121,13 +143,26 @@ export async function runShardBatch<C extends object>(
     fail(record, error) {
       const index = indexOf(record);
       if (index === undefined) {
-        throw new UnknownRecordError(`batch.fail() was given a record that is not in the batch of ${shard.shardId}`);
+        throw new UnknownRecordError(
+          `batch.fail() was given a record that is not in the batch of ${shard.shardId}`,
+        );
       }
       if (settled) {
-        o.logger.warn({ shardId: shard.shardId, sequenceNumber: record.sequenceNumber }, 'batch.fail() called after the handler finished; ignored');
+        o.logger.warn(
+          { shardId: shard.shardId, sequenceNumber: record.sequenceNumber },
+          'batch.fail() called after the handler finished; ignored',
+        );
         return;
       }
-      o.logger.error({ shardId: shard.shardId, sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber, err: error }, 'record marked failed');
+      o.logger.error(
+        {
+          shardId: shard.shardId,
+          sequenceNumber: record.sequenceNumber,
+          subSequenceNumber: record.subSequenceNumber,
+          err: error,
+        },
+        'record marked failed',
+      );
       firstFailed = Math.min(firstFailed, index);
     },
   };
@@ -137,9 +172,17 @@ export async function runShardBatch<C extends object>(
   } catch (err) {
     const index = err instanceof RecordFailure ? indexOf(err.record) : undefined;
     if (err instanceof RecordFailure && index === undefined) {
-      o.logger.error({ shardId: shard.shardId, err }, 'RecordFailure names a record not in this batch; failing the whole batch');
+      o.logger.error(
+        { shardId: shard.shardId, err },
+        'RecordFailure names a record not in this batch; failing the whole batch',
+      );
     } else {
-      o.logger.error({ shardId: shard.shardId, err }, err instanceof RecordFailure ? 'record failed' : 'batch handler threw; failing the batch from its first record');
+      o.logger.error(
+        { shardId: shard.shardId, err },
+        err instanceof RecordFailure
+          ? 'record failed'
+          : 'batch handler threw; failing the batch from its first record',
+      );
     }
     firstFailed = Math.min(firstFailed, index ?? 0);
   } finally {

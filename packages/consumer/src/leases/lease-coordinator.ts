@@ -96,7 +96,11 @@ export class LeaseCoordinator {
     const byKey = new Map(leases.map((l) => [l.leaseKey, l]));
     for (const lease of leases) {
       const seen = this.observed.get(lease.leaseKey);
-      if (!seen || seen.lease.leaseCounter !== lease.leaseCounter || seen.lease.leaseOwner !== lease.leaseOwner) {
+      if (
+        !seen ||
+        seen.lease.leaseCounter !== lease.leaseCounter ||
+        seen.lease.leaseOwner !== lease.leaseOwner
+      ) {
         this.observed.set(lease.leaseKey, { lease, lastCounterChange: now });
       } else {
         seen.lease = lease;
@@ -117,24 +121,41 @@ export class LeaseCoordinator {
       if (!this.running) return;
       try {
         const taken = await d.table.take(lease, d.workerId);
-        this.held.set(taken.leaseKey, { lease: taken, renewedAt: Date.now(), handoffSince: undefined });
+        this.held.set(taken.leaseKey, {
+          lease: taken,
+          renewedAt: Date.now(),
+          handoffSince: undefined,
+        });
         d.metric({ type: 'leaseAcquired', shardId: taken.leaseKey });
         d.logger.info({ shardId: taken.leaseKey, previousOwner: lease.leaseOwner }, 'lease taken');
         d.onAcquired(taken, false);
       } catch (error) {
-        if (!(error instanceof LeaseConflict)) d.logger.warn({ shardId: lease.leaseKey, err: error }, 'taking a lease failed');
+        if (!(error instanceof LeaseConflict))
+          d.logger.warn({ shardId: lease.leaseKey, err: error }, 'taking a lease failed');
       }
     }
     for (const lease of decision.steal) {
       if (!this.running) return;
       try {
         const taken = await d.table.requestHandoff(lease, d.workerId);
-        this.held.set(taken.leaseKey, { lease: taken, renewedAt: Date.now(), handoffSince: Date.now() });
-        d.metric({ type: 'leaseStealRequested', shardId: taken.leaseKey, from: lease.leaseOwner ?? '' });
-        d.logger.info({ shardId: taken.leaseKey, from: lease.leaseOwner }, 'lease hand-off requested');
+        this.held.set(taken.leaseKey, {
+          lease: taken,
+          renewedAt: Date.now(),
+          handoffSince: Date.now(),
+        });
+        d.metric({
+          type: 'leaseStealRequested',
+          shardId: taken.leaseKey,
+          from: lease.leaseOwner ?? '',
+        });
+        d.logger.info(
+          { shardId: taken.leaseKey, from: lease.leaseOwner },
+          'lease hand-off requested',
+        );
         d.onAcquired(taken, true);
       } catch (error) {
-        if (!(error instanceof LeaseConflict)) d.logger.warn({ shardId: lease.leaseKey, err: error }, 'requesting a hand-off failed');
+        if (!(error instanceof LeaseConflict))
+          d.logger.warn({ shardId: lease.leaseKey, err: error }, 'requesting a hand-off failed');
       }
     }
   }
@@ -159,7 +180,10 @@ export class LeaseCoordinator {
               const cleared = await d.table.clearStaleHandoff(lease, d.workerId);
               held.lease = cleared;
               held.handoffSince = undefined;
-              d.logger.warn({ shardId, previousOwner: lease.checkpointOwner }, 'previous owner did not complete the hand-off; taking over from its last checkpoint');
+              d.logger.warn(
+                { shardId, previousOwner: lease.checkpointOwner },
+                'previous owner did not complete the hand-off; taking over from its last checkpoint',
+              );
               d.onHandoffComplete(cleared);
             }
           }
@@ -169,7 +193,10 @@ export class LeaseCoordinator {
             this.held.delete(shardId);
             if (current && current.checkpointOwner === d.workerId) {
               d.metric({ type: 'leaseHandedOff', shardId });
-              d.logger.info({ shardId, to: current.leaseOwner }, 'hand-off requested by another worker');
+              d.logger.info(
+                { shardId, to: current.leaseOwner },
+                'hand-off requested by another worker',
+              );
               d.onHandoffRequested(shardId);
             } else {
               d.logger.warn({ shardId, owner: current?.leaseOwner }, 'lease lost');

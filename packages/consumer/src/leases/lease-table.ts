@@ -15,7 +15,10 @@ import { leaseFromItem, leaseToItem, type Lease } from './lease';
 
 /** A conditional write that lost: somebody else changed the lease first. */
 export class LeaseConflict extends Error {
-  constructor(readonly leaseKey: string, readonly operation: string) {
+  constructor(
+    readonly leaseKey: string,
+    readonly operation: string,
+  ) {
     super(`${operation} of lease ${leaseKey} lost a conditional check`);
   }
 }
@@ -39,11 +42,18 @@ export class LeaseTable {
   /** Creates the table (on-demand, hash key `leaseKey`) if absent; refuses one with another key schema. */
   async ensure(): Promise<void> {
     try {
-      const out = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }), this.opts());
+      const out = await this.client.send(
+        new DescribeTableCommand({ TableName: this.tableName }),
+        this.opts(),
+      );
       this.checkSchema(out.Table?.KeySchema);
       if (out.Table?.TableStatus === 'ACTIVE') return;
     } catch (error) {
-      if (!(error instanceof ResourceNotFoundException) && (error as Error).name !== 'ResourceNotFoundException') throw error;
+      if (
+        !(error instanceof ResourceNotFoundException) &&
+        (error as Error).name !== 'ResourceNotFoundException'
+      )
+        throw error;
       try {
         await this.client.send(
           new CreateTableCommand({
@@ -61,16 +71,25 @@ export class LeaseTable {
     }
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const out = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }), this.opts());
+      const out = await this.client.send(
+        new DescribeTableCommand({ TableName: this.tableName }),
+        this.opts(),
+      );
       this.checkSchema(out.Table?.KeySchema);
       if (out.Table?.TableStatus === 'ACTIVE') return;
-      if (Date.now() > deadline) throw new LeaseTableError(`lease table ${this.tableName} did not become ACTIVE within 60 s`);
+      if (Date.now() > deadline)
+        throw new LeaseTableError(
+          `lease table ${this.tableName} did not become ACTIVE within 60 s`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 
   private checkSchema(schema: { AttributeName?: string; KeyType?: string }[] | undefined): void {
-    const ok = schema?.length === 1 && schema[0]!.AttributeName === 'leaseKey' && schema[0]!.KeyType === 'HASH';
+    const ok =
+      schema?.length === 1 &&
+      schema[0]!.AttributeName === 'leaseKey' &&
+      schema[0]!.KeyType === 'HASH';
     if (!ok) {
       throw new LeaseTableError(
         `table ${this.tableName} exists with key schema ${JSON.stringify(schema)}; a lease table needs a single HASH key named leaseKey`,
@@ -83,7 +102,11 @@ export class LeaseTable {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const out = await this.client.send(
-        new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }),
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
         this.opts(),
       );
       for (const item of out.Items ?? []) leases.push(leaseFromItem(item));
@@ -96,7 +119,11 @@ export class LeaseTable {
   async create(lease: Lease): Promise<boolean> {
     try {
       await this.client.send(
-        new PutItemCommand({ TableName: this.tableName, Item: leaseToItem(lease), ConditionExpression: 'attribute_not_exists(leaseKey)' }),
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: leaseToItem(lease),
+          ConditionExpression: 'attribute_not_exists(leaseKey)',
+        }),
         this.opts(),
       );
       return true;
@@ -132,20 +159,36 @@ export class LeaseTable {
    */
   async requestHandoff(lease: Lease, newOwner: string): Promise<Lease> {
     return this.update(lease.leaseKey, 'hand-off request', {
-      update: 'SET leaseOwner = :new, checkpointOwner = :old, leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one',
-      condition: 'leaseCounter = :counter AND leaseOwner = :old AND attribute_not_exists(checkpointOwner)',
-      values: { ':new': s(newOwner), ':old': s(lease.leaseOwner!), ':one': n(1), ':counter': n(lease.leaseCounter) },
+      update:
+        'SET leaseOwner = :new, checkpointOwner = :old, leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one',
+      condition:
+        'leaseCounter = :counter AND leaseOwner = :old AND attribute_not_exists(checkpointOwner)',
+      values: {
+        ':new': s(newOwner),
+        ':old': s(lease.leaseOwner!),
+        ':one': n(1),
+        ':counter': n(lease.leaseCounter),
+      },
     });
   }
 
   /** The previous owner's last act in a hand-off: checkpoint (optional) and let go. */
-  async completeHandoff(leaseKey: string, previousOwner: string, checkpoint?: { checkpoint: string; sub: number }): Promise<Lease> {
+  async completeHandoff(
+    leaseKey: string,
+    previousOwner: string,
+    checkpoint?: { checkpoint: string; sub: number },
+  ): Promise<Lease> {
     return this.update(leaseKey, 'hand-off completion', {
       update: checkpoint
         ? 'SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero REMOVE checkpointOwner'
         : 'REMOVE checkpointOwner',
       condition: 'checkpointOwner = :old',
-      values: { ':old': s(previousOwner), ...(checkpoint ? { ':cp': s(checkpoint.checkpoint), ':sub': n(checkpoint.sub), ':zero': n(0) } : {}) },
+      values: {
+        ':old': s(previousOwner),
+        ...(checkpoint
+          ? { ':cp': s(checkpoint.checkpoint), ':sub': n(checkpoint.sub), ':zero': n(0) }
+          : {}),
+      },
     });
   }
 
@@ -162,10 +205,19 @@ export class LeaseTable {
    * Writes a checkpoint, conditional on this worker still owning the lease with no hand-off
    * pending, or (`handingOff`) on this worker being the `checkpointOwner` of a hand-off.
    */
-  async checkpoint(leaseKey: string, owner: string, checkpoint: string, sub: number, handingOff = false): Promise<Lease> {
+  async checkpoint(
+    leaseKey: string,
+    owner: string,
+    checkpoint: string,
+    sub: number,
+    handingOff = false,
+  ): Promise<Lease> {
     return this.update(leaseKey, 'checkpoint', {
-      update: 'SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero',
-      condition: handingOff ? 'checkpointOwner = :owner' : 'leaseOwner = :owner AND attribute_not_exists(checkpointOwner)',
+      update:
+        'SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero',
+      condition: handingOff
+        ? 'checkpointOwner = :owner'
+        : 'leaseOwner = :owner AND attribute_not_exists(checkpointOwner)',
       values: { ':cp': s(checkpoint), ':sub': n(sub), ':zero': n(0), ':owner': s(owner) },
     });
   }
@@ -173,7 +225,11 @@ export class LeaseTable {
   /** Reads one lease (consistent). */
   async get(leaseKey: string): Promise<Lease | undefined> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { leaseKey: s(leaseKey) }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { leaseKey: s(leaseKey) },
+        ConsistentRead: true,
+      }),
       this.opts(),
     );
     return out.Item ? leaseFromItem(out.Item) : undefined;
@@ -229,7 +285,10 @@ export class LeaseTable {
 }
 
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
 }
 
 const s = (value: string): AttributeValue => ({ S: value });

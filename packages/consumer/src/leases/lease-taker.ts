@@ -82,7 +82,11 @@ export function decideLeases(input: TakerInput): TakerDecision {
   const candidates = theirs
     .filter((o) => o.lease.checkpointOwner === undefined)
     .sort((a, b) => a.lease.leaseKey.localeCompare(b.lease.leaseKey));
-  const count = Math.min(input.maxLeasesToStealAtOneTime, needed, theirs.length - target > 0 ? theirs.length - target : 1);
+  const count = Math.min(
+    input.maxLeasesToStealAtOneTime,
+    needed,
+    theirs.length - target > 0 ? theirs.length - target : 1,
+  );
   decision.steal.push(...candidates.slice(0, count).map((o) => o.lease));
   return decision;
 }

@@ -20,7 +20,18 @@ export function jitter(attempt: number, baseMs: number, capMs: number): number {
 }
 
 /** Errors of reading a shard that retrying will not fix. */
-const FATAL = new Set(['ResourceNotFoundException', 'AccessDeniedException', 'InvalidArgumentException', 'ValidationException', 'KMSDisabledException', 'KMSInvalidStateException', 'KMSAccessDeniedException', 'KMSNotFoundException', 'KMSOptInRequired', 'UnrecognizedClientException']);
+const FATAL = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'InvalidArgumentException',
+  'ValidationException',
+  'KMSDisabledException',
+  'KMSInvalidStateException',
+  'KMSAccessDeniedException',
+  'KMSNotFoundException',
+  'KMSOptInRequired',
+  'UnrecognizedClientException',
+]);
 
 export function isFatalReadError(code: string): boolean {
   return FATAL.has(code);

@@ -8,20 +8,30 @@ import { LeaseTable } from '../../src/leases/lease-table';
  * A dynalite for the calling test file (started before its tests, stopped after) and fresh,
  * uniquely named lease tables on it.
  */
-export function useLeaseTables(): { client: () => DynamoDBClient; table: () => Promise<LeaseTable> } {
+export function useLeaseTables(): {
+  client: () => DynamoDBClient;
+  table: () => Promise<LeaseTable>;
+} {
   let backend: LocalBackend | undefined;
   let client: DynamoDBClient | undefined;
   let n = 0;
   beforeAll(async () => {
     backend = await startLocalBackend({ kinesis: false });
-    client = new DynamoDBClient({ endpoint: backend.dynamodbEndpoint, region: backend.region, credentials: { ...backend.credentials } });
+    client = new DynamoDBClient({
+      endpoint: backend.dynamodbEndpoint,
+      region: backend.region,
+      credentials: { ...backend.credentials },
+    });
   });
   afterAll(async () => {
     client?.destroy();
     await backend?.stop();
   });
   const started = (): DynamoDBClient => {
-    if (!client) throw new Error('the dynalite backend is not started: call useLeaseTables() at the top of the test file');
+    if (!client)
+      throw new Error(
+        'the dynalite backend is not started: call useLeaseTables() at the top of the test file',
+      );
     return client;
   };
   return {
@@ -36,5 +46,18 @@ export function useLeaseTables(): { client: () => DynamoDBClient; table: () => P
 
 /** A lease as shard sync creates it: free, at TRIM_HORIZON. */
 export function newLease(key: string, fields: Partial<Lease> = {}): Lease {
-  return { leaseKey: key, leaseOwner: undefined, leaseCounter: 0, checkpoint: 'TRIM_HORIZON', checkpointSubSequenceNumber: 0, ownerSwitchesSinceCheckpoint: 0, parentShardIds: [], childShardIds: [], startingHashKey: '0', endingHashKey: '99', checkpointOwner: undefined, ...fields };
+  return {
+    leaseKey: key,
+    leaseOwner: undefined,
+    leaseCounter: 0,
+    checkpoint: 'TRIM_HORIZON',
+    checkpointSubSequenceNumber: 0,
+    ownerSwitchesSinceCheckpoint: 0,
+    parentShardIds: [],
+    childShardIds: [],
+    startingHashKey: '0',
+    endingHashKey: '99',
+    checkpointOwner: undefined,
+    ...fields,
+  };
 }

@@ -17,8 +17,18 @@ import {
 import type { Logger } from 'pino';
 import { RetrievalError } from '../../errors';
 import { abortableSleep, errorName } from '../backoff';
-import type { ChildShardInfo, RawKinesisRecord, RetrievedBatch, ShardReader, StartPosition } from '../types';
-import { decideOnFailure, type SubscribeRateLimiter, toStartingPosition } from './subscription-policy';
+import type {
+  ChildShardInfo,
+  RawKinesisRecord,
+  RetrievedBatch,
+  ShardReader,
+  StartPosition,
+} from '../types';
+import {
+  decideOnFailure,
+  type SubscribeRateLimiter,
+  toStartingPosition,
+} from './subscription-policy';
 
 export interface FanoutReaderOptions {
   /** The client SubscribeToShard is sent with (HTTP/2). */
@@ -73,7 +83,8 @@ export class FanoutReader implements ShardReader {
     if (this.ended) return { records: [], shardEnded: true };
     let failures = 0;
     for (;;) {
-      if (this.closed) throw new RetrievalError(this.shardId, 'ReaderClosed', 'the reader was closed');
+      if (this.closed)
+        throw new RetrievalError(this.shardId, 'ReaderClosed', 'the reader was closed');
       try {
         if (this.subscription && this.renewalDue(this.subscription)) {
           this.o.logger.debug({ shardId: this.shardId }, 'renewing the subscription');
@@ -101,8 +112,12 @@ export class FanoutReader implements ShardReader {
         this.o.onReadError?.(code);
         failures++;
         const decision = decideOnFailure(code, failures);
-        if (decision.action === 'fail') throw new RetrievalError(this.shardId, code, (error as Error).message, { cause: error });
-        this.o.logger.debug({ shardId: this.shardId, code, attempt: failures }, 'subscription failed; resubscribing after backoff');
+        if (decision.action === 'fail')
+          throw new RetrievalError(this.shardId, code, (error as Error).message, { cause: error });
+        this.o.logger.debug(
+          { shardId: this.shardId, code, attempt: failures },
+          'subscription failed; resubscribing after backoff',
+        );
         await abortableSleep(decision.delayMs, signal);
       }
     }
@@ -129,26 +144,38 @@ export class FanoutReader implements ShardReader {
       return { records: [], shardEnded: true, childShards: this.closedSeen.children };
     }
     const interval = this.o.shardEndCheckIntervalMs ?? 0;
-    if (!this.o.checkShardClosed || interval <= 0 || Date.now() - this.lastClosedCheckAt < interval) return undefined;
+    if (!this.o.checkShardClosed || interval <= 0 || Date.now() - this.lastClosedCheckAt < interval)
+      return undefined;
     this.lastClosedCheckAt = Date.now();
     try {
       const children = await this.o.checkShardClosed(this.shardId);
       if (children) {
         // After the answer, so only a subscription requested after the shard closed qualifies.
         this.closedSeen = { at: Date.now(), children };
-        this.o.logger.debug({ shardId: this.shardId }, 'shard closed without a ChildShards event; resubscribing to drain it');
+        this.o.logger.debug(
+          { shardId: this.shardId },
+          'shard closed without a ChildShards event; resubscribing to drain it',
+        );
         this.endSubscription();
       }
     } catch (error) {
-      this.o.logger.debug({ shardId: this.shardId, code: errorName(error) }, 'checking whether the shard closed failed');
+      this.o.logger.debug(
+        { shardId: this.shardId, code: errorName(error) },
+        'checking whether the shard closed failed',
+      );
     }
     return undefined;
   }
 
   private handOver(event: SubscribeToShardEvent): RetrievedBatch {
     const records: RawKinesisRecord[] = (event.Records ?? []).map((r) => {
-      const record: RawKinesisRecord = { data: r.Data ?? new Uint8Array(0), partitionKey: r.PartitionKey ?? '', sequenceNumber: r.SequenceNumber! };
-      if (r.ApproximateArrivalTimestamp) record.approximateArrivalTimestamp = r.ApproximateArrivalTimestamp;
+      const record: RawKinesisRecord = {
+        data: r.Data ?? new Uint8Array(0),
+        partitionKey: r.PartitionKey ?? '',
+        sequenceNumber: r.SequenceNumber!,
+      };
+      if (r.ApproximateArrivalTimestamp)
+        record.approximateArrivalTimestamp = r.ApproximateArrivalTimestamp;
       if (r.EncryptionType) record.encryptionType = r.EncryptionType;
       return record;
     });
@@ -169,7 +196,14 @@ export class FanoutReader implements ShardReader {
       batch.childShards = (event.ChildShards ?? []).map((c) => ({
         shardId: c.ShardId!,
         parentShards: c.ParentShards ?? [],
-        ...(c.HashKeyRange ? { hashKeyRange: { startingHashKey: c.HashKeyRange.StartingHashKey!, endingHashKey: c.HashKeyRange.EndingHashKey! } } : {}),
+        ...(c.HashKeyRange
+          ? {
+              hashKeyRange: {
+                startingHashKey: c.HashKeyRange.StartingHashKey!,
+                endingHashKey: c.HashKeyRange.EndingHashKey!,
+              },
+            }
+          : {}),
       }));
       this.endSubscription();
     }
@@ -185,12 +219,25 @@ export class FanoutReader implements ShardReader {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const out = await this.o.client.send(
-        new SubscribeToShardCommand({ ConsumerARN: this.o.consumerArn, ShardId: this.shardId, StartingPosition: toStartingPosition(this.resumeFrom) }),
+        new SubscribeToShardCommand({
+          ConsumerARN: this.o.consumerArn,
+          ShardId: this.shardId,
+          StartingPosition: toStartingPosition(this.resumeFrom),
+        }),
         { abortSignal: controller.signal },
       );
-      if (!out.EventStream) throw new RetrievalError(this.shardId, 'NoEventStream', 'SubscribeToShard returned no event stream');
+      if (!out.EventStream)
+        throw new RetrievalError(
+          this.shardId,
+          'NoEventStream',
+          'SubscribeToShard returned no event stream',
+        );
       this.subscriptions++;
-      return { controller, events: out.EventStream[Symbol.asyncIterator](), startedAt: requestedAt };
+      return {
+        controller,
+        events: out.EventStream[Symbol.asyncIterator](),
+        startedAt: requestedAt,
+      };
     } catch (error) {
       controller.abort();
       throw error;
@@ -200,7 +247,10 @@ export class FanoutReader implements ShardReader {
   }
 
   private renewalDue(subscription: Subscription): boolean {
-    return this.o.subscriptionRenewalMs > 0 && Date.now() - subscription.startedAt >= this.o.subscriptionRenewalMs;
+    return (
+      this.o.subscriptionRenewalMs > 0 &&
+      Date.now() - subscription.startedAt >= this.o.subscriptionRenewalMs
+    );
   }
 
   private endSubscription(): void {
@@ -214,7 +264,10 @@ export class FanoutReader implements ShardReader {
 }
 
 /** The next event, or the abort reason as soon as `signal` aborts (the subscription is then ended by the caller). */
-function nextOrAbort(subscription: Subscription, signal: AbortSignal): Promise<IteratorResult<SubscribeToShardEventStream>> {
+function nextOrAbort(
+  subscription: Subscription,
+  signal: AbortSignal,
+): Promise<IteratorResult<SubscribeToShardEventStream>> {
   if (signal.aborted) return Promise.reject(signal.reason);
   const pending = subscription.events.next();
   return new Promise((resolve, reject) => {
@@ -238,8 +291,13 @@ function nextOrAbort(subscription: Subscription, signal: AbortSignal): Promise<I
 }
 
 function streamEventError(event: SubscribeToShardEventStream): Error {
-  const entry = Object.entries(event).find(([key, value]) => key !== '$unknown' && value !== undefined);
-  const [name, value] = entry ?? ['UnknownEventException', { message: 'an event the client does not know' }];
+  const entry = Object.entries(event).find(
+    ([key, value]) => key !== '$unknown' && value !== undefined,
+  );
+  const [name, value] = entry ?? [
+    'UnknownEventException',
+    { message: 'an event the client does not know' },
+  ];
   const error = new StreamEventError((value as { message?: string })?.message ?? name);
   error.name = name;
   return error;

@@ -38,16 +38,23 @@ export class FanoutHttpHandler extends NodeHttp2Handler {
   private tracking = false;
 
   constructor(private readonly fanoutOptions: FanoutHttpHandlerOptions = {}) {
-    const connect: SecureClientSessionOptions | undefined = fanoutOptions.allowSelfSignedCertificate ? { rejectUnauthorized: false } : undefined;
+    const connect: SecureClientSessionOptions | undefined = fanoutOptions.allowSelfSignedCertificate
+      ? { rejectUnauthorized: false }
+      : undefined;
     const options: NodeHttp2HandlerOptions = {
       ...(connect ? { nodeHttp2ConnectOptions: connect } : {}),
-      ...(fanoutOptions.maxConcurrentStreams ? { maxConcurrentStreams: fanoutOptions.maxConcurrentStreams } : {}),
+      ...(fanoutOptions.maxConcurrentStreams
+        ? { maxConcurrentStreams: fanoutOptions.maxConcurrentStreams }
+        : {}),
     };
     super(options);
     this.trackSessions();
   }
 
-  override handle(request: HandleArgs[0], options: HandleArgs[1] = {}): ReturnType<NodeHttp2Handler['handle']> {
+  override handle(
+    request: HandleArgs[0],
+    options: HandleArgs[1] = {},
+  ): ReturnType<NodeHttp2Handler['handle']> {
     return super.handle(request, { ...options, isEventStream: false });
   }
 
@@ -82,7 +89,9 @@ export class FanoutHttpHandler extends NodeHttp2Handler {
   // every new session passes through. If a future version moves it, health checks are skipped
   // (healthChecksAvailable turns false, and the consumer says so in its log).
   private trackSessions(): void {
-    const manager = (this as unknown as { connectionManager?: { connect?: (url: string) => ClientHttp2Session } }).connectionManager;
+    const manager = (
+      this as unknown as { connectionManager?: { connect?: (url: string) => ClientHttp2Session } }
+    ).connectionManager;
     const connect = manager?.connect?.bind(manager);
     if (!manager || !connect) return;
     this.tracking = true;
@@ -108,7 +117,8 @@ function pingOrDestroy(session: ClientHttp2Session, timeoutMs: number): Promise<
   return new Promise((resolve) => {
     const fail = (reason: string) => {
       clearTimeout(timer);
-      if (!session.destroyed) session.destroy(new Error(`HTTP/2 session failed its health check: ${reason}`));
+      if (!session.destroyed)
+        session.destroy(new Error(`HTTP/2 session failed its health check: ${reason}`));
       resolve();
     };
     const timer = setTimeout(() => fail(`no PING answer within ${timeoutMs} ms`), timeoutMs);

@@ -11,7 +11,11 @@ import { deregisterStreamConsumer, ensureStreamConsumer } from './registration';
 import { ShardListing } from './shard-listing';
 import { SubscribeRateLimiter } from './subscription-policy';
 
-export { createFanoutHttpHandler, FanoutHttpHandler, type FanoutHttpHandlerOptions } from './http2-handler';
+export {
+  createFanoutHttpHandler,
+  FanoutHttpHandler,
+  type FanoutHttpHandlerOptions,
+} from './http2-handler';
 export { FanoutRegistrationError } from './errors';
 
 /** Options of enhanced fan-out retrieval (`retrieval: { mode: 'fanout', consumerName }`). */
@@ -93,14 +97,22 @@ class FanoutRetrieval implements Retrieval {
     if (this.options.kinesisClient) {
       this.subscribeClient = this.options.kinesisClient;
     } else {
-      this.subscribeClient = await buildSubscribeClient(context.kinesisClient, this.options, context.logger);
+      this.subscribeClient = await buildSubscribeClient(
+        context.kinesisClient,
+        this.options,
+        context.logger,
+      );
       this.ownClient = true;
     }
-    context.logger.info({ consumerName: this.options.consumerName }, 'enhanced fan-out consumer ACTIVE');
+    context.logger.info(
+      { consumerName: this.options.consumerName },
+      'enhanced fan-out consumer ACTIVE',
+    );
   }
 
   createReader(shardId: string, position: StartPosition): ShardReader {
-    if (!this.context || !this.consumerArn || !this.subscribeClient) throw new Error('fan-out retrieval used before start');
+    if (!this.context || !this.consumerArn || !this.subscribeClient)
+      throw new Error('fan-out retrieval used before start');
     const reader: FanoutReader = new FanoutReader({
       client: this.subscribeClient,
       consumerArn: this.consumerArn,
@@ -112,7 +124,9 @@ class FanoutRetrieval implements Retrieval {
       onClose: () => this.readers.delete(reader),
       onReadError: (code) => this.options.onReadError?.(shardId, code),
       shardEndCheckIntervalMs: this.options.shardEndCheckIntervalMs ?? 10_000,
-      ...(this.listing ? { checkShardClosed: (id: string) => this.listing!.childrenIfClosed(id) } : {}),
+      ...(this.listing
+        ? { checkShardClosed: (id: string) => this.listing!.childrenIfClosed(id) }
+        : {}),
     });
     this.readers.add(reader);
     return reader;
@@ -121,8 +135,15 @@ class FanoutRetrieval implements Retrieval {
   async stop(): Promise<void> {
     await Promise.all([...this.readers].map((r) => r.close()));
     if (this.options.deregisterOnStop && this.context) {
-      await deregisterStreamConsumer(this.context.kinesisClient, this.context.streamArn, this.options.consumerName).catch((error: unknown) =>
-        this.context?.logger.warn({ err: error, consumerName: this.options.consumerName }, 'deregistering the stream consumer failed'),
+      await deregisterStreamConsumer(
+        this.context.kinesisClient,
+        this.context.streamArn,
+        this.options.consumerName,
+      ).catch((error: unknown) =>
+        this.context?.logger.warn(
+          { err: error, consumerName: this.options.consumerName },
+          'deregistering the stream consumer failed',
+        ),
       );
     }
     if (this.ownClient) this.subscribeClient?.destroy();
@@ -131,7 +152,11 @@ class FanoutRetrieval implements Retrieval {
 }
 
 /** A client like the consumer's (region, credentials, endpoint) but with the fan-out HTTP/2 handler. */
-async function buildSubscribeClient(base: KinesisClient, options: FanoutRetrievalOptions, logger: Logger): Promise<KinesisClient> {
+async function buildSubscribeClient(
+  base: KinesisClient,
+  options: FanoutRetrievalOptions,
+  logger: Logger,
+): Promise<KinesisClient> {
   const config = base.config;
   let endpoint = options.endpoint;
   if (!endpoint && config.isCustomEndpoint && config.endpoint) {

@@ -30,7 +30,10 @@ export async function ensureStreamConsumer(input: RegisterConsumerInput): Promis
   let attempt = 0;
   while (Date.now() <= deadline) {
     try {
-      const out = await client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }), { abortSignal: signal });
+      const out = await client.send(
+        new DescribeStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }),
+        { abortSignal: signal },
+      );
       const description = out.ConsumerDescription;
       lastStatus = description?.ConsumerStatus ?? 'unknown';
       if (lastStatus === 'ACTIVE' && description?.ConsumerARN) return description.ConsumerARN;
@@ -42,20 +45,40 @@ export async function ensureStreamConsumer(input: RegisterConsumerInput): Promis
         lastStatus = 'absent';
         await register(input);
       } else if (code !== 'LimitExceededException') {
-        throw new FanoutRegistrationError('FANOUT_REGISTRATION_FAILED', consumerName, code, (error as Error).message, { cause: error });
+        throw new FanoutRegistrationError(
+          'FANOUT_REGISTRATION_FAILED',
+          consumerName,
+          code,
+          (error as Error).message,
+          { cause: error },
+        );
       }
     }
     attempt++;
     // DescribeStreamConsumer allows 20 calls a second per stream, shared by every worker.
     await abortableSleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)), signal);
   }
-  logger.warn({ consumerName, status: lastStatus }, 'stream consumer did not become ACTIVE in time');
-  throw new FanoutRegistrationError('FANOUT_CONSUMER_NOT_ACTIVE', consumerName, undefined, `not ACTIVE after ${input.timeoutMs} ms (last status: ${lastStatus})`);
+  logger.warn(
+    { consumerName, status: lastStatus },
+    'stream consumer did not become ACTIVE in time',
+  );
+  throw new FanoutRegistrationError(
+    'FANOUT_CONSUMER_NOT_ACTIVE',
+    consumerName,
+    undefined,
+    `not ACTIVE after ${input.timeoutMs} ms (last status: ${lastStatus})`,
+  );
 }
 
 async function register(input: RegisterConsumerInput): Promise<void> {
   try {
-    await input.client.send(new RegisterStreamConsumerCommand({ StreamARN: input.streamArn, ConsumerName: input.consumerName }), { abortSignal: input.signal });
+    await input.client.send(
+      new RegisterStreamConsumerCommand({
+        StreamARN: input.streamArn,
+        ConsumerName: input.consumerName,
+      }),
+      { abortSignal: input.signal },
+    );
     input.logger.info({ consumerName: input.consumerName }, 'registered stream consumer');
   } catch (error) {
     if (input.signal.aborted) throw input.signal.reason;
@@ -63,14 +86,26 @@ async function register(input: RegisterConsumerInput): Promise<void> {
     // Another worker registered it first (ResourceInUse), or the previous one is still being
     // deleted, or registrations are throttled: all resolve by describing again.
     if (code === 'ResourceInUseException' || code === 'LimitExceededException') return;
-    throw new FanoutRegistrationError('FANOUT_REGISTRATION_FAILED', input.consumerName, code, (error as Error).message, { cause: error });
+    throw new FanoutRegistrationError(
+      'FANOUT_REGISTRATION_FAILED',
+      input.consumerName,
+      code,
+      (error as Error).message,
+      { cause: error },
+    );
   }
 }
 
 /** Deregisters the consumer; an absent consumer is not an error. */
-export async function deregisterStreamConsumer(client: KinesisClient, streamArn: string, consumerName: string): Promise<void> {
+export async function deregisterStreamConsumer(
+  client: KinesisClient,
+  streamArn: string,
+  consumerName: string,
+): Promise<void> {
   try {
-    await client.send(new DeregisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }));
+    await client.send(
+      new DeregisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: consumerName }),
+    );
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException') return;
     throw error;

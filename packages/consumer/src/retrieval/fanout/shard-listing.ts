@@ -7,15 +7,27 @@ import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/clie
 import type { ChildShardInfo } from '../types';
 
 /** Children of `shardId` if the listing shows it closed (an ending sequence number), else undefined. */
-export function closedShardChildren(shards: Shard[], shardId: string): ChildShardInfo[] | undefined {
+export function closedShardChildren(
+  shards: Shard[],
+  shardId: string,
+): ChildShardInfo[] | undefined {
   const shard = shards.find((s) => s.ShardId === shardId);
   if (!shard?.SequenceNumberRange?.EndingSequenceNumber) return undefined;
   return shards
     .filter((s) => s.ParentShardId === shardId || s.AdjacentParentShardId === shardId)
     .map((s) => ({
       shardId: s.ShardId!,
-      parentShards: [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => typeof p === 'string'),
-      ...(s.HashKeyRange ? { hashKeyRange: { startingHashKey: s.HashKeyRange.StartingHashKey!, endingHashKey: s.HashKeyRange.EndingHashKey! } } : {}),
+      parentShards: [s.ParentShardId, s.AdjacentParentShardId].filter(
+        (p): p is string => typeof p === 'string',
+      ),
+      ...(s.HashKeyRange
+        ? {
+            hashKeyRange: {
+              startingHashKey: s.HashKeyRange.StartingHashKey!,
+              endingHashKey: s.HashKeyRange.EndingHashKey!,
+            },
+          }
+        : {}),
     }));
 }
 
@@ -45,7 +57,9 @@ export class ShardListing {
     const shards: Shard[] = [];
     let nextToken: string | undefined;
     do {
-      const out = await this.client.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamARN: this.streamArn }));
+      const out = await this.client.send(
+        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamARN: this.streamArn }),
+      );
       shards.push(...(out.Shards ?? []));
       nextToken = out.NextToken;
     } while (nextToken);

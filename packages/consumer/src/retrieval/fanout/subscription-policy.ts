@@ -39,7 +39,11 @@ export type FailureDecision = { action: 'retry'; delayMs: number } | { action: '
  * GOAWAY, timeouts, internal errors) are always retried; ResourceNotFound and KMS errors a few
  * times; access and argument errors never.
  */
-export function decideOnFailure(code: string, attempt: number, random: () => number = Math.random): FailureDecision {
+export function decideOnFailure(
+  code: string,
+  attempt: number,
+  random: () => number = Math.random,
+): FailureDecision {
   const resourceError = code === 'ResourceNotFoundException' || code.startsWith('KMS');
   if (resourceError) {
     if (attempt > MAX_RESOURCE_ERROR_RETRIES) return { action: 'fail' };
@@ -47,7 +51,10 @@ export function decideOnFailure(code: string, attempt: number, random: () => num
     return { action: 'fail' };
   }
   // A previous owner's subscription closes within seconds: wait at least the subscribe interval.
-  const base = code === 'ResourceInUseException' || code === 'LimitExceededException' ? MIN_SUBSCRIBE_INTERVAL_MS : 200;
+  const base =
+    code === 'ResourceInUseException' || code === 'LimitExceededException'
+      ? MIN_SUBSCRIBE_INTERVAL_MS
+      : 200;
   const cap = 5000;
   const exp = Math.min(cap, base * 2 ** Math.min(10, Math.max(0, attempt - 1)));
   return { action: 'retry', delayMs: Math.max(base, Math.floor(exp / 2 + random() * (exp / 2))) };

@@ -44,22 +44,36 @@ export class PollingReader implements ShardReader {
     if (this.ended) return { records: [], shardEnded: true };
     let attempt = 0;
     for (;;) {
-      if (this.closed) throw new RetrievalError(this.shardId, 'ReaderClosed', 'the reader was closed');
+      if (this.closed)
+        throw new RetrievalError(this.shardId, 'ReaderClosed', 'the reader was closed');
       const wait = this.nextReadAt - Date.now();
       if (wait > 0) await abortableSleep(wait, signal);
       try {
         this.iterator ??= await this.getIterator(signal);
-        const out = await this.o.client.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.o.maxRecords }), { abortSignal: signal });
+        const out = await this.o.client.send(
+          new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.o.maxRecords }),
+          { abortSignal: signal },
+        );
         const records: RawKinesisRecord[] = (out.Records ?? []).map((r) => {
-          const record: RawKinesisRecord = { data: r.Data ?? new Uint8Array(0), partitionKey: r.PartitionKey ?? '', sequenceNumber: r.SequenceNumber! };
-          if (r.ApproximateArrivalTimestamp) record.approximateArrivalTimestamp = r.ApproximateArrivalTimestamp;
+          const record: RawKinesisRecord = {
+            data: r.Data ?? new Uint8Array(0),
+            partitionKey: r.PartitionKey ?? '',
+            sequenceNumber: r.SequenceNumber!,
+          };
+          if (r.ApproximateArrivalTimestamp)
+            record.approximateArrivalTimestamp = r.ApproximateArrivalTimestamp;
           if (r.EncryptionType) record.encryptionType = r.EncryptionType;
           return record;
         });
-        if (records.length > 0) this.lastSequenceNumber = records[records.length - 1]!.sequenceNumber;
+        if (records.length > 0)
+          this.lastSequenceNumber = records[records.length - 1]!.sequenceNumber;
         this.iterator = out.NextShardIterator ?? undefined;
         const minInterval = this.o.minReadIntervalMillis ?? 200;
-        this.nextReadAt = Date.now() + (records.length === 0 ? Math.max(minInterval, this.o.idleTimeBetweenReadsMillis) : minInterval);
+        this.nextReadAt =
+          Date.now() +
+          (records.length === 0
+            ? Math.max(minInterval, this.o.idleTimeBetweenReadsMillis)
+            : minInterval);
         const batch: RetrievedBatch = { records, shardEnded: false };
         if (out.MillisBehindLatest !== undefined) batch.millisBehindLatest = out.MillisBehindLatest;
         if (this.lastSequenceNumber) batch.continuationSequenceNumber = this.lastSequenceNumber;
@@ -69,7 +83,14 @@ export class PollingReader implements ShardReader {
           batch.childShards = (out.ChildShards ?? []).map((c) => ({
             shardId: c.ShardId!,
             parentShards: c.ParentShards ?? [],
-            ...(c.HashKeyRange ? { hashKeyRange: { startingHashKey: c.HashKeyRange.StartingHashKey!, endingHashKey: c.HashKeyRange.EndingHashKey! } } : {}),
+            ...(c.HashKeyRange
+              ? {
+                  hashKeyRange: {
+                    startingHashKey: c.HashKeyRange.StartingHashKey!,
+                    endingHashKey: c.HashKeyRange.EndingHashKey!,
+                  },
+                }
+              : {}),
           }));
         }
         return batch;
@@ -82,10 +103,17 @@ export class PollingReader implements ShardReader {
           this.iterator = undefined;
           continue;
         }
-        if (isFatalReadError(code)) throw new RetrievalError(this.shardId, code, (error as Error).message, { cause: error });
+        if (isFatalReadError(code))
+          throw new RetrievalError(this.shardId, code, (error as Error).message, { cause: error });
         attempt++;
-        this.o.logger.debug({ shardId: this.shardId, code, attempt }, 'GetRecords failed; backing off');
-        await abortableSleep(jitter(attempt, 200, code.includes('Throughput') ? 5000 : 2000) + 50, signal);
+        this.o.logger.debug(
+          { shardId: this.shardId, code, attempt },
+          'GetRecords failed; backing off',
+        );
+        await abortableSleep(
+          jitter(attempt, 200, code.includes('Throughput') ? 5000 : 2000) + 50,
+          signal,
+        );
       }
     }
   }
@@ -95,10 +123,17 @@ export class PollingReader implements ShardReader {
       ShardId: this.shardId,
       ...(this.o.streamName ? { StreamName: this.o.streamName } : {}),
       ...(this.o.streamArn ? { StreamARN: this.o.streamArn } : {}),
-      ...positionInput(this.lastSequenceNumber ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequenceNumber } : this.o.position),
+      ...positionInput(
+        this.lastSequenceNumber
+          ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequenceNumber }
+          : this.o.position,
+      ),
     };
-    const out = await this.o.client.send(new GetShardIteratorCommand(input), { abortSignal: signal });
-    if (!out.ShardIterator) throw new RetrievalError(this.shardId, 'NoIterator', 'GetShardIterator returned no iterator');
+    const out = await this.o.client.send(new GetShardIteratorCommand(input), {
+      abortSignal: signal,
+    });
+    if (!out.ShardIterator)
+      throw new RetrievalError(this.shardId, 'NoIterator', 'GetShardIterator returned no iterator');
     return out.ShardIterator;
   }
 
@@ -107,7 +142,12 @@ export class PollingReader implements ShardReader {
   }
 }
 
-function positionInput(position: StartPosition): Pick<GetShardIteratorCommandInput, 'ShardIteratorType' | 'StartingSequenceNumber' | 'Timestamp'> {
+function positionInput(
+  position: StartPosition,
+): Pick<
+  GetShardIteratorCommandInput,
+  'ShardIteratorType' | 'StartingSequenceNumber' | 'Timestamp'
+> {
   switch (position.type) {
     case 'TRIM_HORIZON':
     case 'LATEST':
