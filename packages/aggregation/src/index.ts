@@ -8,6 +8,7 @@ export {
 } from './errors';
 export type { CorruptAggregateKind, CompressionErrorKind } from './errors';
 export { MAX_HASH_KEY, partitionKeyHash, hashKeyOf, HashKeyCache } from './hash-key';
+export { checkStreamTarget, configInteger } from './config-checks';
 export {
   MAX_PARTITION_KEY_LENGTH,
   validatePartitionKey,

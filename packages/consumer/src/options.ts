@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { ConfigError } from '@shardline/aggregation';
+import { checkStreamTarget, ConfigError, configInteger as int } from '@shardline/aggregation';
 import type { Logger } from 'pino';
 import type { PoisonRecordError } from './errors';
 import type { ConsumerMetricEvent } from './metrics';
@@ -112,16 +112,7 @@ export function resolveConsumerOptions(
   if (options === null || typeof options !== 'object')
     throw new ConfigError('Consumer options must be an object');
   const { streamName, streamArn } = options;
-  if (streamName === undefined && streamArn === undefined)
-    throw new ConfigError('Consumer needs streamName or streamArn', 'STREAM_REQUIRED');
-  if (
-    streamName !== undefined &&
-    (typeof streamName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName))
-  ) {
-    throw new ConfigError(
-      `streamName ${JSON.stringify(streamName)} is not a valid Kinesis stream name`,
-    );
-  }
+  checkStreamTarget(options, 'Consumer');
   if (
     typeof options.applicationName !== 'string' ||
     !/^[a-zA-Z0-9_.-]{3,255}$/.test(options.applicationName)
@@ -237,14 +228,4 @@ export function resolveConsumerOptions(
     stallTimeoutMillis,
     retrieval,
   };
-}
-
-function int(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
 }

@@ -227,6 +227,8 @@ describe('consumer options', () => {
   });
   it.each([
     [{ streamName: undefined }, /streamName or streamArn/],
+    [{ streamName: 'no spaces' }, /not a valid Kinesis stream name/],
+    [{ streamArn: 'stream/s' }, /is not an ARN/],
     [{ applicationName: 'a' }, /applicationName/],
     [{ initialPosition: 'EARLIEST' }, /initialPosition/],
     [{ initialPosition: { timestamp: new Date('nope') } }, /initialPosition/],

@@ -1,5 +1,10 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { ConfigError, type CompressionCodec } from '@shardline/aggregation';
+import {
+  checkStreamTarget,
+  ConfigError,
+  configInteger as int,
+  type CompressionCodec,
+} from '@shardline/aggregation';
 import type { Logger } from 'pino';
 import type { MetricEvent } from './metrics';
 
@@ -121,19 +126,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object')
     throw new ConfigError('Producer options must be an object');
   const { streamName, streamArn } = options;
-  if (streamName === undefined && streamArn === undefined)
-    throw new ConfigError('Producer needs streamName or streamArn', 'STREAM_REQUIRED');
-  if (
-    streamName !== undefined &&
-    (typeof streamName !== 'string' || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName))
-  ) {
-    throw new ConfigError(
-      `streamName ${JSON.stringify(streamName)} is not a valid Kinesis stream name`,
-    );
-  }
-  if (streamArn !== undefined && (typeof streamArn !== 'string' || !streamArn.startsWith('arn:'))) {
-    throw new ConfigError(`streamArn ${JSON.stringify(streamArn)} is not an ARN`);
-  }
+  checkStreamTarget(options, 'Producer');
   const maxRecordBytes = int(options.maxRecordBytes, 'maxRecordBytes', MiB, 1, 10 * MiB);
   const collectionMaxSize = int(
     options.collectionMaxSize,
@@ -241,16 +234,6 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
       24 * 3600_000,
     ),
   };
-}
-
-function int(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
 }
 
 function bool(value: unknown, name: string, fallback: boolean): boolean {

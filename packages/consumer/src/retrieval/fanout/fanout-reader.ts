@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import { RetrievalError } from '../../errors';
+import { toRawRecord } from '../raw-record';
 import { abortableSleep, errorName } from '../backoff';
 import type {
   ChildShardInfo,
@@ -168,17 +169,7 @@ export class FanoutReader implements ShardReader {
   }
 
   private handOver(event: SubscribeToShardEvent): RetrievedBatch {
-    const records: RawKinesisRecord[] = (event.Records ?? []).map((r) => {
-      const record: RawKinesisRecord = {
-        data: r.Data ?? new Uint8Array(0),
-        partitionKey: r.PartitionKey ?? '',
-        sequenceNumber: r.SequenceNumber!,
-      };
-      if (r.ApproximateArrivalTimestamp)
-        record.approximateArrivalTimestamp = r.ApproximateArrivalTimestamp;
-      if (r.EncryptionType) record.encryptionType = r.EncryptionType;
-      return record;
-    });
+    const records: RawKinesisRecord[] = (event.Records ?? []).map(toRawRecord);
     const batch: RetrievedBatch = { records, shardEnded: false };
     if (event.MillisBehindLatest !== undefined) batch.millisBehindLatest = event.MillisBehindLatest;
     const continuation = event.ContinuationSequenceNumber ?? undefined;

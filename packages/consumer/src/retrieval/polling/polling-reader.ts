@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import { RetrievalError } from '../../errors';
+import { toRawRecord } from '../raw-record';
 import { abortableSleep, errorName, isFatalReadError, jitter } from '../backoff';
 import type { RawKinesisRecord, RetrievedBatch, ShardReader, StartPosition } from '../types';
 
@@ -54,17 +55,7 @@ export class PollingReader implements ShardReader {
           new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.o.maxRecords }),
           { abortSignal: signal },
         );
-        const records: RawKinesisRecord[] = (out.Records ?? []).map((r) => {
-          const record: RawKinesisRecord = {
-            data: r.Data ?? new Uint8Array(0),
-            partitionKey: r.PartitionKey ?? '',
-            sequenceNumber: r.SequenceNumber!,
-          };
-          if (r.ApproximateArrivalTimestamp)
-            record.approximateArrivalTimestamp = r.ApproximateArrivalTimestamp;
-          if (r.EncryptionType) record.encryptionType = r.EncryptionType;
-          return record;
-        });
+        const records: RawKinesisRecord[] = (out.Records ?? []).map(toRawRecord);
         if (records.length > 0)
           this.lastSequenceNumber = records[records.length - 1]!.sequenceNumber;
         this.iterator = out.NextShardIterator ?? undefined;
