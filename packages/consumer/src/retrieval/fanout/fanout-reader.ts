@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import { RetrievalError } from '../../errors';
-import { toRawRecord } from '../raw-record';
+import { toChildShard, toRawRecord } from '../from-sdk';
 import { abortableSleep, errorName } from '../backoff';
 import type {
   ChildShardInfo,
@@ -184,18 +184,7 @@ export class FanoutReader implements ShardReader {
     if (!continuation || (event.ChildShards?.length ?? 0) > 0) {
       this.ended = true;
       batch.shardEnded = true;
-      batch.childShards = (event.ChildShards ?? []).map((c) => ({
-        shardId: c.ShardId!,
-        parentShards: c.ParentShards ?? [],
-        ...(c.HashKeyRange
-          ? {
-              hashKeyRange: {
-                startingHashKey: c.HashKeyRange.StartingHashKey!,
-                endingHashKey: c.HashKeyRange.EndingHashKey!,
-              },
-            }
-          : {}),
-      }));
+      batch.childShards = (event.ChildShards ?? []).map(toChildShard);
       this.endSubscription();
     }
     return batch;

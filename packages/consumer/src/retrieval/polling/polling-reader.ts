@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import { RetrievalError } from '../../errors';
-import { toRawRecord } from '../raw-record';
+import { toChildShard, toRawRecord } from '../from-sdk';
 import { abortableSleep, errorName, isFatalReadError, jitter } from '../backoff';
 import type { RawKinesisRecord, RetrievedBatch, ShardReader, StartPosition } from '../types';
 
@@ -71,18 +71,7 @@ export class PollingReader implements ShardReader {
         if (!out.NextShardIterator) {
           this.ended = true;
           batch.shardEnded = true;
-          batch.childShards = (out.ChildShards ?? []).map((c) => ({
-            shardId: c.ShardId!,
-            parentShards: c.ParentShards ?? [],
-            ...(c.HashKeyRange
-              ? {
-                  hashKeyRange: {
-                    startingHashKey: c.HashKeyRange.StartingHashKey!,
-                    endingHashKey: c.HashKeyRange.EndingHashKey!,
-                  },
-                }
-              : {}),
-          }));
+          batch.childShards = (out.ChildShards ?? []).map(toChildShard);
         }
         return batch;
       } catch (error) {
