@@ -65,6 +65,13 @@ function newWorker(
   return { coordinator, events };
 }
 
+/** Waits until the new worker's hand-off request is written, as the old owner learns of it on renewal. */
+async function handoffRequested(table: LeaseTable): Promise<void> {
+  await expect
+    .poll(async () => (await table.get('s1'))!.checkpointOwner, { timeout: 5000, interval: 50 })
+    .toBe('old');
+}
+
 describe('LeaseCoordinator hand-off (dynalite)', () => {
   it('takes over from the last checkpoint when the owner never completes the hand-off, and only after the timeout', async () => {
     const table = await tableHeldByOld();
@@ -114,10 +121,7 @@ describe('LeaseCoordinator hand-off (dynalite)', () => {
     const { coordinator, events } = newWorker(table, 60_000);
     coordinator.start();
     try {
-      // Wait for the request to be written, as the old owner would learn of it on its next renewal.
-      await expect
-        .poll(async () => (await table.get('s1'))!.checkpointOwner, { timeout: 5000, interval: 50 })
-        .toBe('old');
+      await handoffRequested(table);
       await table.checkpoint('s1', 'old', '200', 0, true);
       await table.completeHandoff('s1', 'old', { checkpoint: '201', sub: 4 });
       const done = await events.handoffComplete;
@@ -140,9 +144,7 @@ describe('LeaseCoordinator hand-off (dynalite)', () => {
     const { coordinator, events } = newWorker(table, 60_000);
     coordinator.start();
     try {
-      await expect
-        .poll(async () => (await table.get('s1'))!.checkpointOwner, { timeout: 5000, interval: 50 })
-        .toBe('old');
+      await handoffRequested(table);
       const requested = (await table.get('s1'))!.leaseCounter;
       // Each renewal bumps the counter and comes at least failoverTimeMillis / 3 (500 ms) after the
       // last: five of them put the hand-off beyond failoverTimeMillis (1500 ms) without a clock.
