@@ -6,13 +6,9 @@
  * Run: pnpm bench (or pnpm build, then npx tsx packages/consumer/bench/consumer.bench.ts: benchmarks run the built packages, as users do)
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  PutRecordsCommand,
-} from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
-import { FakeKinesis } from '@shardline/fake-kinesis';
+import { FakeKinesis, readShardRecords } from '@shardline/fake-kinesis';
 import { startLocalBackend } from '@shardline/local';
 import { Consumer } from '@shardline/consumer';
 
@@ -64,21 +60,7 @@ for (const shard of shards) {
 let start = process.hrtime.bigint();
 let rawRecords = 0;
 for (const shard of shards) {
-  let it = (
-    await kinesis.send(
-      new GetShardIteratorCommand({
-        StreamName: 'bench',
-        ShardId: shard.shardId,
-        ShardIteratorType: 'TRIM_HORIZON',
-      }),
-    )
-  ).ShardIterator;
-  for (;;) {
-    const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: it }));
-    rawRecords += out.Records!.length;
-    if (out.Records!.length === 0) break;
-    it = out.NextShardIterator;
-  }
+  rawRecords += (await readShardRecords(kinesis, 'bench', shard.shardId)).length;
 }
 const baselineSeconds = Number(process.hrtime.bigint() - start) / 1e9;
 

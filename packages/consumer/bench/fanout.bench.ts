@@ -9,8 +9,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamConsumerCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
   type KinesisClient,
   PutRecordsCommand,
   type _Record,
@@ -18,7 +16,7 @@ import {
   type SubscribeToShardEventStream,
 } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
-import { FakeKinesis } from '@shardline/fake-kinesis';
+import { FakeKinesis, readShardRecords } from '@shardline/fake-kinesis';
 import { startLocalBackend } from '@shardline/local';
 import { Consumer } from '@shardline/consumer';
 
@@ -61,23 +59,7 @@ for (const shard of shards) {
 // The raw records of each shard, read once, are what the in-memory subscriptions serve.
 const byShard = new Map<string, _Record[]>();
 for (const shard of shards) {
-  const records: _Record[] = [];
-  let it = (
-    await kinesis.send(
-      new GetShardIteratorCommand({
-        StreamName: 'bench',
-        ShardId: shard.shardId,
-        ShardIteratorType: 'TRIM_HORIZON',
-      }),
-    )
-  ).ShardIterator;
-  for (;;) {
-    const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: it }));
-    if (out.Records!.length === 0) break;
-    records.push(...out.Records!);
-    it = out.NextShardIterator;
-  }
-  byShard.set(shard.shardId, records);
+  byShard.set(shard.shardId, await readShardRecords(kinesis, 'bench', shard.shardId));
 }
 const aggregates = [...byShard.values()].reduce((n, r) => n + r.length, 0);
 

@@ -3,3 +3,4 @@ export type { FakeKinesisOptions, FakeStats } from './fake-kinesis';
 export { FaultPlan, seededRandom, NON_TERMINAL_FAULTS } from './faults';
 export type { FaultRule, FaultKind, FaultHandle, MatchableRule } from './faults';
 export type { ShardState, StoredRecord } from './streams';
+export { readShardRecords } from './read-shard';
