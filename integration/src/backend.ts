@@ -8,6 +8,7 @@ import {
   type KinesisClient,
   ListShardsCommand,
   type Shard,
+  SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import { KinesisClient as KinesisClientClass } from '@aws-sdk/client-kinesis';
 import { createFanoutHttpHandler } from '@shardline/consumer';
@@ -129,6 +130,29 @@ export async function listShards(streamName: string): Promise<Shard[]> {
     nextToken = out.NextToken;
   } while (nextToken);
   return shards;
+}
+
+/** Splits `shardId` at `newStartingHashKey`; resolves with the two children once both are listed. */
+export async function splitShard(
+  streamName: string,
+  shardId: string,
+  newStartingHashKey: bigint,
+): Promise<string[]> {
+  await client().send(
+    new SplitShardCommand({
+      StreamName: streamName,
+      ShardToSplit: shardId,
+      NewStartingHashKey: newStartingHashKey.toString(),
+    }),
+  );
+  return waitFor(
+    async () => {
+      const shards = await listShards(streamName);
+      const children = shards.filter((s) => s.ParentShardId === shardId).map((s) => s.ShardId!);
+      return children.length === 2 ? children : undefined;
+    },
+    { message: `split of ${shardId} done` },
+  );
 }
 
 export async function listShardIds(streamName: string): Promise<string[]> {

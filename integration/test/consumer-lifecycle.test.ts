@@ -1,4 +1,4 @@
-import { SplitShardCommand, MergeShardsCommand } from '@aws-sdk/client-kinesis';
+import { MergeShardsCommand } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   dynamoDBClient,
   kinesisClient,
   listShards,
+  splitShard,
   uniqueName,
   waitFor,
 } from '../src/backend';
@@ -139,16 +140,7 @@ describe('Consumer lifecycle', () => {
     await consumer.start();
     const sent1 = await produce(streamName, 600, { prefix: 'p1' });
     const [s0, s1] = (await listShards(streamName)).map((s) => s.ShardId!);
-    await kinesisClient().send(
-      new SplitShardCommand({
-        StreamName: streamName,
-        ShardToSplit: s0,
-        NewStartingHashKey: (2n ** 126n).toString(),
-      }),
-    );
-    await waitFor(async () => (await listShards(streamName)).length === 4, {
-      message: 'split done',
-    });
+    await splitShard(streamName, s0!, 2n ** 126n);
     const sent2 = await produce(streamName, 600, { prefix: 'p2' });
     const children = (await listShards(streamName))
       .filter((s) => s.ParentShardId === s0)

@@ -1,4 +1,4 @@
-import { SplitShardCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { ConsumerOptions } from '@shardline/consumer';
 import { Producer } from '@shardline/producer';
 import pino from 'pino';
@@ -7,6 +7,7 @@ import {
   createStream,
   kinesisClient,
   listShards,
+  splitShard,
   uniqueName,
   waitFor,
   fanoutKinesisClient,
@@ -214,16 +215,7 @@ describe('Consumer with enhanced fan-out against kinesis-local', () => {
     // Split right after putting, so the parent still holds undelivered records when it closes.
     const sent1 = await produce(streamName, 300, { prefix: 'p1' });
     const [parent] = (await listShards(streamName)).map((s) => s.ShardId!);
-    await kinesisClient().send(
-      new SplitShardCommand({
-        StreamName: streamName,
-        ShardToSplit: parent!,
-        NewStartingHashKey: (2n ** 127n).toString(),
-      }),
-    );
-    await waitFor(async () => (await listShards(streamName)).length === 3, {
-      message: 'split done',
-    });
+    await splitShard(streamName, parent!, 2n ** 127n);
     const sent2 = await produce(streamName, 300, { prefix: 'p2' });
     const all = merge(sent1, sent2);
     await waitFor(allConsumed(seen, all), {

@@ -1,7 +1,14 @@
-import { MergeShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
+import { MergeShardsCommand } from '@aws-sdk/client-kinesis';
 import { Producer } from '@shardline/producer';
 import { describe, expect, it } from 'vitest';
-import { createStream, kinesisClient, listShards, uniqueName, waitFor } from '../../src/backend';
+import {
+  createStream,
+  kinesisClient,
+  listShards,
+  splitShard,
+  uniqueName,
+  waitFor,
+} from '../../src/backend';
 import { tally } from '../../src/faults/count';
 import { scenario } from '../../src/faults/report';
 import { orderByKey, recordingConsumer, type Seen } from '../../src/support/consumer-harness';
@@ -85,16 +92,7 @@ describe('scenario 3: split and merge while producing and consuming', () => {
 
     async function split(): Promise<void> {
       const [s0] = (await listShards(streamName)).map((s) => s.ShardId!);
-      await admin.send(
-        new SplitShardCommand({
-          StreamName: streamName,
-          ShardToSplit: s0,
-          NewStartingHashKey: (2n ** 126n).toString(),
-        }),
-      );
-      await waitFor(async () => (await listShards(streamName)).length === 4, {
-        message: 'split done',
-      });
+      await splitShard(streamName, s0!, 2n ** 126n);
       reshards++;
     }
     async function merge(): Promise<void> {
