@@ -7,6 +7,7 @@ import {
   GetShardIteratorCommand,
   type KinesisClient,
   ListShardsCommand,
+  MergeShardsCommand,
   type Shard,
   SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
@@ -152,6 +153,28 @@ export async function splitShard(
       return children.length === 2 ? children : undefined;
     },
     { message: `split of ${shardId} done` },
+  );
+}
+
+/** Merges two adjacent shards; resolves with the merged child once it is listed. */
+export async function mergeShards(
+  streamName: string,
+  shardId: string,
+  adjacentShardId: string,
+): Promise<string> {
+  await client().send(
+    new MergeShardsCommand({
+      StreamName: streamName,
+      ShardToMerge: shardId,
+      AdjacentShardToMerge: adjacentShardId,
+    }),
+  );
+  return waitFor(
+    async () =>
+      (await listShards(streamName)).find(
+        (s) => s.ParentShardId === shardId && s.AdjacentParentShardId === adjacentShardId,
+      )?.ShardId,
+    { message: `merge of ${shardId} and ${adjacentShardId} done` },
   );
 }
 

@@ -1,4 +1,3 @@
-import { MergeShardsCommand } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import {
   dynamoDBClient,
   kinesisClient,
   listShards,
+  mergeShards,
   splitShard,
   uniqueName,
   waitFor,
@@ -140,21 +140,9 @@ describe('Consumer lifecycle', () => {
     await consumer.start();
     const sent1 = await produce(streamName, 600, { prefix: 'p1' });
     const [s0, s1] = (await listShards(streamName)).map((s) => s.ShardId!);
-    await splitShard(streamName, s0!, 2n ** 126n);
+    const children = await splitShard(streamName, s0!, 2n ** 126n);
     const sent2 = await produce(streamName, 600, { prefix: 'p2' });
-    const children = (await listShards(streamName))
-      .filter((s) => s.ParentShardId === s0)
-      .map((s) => s.ShardId!);
-    await kinesisClient().send(
-      new MergeShardsCommand({
-        StreamName: streamName,
-        ShardToMerge: children[0]!,
-        AdjacentShardToMerge: children[1]!,
-      }),
-    );
-    await waitFor(async () => (await listShards(streamName)).length === 5, {
-      message: 'merge done',
-    });
+    await mergeShards(streamName, children[0]!, children[1]!);
     const sent3 = await produce(streamName, 600, { prefix: 'p3' });
     const all = new Map<string, string[]>();
     for (const m of [sent1, sent2, sent3])
