@@ -115,6 +115,27 @@ describe('LeaseTable (dynalite)', () => {
     expect((await t.get('s1'))!.checkpoint).toBe('500');
   });
 
+  it('a plain checkpoint in flight when the hand-off shutdown begins still lands as the hand-off checkpoint', async () => {
+    const t = await table();
+    await t.create(newLease('s1'));
+    const held = await t.take((await t.list())[0]!, 'old');
+    const checkpointer = new ShardCheckpointer('s1', t, 'old', 'TRIM_HORIZON');
+    checkpointer.lastDelivered = { sequenceNumber: '500', subSequenceNumber: 399 };
+    await t.requestHandoff(held, 'new');
+    // The write goes out as a plain checkpoint (refused: there is a hand-off now); the shutdown
+    // for that hand-off sets handingOff before the refusal comes back.
+    const pending = checkpointer.checkpoint();
+    checkpointer.handingOff = true;
+    await pending;
+    expect(checkpointer.disabled).toBe(false);
+    expect(checkpointer.lastCheckpoint).toEqual({ sequenceNumber: '500', subSequenceNumber: 399 });
+    expect((await t.get('s1'))!).toMatchObject({
+      checkpoint: '500',
+      checkpointSubSequenceNumber: 399,
+      checkpointOwner: 'old',
+    });
+  });
+
   it('a checkpoint after the lease was taken outright is refused with LeaseLostError', async () => {
     const t = await table();
     await t.create(newLease('s1'));

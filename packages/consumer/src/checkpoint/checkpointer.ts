@@ -70,14 +70,18 @@ export class ShardCheckpointer implements Checkpointer {
   }
 
   private async write(checkpoint: string, sub: number): Promise<void> {
+    // The mode this write is made in. `handingOff` may turn true while it is in flight (a
+    // graceful shutdown for a hand-off); a refusal must be judged by the condition the write
+    // carried, or a plain checkpoint refused because of that very hand-off reads as a lost lease.
+    const asHandoff = this.handingOff;
     try {
-      await this.table.checkpoint(this.shardId, this.workerId, checkpoint, sub, this.handingOff);
+      await this.table.checkpoint(this.shardId, this.workerId, checkpoint, sub, asHandoff);
     } catch (error) {
       if (!(error instanceof LeaseConflict)) throw error;
       // Another worker may have asked for the shard since our last renewal: then we are the
       // hand-off's checkpointOwner, and this checkpoint is exactly what the new owner must start
       // after. Only if we are neither owner nor checkpointOwner is the lease lost.
-      const lease = this.handingOff ? undefined : await this.table.get(this.shardId);
+      const lease = asHandoff ? undefined : await this.table.get(this.shardId);
       if (lease?.checkpointOwner !== this.workerId) {
         this.disabled = true;
         throw new LeaseLostError(this.shardId, 'the checkpoint write lost its conditional check');
