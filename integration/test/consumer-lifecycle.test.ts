@@ -83,6 +83,53 @@ describe('Consumer lifecycle', () => {
     expect(orderByKey(seen)).toEqual(merged);
   });
 
+  it("hands off without a duplicate while the old owner's checkpoint writes are slow", async () => {
+    // Slow writes keep a batch's checkpoint in flight when the hand-off shutdown begins: that
+    // write is refused (the hand-off refuses plain checkpoints) and must not read as a lost lease.
+    // Before that was fixed, four runs in five delivered a batch twice here.
+    const streamName = uniqueName('handoff-slow');
+    const applicationName = uniqueName('app');
+    await createStream(streamName, 4);
+    const seen: Seen = { records: [] };
+    const slowWrites = dynamoDBClient();
+    slowWrites.middlewareStack.add(
+      (next) => async (args) => {
+        const update = (args.input as { UpdateExpression?: string }).UpdateExpression;
+        if (update?.startsWith('SET checkpoint = :cp'))
+          await new Promise((r) => setTimeout(r, 400));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const a = recordingConsumer(seen, 'a', {
+      streamName,
+      applicationName,
+      dynamoDBClient: slowWrites,
+    });
+    await a.start();
+    await waitFor(() => a.ownedShards().length === 4, { timeoutMs: 30_000, message: 'a owns all' });
+    const b = recordingConsumer(seen, 'b', { streamName, applicationName });
+    // Records keep arriving through the hand-offs, so batches (and their checkpoints) are in flight.
+    const sent = new Map<string, string[]>();
+    const producing = (async () => {
+      for (let wave = 0; wave < 10; wave++) {
+        for (const [key, ids] of await produce(streamName, 300, { prefix: `w${wave}` }))
+          sent.set(key, [...(sent.get(key) ?? []), ...ids]);
+      }
+    })();
+    await b.start();
+    await waitFor(() => b.ownedShards().length === 2 && a.ownedShards().length === 2, {
+      timeoutMs: 60_000,
+      message: 'hand-offs balance 2/2',
+    });
+    await producing;
+    await waitFor(allConsumed(seen, sent), { timeoutMs: 60_000, message: 'all consumed' });
+    await Promise.all([a.stop(), b.stop()]);
+    slowWrites.destroy();
+    expect(duplicates(seen)).toEqual([]);
+    expect(orderByKey(seen)).toEqual(sent);
+  });
+
   it('a restart resumes after the checkpoint, inside an aggregate too', async () => {
     const streamName = uniqueName('resume');
     const applicationName = uniqueName('app');
