@@ -1,5 +1,13 @@
-import { DeleteTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteStreamCommand, ListStreamsCommand } from '@aws-sdk/client-kinesis';
+import {
+  DeleteTableCommand,
+  type DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteStreamCommand,
+  type KinesisClient,
+  ListStreamsCommand,
+} from '@aws-sdk/client-kinesis';
 import { dynamoDBClientFor, kinesisClientFor } from './backend-clients';
 import type { BackendInfo } from './backend-info';
 
@@ -36,29 +44,35 @@ export async function removeRunResources(
 ): Promise<RemovedResources> {
   const kinesis = kinesisClientFor(info);
   const dynamodb = dynamoDBClientFor(info, { maxAttempts: 8 });
-  const removed: RemovedResources = { streams: [], tables: [] };
   const failures: string[] = [];
+  /** Deletes each named resource of this run; returns those now gone, collects the failures. */
+  const removeEach = async (
+    kind: string,
+    names: string[],
+    remove: (name: string) => Promise<unknown>,
+  ): Promise<string[]> => {
+    const gone: string[] = [];
+    for (const name of names.filter((n) => isRunResource(n, runId))) {
+      try {
+        await remove(name);
+        gone.push(name);
+      } catch (error) {
+        if (isGone(error)) gone.push(name);
+        else failures.push(`${kind} ${name}: ${describe(error)}`);
+      }
+    }
+    return gone;
+  };
+  let removed: RemovedResources;
   try {
-    for (const name of (await listStreamNames(info)).filter((n) => isRunResource(n, runId))) {
-      try {
-        await kinesis.send(
-          new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true }),
-        );
-        removed.streams.push(name);
-      } catch (error) {
-        if (isGone(error)) removed.streams.push(name);
-        else failures.push(`stream ${name}: ${describe(error)}`);
-      }
-    }
-    for (const name of (await listTableNames(info)).filter((n) => isRunResource(n, runId))) {
-      try {
-        await dynamodb.send(new DeleteTableCommand({ TableName: name }));
-        removed.tables.push(name);
-      } catch (error) {
-        if (isGone(error)) removed.tables.push(name);
-        else failures.push(`table ${name}: ${describe(error)}`);
-      }
-    }
+    removed = {
+      streams: await removeEach('stream', await listStreamNames(kinesis), (name) =>
+        kinesis.send(new DeleteStreamCommand({ StreamName: name, EnforceConsumerDeletion: true })),
+      ),
+      tables: await removeEach('table', await listTableNames(dynamodb), (name) =>
+        dynamodb.send(new DeleteTableCommand({ TableName: name })),
+      ),
+    };
   } finally {
     kinesis.destroy();
     dynamodb.destroy();
@@ -71,48 +85,38 @@ export async function removeRunResources(
   return removed;
 }
 
-/** Every stream name on the backend. */
-export async function listStreamNames(info: BackendInfo): Promise<string[]> {
-  const kinesis = kinesisClientFor(info);
+/** Every stream name on the backend `kinesis` talks to. */
+export async function listStreamNames(kinesis: KinesisClient): Promise<string[]> {
   const names: string[] = [];
-  try {
-    let nextToken: string | undefined;
-    for (;;) {
-      const out = await kinesis.send(
-        new ListStreamsCommand(
-          nextToken
-            ? { NextToken: nextToken }
-            : names.length > 0
-              ? { ExclusiveStartStreamName: names.at(-1)! }
-              : {},
-        ),
-      );
-      names.push(...(out.StreamNames ?? []));
-      if (!out.HasMoreStreams || (out.StreamNames ?? []).length === 0) return names;
-      nextToken = out.NextToken;
-    }
-  } finally {
-    kinesis.destroy();
+  let nextToken: string | undefined;
+  for (;;) {
+    const out = await kinesis.send(
+      new ListStreamsCommand(
+        nextToken
+          ? { NextToken: nextToken }
+          : names.length > 0
+            ? { ExclusiveStartStreamName: names.at(-1)! }
+            : {},
+      ),
+    );
+    names.push(...(out.StreamNames ?? []));
+    if (!out.HasMoreStreams || (out.StreamNames ?? []).length === 0) return names;
+    nextToken = out.NextToken;
   }
 }
 
-/** Every table name on the backend. */
-export async function listTableNames(info: BackendInfo): Promise<string[]> {
-  const dynamodb = dynamoDBClientFor(info);
+/** Every table name on the backend `dynamodb` talks to. */
+export async function listTableNames(dynamodb: DynamoDBClient): Promise<string[]> {
   const names: string[] = [];
-  try {
-    let start: string | undefined;
-    do {
-      const out = await dynamodb.send(
-        new ListTablesCommand(start ? { ExclusiveStartTableName: start } : {}),
-      );
-      names.push(...(out.TableNames ?? []));
-      start = out.LastEvaluatedTableName;
-    } while (start);
-    return names;
-  } finally {
-    dynamodb.destroy();
-  }
+  let start: string | undefined;
+  do {
+    const out = await dynamodb.send(
+      new ListTablesCommand(start ? { ExclusiveStartTableName: start } : {}),
+    );
+    names.push(...(out.TableNames ?? []));
+    start = out.LastEvaluatedTableName;
+  } while (start);
+  return names;
 }
 
 function isGone(error: unknown): boolean {

@@ -22,13 +22,14 @@ export interface StartedBackend {
  */
 export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promise<StartedBackend> {
   const kind = env.SHARDLINE_TEST_BACKEND ?? 'embedded';
+  const runId = newRunId();
   switch (kind) {
     case 'embedded': {
       const local = await startLocalBackend();
       return {
         info: {
           kind: 'embedded',
-          runId: newRunId(),
+          runId,
           region: local.region,
           credentials: local.credentials,
           kinesisEndpoint: local.kinesisEndpoint,
@@ -40,13 +41,13 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
       };
     }
     case 'localstack':
-      return startLocalStack();
+      return startLocalStack(runId);
     case 'endpoint': {
       const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
       const kinesisEndpoint = env.KINESIS_ENDPOINT;
       const info: BackendInfo = {
         kind: 'endpoint',
-        runId: newRunId(),
+        runId,
         region,
         ...(kinesisEndpoint ? { kinesisEndpoint } : {}),
         ...(env.KINESIS_TLS_ENDPOINT || kinesisEndpoint
@@ -76,7 +77,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env): Promis
   }
 }
 
-async function startLocalStack(): Promise<StartedBackend> {
+async function startLocalStack(runId: string): Promise<StartedBackend> {
   let testcontainers: typeof LocalstackModule;
   try {
     testcontainers = await import('@testcontainers/localstack');
@@ -104,7 +105,7 @@ async function startLocalStack(): Promise<StartedBackend> {
   const endpoint = container.getConnectionUri();
   const info: BackendInfo = {
     kind: 'localstack',
-    runId: newRunId(),
+    runId,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     kinesisEndpoint: endpoint,

@@ -72,8 +72,10 @@ describe('integration harness', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
-    expect(await listStreamNames(backend())).toEqual(expect.arrayContaining([theirStream, ours]));
-    expect(await listTableNames(backend())).toContain(theirTable);
+    expect(await listStreamNames(kinesisClient())).toEqual(
+      expect.arrayContaining([theirStream, ours]),
+    );
+    expect(await listTableNames(dynamodb)).toContain(theirTable);
 
     expect(await removeRunResources(backend(), otherRun)).toEqual({
       streams: [theirStream],
