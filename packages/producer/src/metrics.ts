@@ -81,15 +81,6 @@ export class MetricsRecorder {
     this.shard(shardId).records += count;
   }
 
-  recordSucceeded(shardId: string, bufferedMs: number, attempts: number): void {
-    if (this.hook) {
-      this.emit({ type: 'recordSucceeded', shardId, bufferedMs, attempts });
-      return;
-    }
-    this.stats.recordsSucceeded++;
-    this.shard(shardId).records++;
-  }
-
   emit(event: MetricEvent): void {
     const s = this.stats;
     switch (event.type) {

@@ -806,7 +806,12 @@ export class Producer {
       released++;
       releasedBytes += r.bufferedBytes;
       if (listening)
-        this.metrics.recordSucceeded(shardId, this.clock() - r.acceptedAt, attempts.length);
+        this.metrics.emit({
+          type: 'recordSucceeded',
+          shardId,
+          bufferedMs: this.clock() - r.acceptedAt,
+          attempts: attempts.length,
+        });
       r.succeed(result);
       // After the outcome: a flush waiting on the ledger then resumes after the caller's own handler.
       this.ledger.remove(r);
