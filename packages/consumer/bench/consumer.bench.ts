@@ -6,9 +6,8 @@
  * Run: pnpm bench (or pnpm build, then npx tsx packages/consumer/bench/consumer.bench.ts: benchmarks run the built packages, as users do)
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { aggregate } from '@shardline/aggregation';
 import { FakeKinesis, readShardRecords } from '@shardline/fake-kinesis';
+import { fillShardsWithAggregates } from './fill-stream';
 import { startLocalBackend } from '@shardline/local';
 import { Consumer } from '@shardline/consumer';
 
@@ -35,26 +34,7 @@ dynamo.middlewareStack.add(
 
 // Fill each shard with aggregates of 100-byte records routed to it.
 const shards = fake.shards('bench');
-for (const shard of shards) {
-  const users = Array.from({ length: RECORDS / SHARDS }, (_, i) => ({
-    partitionKey: `k${i}`,
-    data: Buffer.alloc(100, 97),
-    explicitHashKey: (shard.start + BigInt(i % 1000)).toString(),
-  }));
-  const aggs = aggregate(users);
-  for (let i = 0; i < aggs.length; i += 500) {
-    await kinesis.send(
-      new PutRecordsCommand({
-        StreamName: 'bench',
-        Records: aggs.slice(i, i + 500).map((a) => ({
-          PartitionKey: a.partitionKey,
-          ExplicitHashKey: a.explicitHashKey,
-          Data: a.data,
-        })),
-      }),
-    );
-  }
-}
+await fillShardsWithAggregates(fake, kinesis, 'bench', RECORDS / SHARDS);
 
 // Baseline: GetRecords over every shard, no leases, no de-aggregation.
 let start = process.hrtime.bigint();

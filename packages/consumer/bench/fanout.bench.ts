@@ -10,13 +10,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamConsumerCommand,
   type KinesisClient,
-  PutRecordsCommand,
   type _Record,
   SubscribeToShardCommand,
   type SubscribeToShardEventStream,
 } from '@aws-sdk/client-kinesis';
-import { aggregate } from '@shardline/aggregation';
 import { FakeKinesis, readShardRecords } from '@shardline/fake-kinesis';
+import { fillShardsWithAggregates } from './fill-stream';
 import { startLocalBackend } from '@shardline/local';
 import { Consumer } from '@shardline/consumer';
 
@@ -35,26 +34,7 @@ const dynamo = new DynamoDBClient({
 });
 
 const shards = fake.shards('bench');
-for (const shard of shards) {
-  const users = Array.from({ length: RECORDS / SHARDS }, (_, i) => ({
-    partitionKey: `k${i}`,
-    data: Buffer.alloc(100, 97),
-    explicitHashKey: (shard.start + BigInt(i % 1000)).toString(),
-  }));
-  const aggs = aggregate(users, { maxRecords: 100 });
-  for (let i = 0; i < aggs.length; i += 500) {
-    await kinesis.send(
-      new PutRecordsCommand({
-        StreamName: 'bench',
-        Records: aggs.slice(i, i + 500).map((a) => ({
-          PartitionKey: a.partitionKey,
-          ExplicitHashKey: a.explicitHashKey,
-          Data: a.data,
-        })),
-      }),
-    );
-  }
-}
+await fillShardsWithAggregates(fake, kinesis, 'bench', RECORDS / SHARDS, { maxRecords: 100 });
 
 // The raw records of each shard, read once, are what the in-memory subscriptions serve.
 const byShard = new Map<string, _Record[]>();
