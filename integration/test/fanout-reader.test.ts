@@ -150,17 +150,8 @@ describe('enhanced fan-out retrieval against kinesis-local', () => {
     const { streamArn } = await createStream(streamName, 2);
     const shardIds = await listShardIds(streamName);
     await putRecords(streamName, 100, 'a');
-    const retrieval = createFanoutRetrieval({
-      mode: 'fanout',
-      consumerName: uniqueName('c'),
+    const retrieval = await startRetrieval(streamName, streamArn, uniqueName('c'), {
       kinesisClient: client,
-    });
-    await retrieval.start({
-      kinesisClient: kinesisClient(),
-      streamName,
-      streamArn,
-      logger,
-      signal: new AbortController().signal,
     });
     const readers = shardIds.map((id) => retrieval.createReader(id, { type: 'TRIM_HORIZON' }));
     const handed = new Map<string, RawKinesisRecord[]>(shardIds.map((id) => [id, []]));
