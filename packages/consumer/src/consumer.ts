@@ -30,7 +30,10 @@ export interface StopOptions {
 export interface ConsumerHealth {
   workerId: string;
   running: boolean;
-  /** False when any held shard has stalled or reports an error. */
+  /**
+   * False when any held shard has stalled (and has not read since), has a `processRecords` call
+   * running longer than `stallTimeoutMillis`, or reports an error.
+   */
   healthy: boolean;
   shards: ShardHealth[];
 }
@@ -46,9 +49,10 @@ export interface IteratedBatch extends RecordBatch {
  * their parents; graceful hand-off when leases move.
  *
  * Events (also sent to `onMetric`): `leaseAcquired`, `leaseLost`, `leaseHandedOff`,
- * `leaseStealRequested`, `shardEnded`, `stall`, `processorError`, `poisonRecord`, `readError`,
- * `batch`, `checkpoint`; and `stopped` once `stop()` has finished (e.g. after SIGTERM with
- * `handleSignals`), when the application can close the clients it passed in.
+ * `leaseStealRequested`, `shardEnded`, `stall`, `slowProcessor`, `outOfRangeAggregate`,
+ * `processorError`, `poisonRecord`, `readError`, `batch`, `checkpoint`; and `stopped` once
+ * `stop()` has finished (e.g. after SIGTERM with `handleSignals`), when the application can close
+ * the clients it passed in.
  */
 export class Consumer extends EventEmitter {
   readonly workerId: string;
@@ -213,7 +217,10 @@ export class Consumer extends EventEmitter {
     this.emit('stopped');
   }
 
-  /** Per-shard health: lease held, last read, lag, errors and stalls. */
+  /**
+   * Per-shard health: lease held, last read, lag, errors, stalls, slow `processRecords` calls and
+   * out-of-range aggregates.
+   */
   health(): ConsumerHealth {
     const shards = [...this.workers.values()].map((w) => w.status());
     return {
@@ -224,6 +231,7 @@ export class Consumer extends EventEmitter {
         shards.every(
           (s) =>
             s.lastError === undefined &&
+            !s.slowProcessor &&
             (s.state !== 'processing' ||
               s.stalls === 0 ||
               (s.lastReadAt ?? 0) > Date.now() - this.options.stallTimeoutMillis),
@@ -305,6 +313,7 @@ export class Consumer extends EventEmitter {
         initialPosition: this.options.initialPosition,
         autoCheckpoint: this.options.autoCheckpoint,
         stallTimeoutMillis: this.options.stallTimeoutMillis,
+        dropOutOfRangeAggregates: this.options.dropOutOfRangeAggregates,
         onProcessorError: this.raw.onProcessorError,
         onPoisonRecord: this.raw.onPoisonRecord,
         metric: (e) => this.metric(e),

@@ -57,10 +57,30 @@ export interface ConsumerOptions {
   /**
    * A shard whose reader returns nothing (not even an empty read) for this long while the lease is
    * held is reported (`stall` event, log, metric) and its reader restarted. Default 60,000 ms.
+   * A `processRecords` call running longer than this is not a stall (no read is pending while it
+   * runs): it is reported as a slow processor (`slowProcessor` event, `health()`, a warning) and
+   * nothing is restarted.
    */
   stallTimeoutMillis?: number;
   /** Retrieval: polling (default) or enhanced fan-out. */
   retrieval?: { mode: 'polling' } | FanoutRetrievalOptions;
+  /**
+   * What to do with an aggregate read on a shard whose hash range does not hold all of its user
+   * records. aws-kinesis-agg (and modules built on it: Lambda functions, fluent-bit) writes every
+   * aggregate of several partition keys this way, sending it with its first record's key; a
+   * KPL-style producer does it when it puts with a stale shard map during resharding, and then
+   * re-sends those records to their right shards.
+   *
+   * Default `false`: every user record is delivered, so nothing such writers wrote is lost; the
+   * cost is a duplicate of the records a KPL-style producer re-sent (at-least-once allows it).
+   * `true`: the whole aggregate is dropped, as the KCL does, which removes that duplicate and
+   * loses every record aws-kinesis-agg-style writers put in such aggregates.
+   *
+   * Either way each one is counted: an `outOfRangeAggregate` event, `outOfRangeAggregates` and
+   * `outOfRangeRecords` in the shard's `health()`, and a warning log line (the first on a shard,
+   * then at most one a minute per shard).
+   */
+  dropOutOfRangeAggregates?: boolean;
   /**
    * Called when the processor throws on a batch. Return `'retry'` (default: retried with backoff,
    * forever, loudly) or `'skip'` to move on (after sending the batch somewhere safe).
@@ -103,6 +123,7 @@ export interface ResolvedConsumerOptions {
   autoCheckpoint: boolean;
   stallTimeoutMillis: number;
   retrieval: { mode: 'polling' } | FanoutRetrievalOptions;
+  dropOutOfRangeAggregates: boolean;
 }
 
 export function resolveConsumerOptions(
@@ -189,6 +210,11 @@ export function resolveConsumerOptions(
       'retrieval.consumerName must name the stream consumer (1-128 characters of [a-zA-Z0-9_.-])',
     );
   }
+  // Checked, not coerced: a string from an environment variable must not pick a behaviour silently.
+  if (![undefined, true, false].includes(options.dropOutOfRangeAggregates))
+    throw new ConfigError(
+      `dropOutOfRangeAggregates must be true or false, got ${JSON.stringify(options.dropOutOfRangeAggregates)}`,
+    );
   return {
     streamName,
     streamArn,
@@ -227,5 +253,6 @@ export function resolveConsumerOptions(
     autoCheckpoint: options.autoCheckpoint ?? true,
     stallTimeoutMillis,
     retrieval,
+    dropOutOfRangeAggregates: options.dropOutOfRangeAggregates ?? false,
   };
 }

@@ -21,23 +21,42 @@ export interface DecodeContext {
   shardId: string;
   /** Skip user records at or before this position (resuming inside an aggregate). */
   after?: ExtendedSequence;
-  /** The shard's hash-key range: aggregated user records outside it are dropped, as the KCL does. */
+  /** The shard's hash-key range, to find aggregates holding user records that hash outside it. */
   hashRange?: { start: bigint; end: bigint };
+  /** Drop such aggregates whole, as the KCL does, instead of delivering them (the default). */
+  dropOutOfRange?: boolean;
+}
+
+/**
+ * An aggregate read on a shard whose hash range does not hold all of its user records: written by
+ * an aggregator that does not group records by shard (aws-kinesis-agg, which sends an aggregate
+ * with its first record's key), or by a KPL-style producer putting with a stale shard map.
+ */
+export interface OutOfRangeAggregate {
+  sequenceNumber: string;
+  /** User records in the aggregate. */
+  records: number;
+  /** Of those, how many hash outside the shard's range. */
+  outside: number;
+  /** True when the aggregate was dropped (`dropOutOfRange`), false when delivered. */
+  dropped: boolean;
 }
 
 /**
  * Raw Kinesis records → the user records a processor sees: open a compression envelope around the
  * record, de-aggregate, open an envelope around each user record, skip what the checkpoint
  * already covers. A record that cannot be decoded is returned in `poisoned` (never thrown, never
- * dropped silently); the consumer hands it to `onPoisonRecord`.
+ * dropped silently); the consumer hands it to `onPoisonRecord`. An aggregate holding user records
+ * outside the shard's hash range is reported in `outOfRange`, delivered or (`dropOutOfRange`)
+ * dropped: either way the consumer counts it.
  */
 export function decodeRecords(
   raw: readonly RawKinesisRecord[],
   context: DecodeContext,
-): { records: ConsumerRecord[]; poisoned: Poisoned[]; outOfRange: number } {
+): { records: ConsumerRecord[]; poisoned: Poisoned[]; outOfRange: OutOfRangeAggregate[] } {
   const records: ConsumerRecord[] = [];
   const poisoned: Poisoned[] = [];
-  let outOfRange = 0;
+  const outOfRange: OutOfRangeAggregate[] = [];
   for (const r of raw) {
     let users;
     try {
@@ -50,20 +69,21 @@ export function decodeRecords(
       throw error;
     }
     const range = context.hashRange;
-    if (
-      range &&
-      users.length > 0 &&
-      users[0]!.aggregated &&
-      users.some((u) => {
-        const h = hashKeyOf(u);
-        return h < range.start || h > range.end;
-      })
-    ) {
-      // An aggregate that landed on a shard some of its records do not hash into (sent with a
-      // stale shard map during resharding): like the KCL, drop it whole. The producer re-sends
-      // such aggregates' records, so delivering part of it would duplicate them.
-      outOfRange += users.length;
-      continue;
+    // A plain record is always on the shard its key hashes to (Kinesis routed it); only an
+    // aggregate, routed by one key for many records, can hold records of other shards.
+    const outside = range && users[0]?.aggregated ? countOutside(users, range) : 0;
+    if (outside > 0) {
+      // Delivered by default: at-least-once allows the duplicate a KPL-style wrong-shard re-send
+      // makes, never a loss, and aws-kinesis-agg writes every multi-key aggregate this way.
+      // Dropping (the KCL's choice) de-duplicates that re-send but loses such writers' records.
+      const dropped = context.dropOutOfRange === true;
+      outOfRange.push({
+        sequenceNumber: r.sequenceNumber,
+        records: users.length,
+        outside,
+        dropped,
+      });
+      if (dropped) continue;
     }
     for (const user of users) {
       if (context.after && compareSequence(user, context.after) <= 0) continue;
@@ -97,6 +117,18 @@ export function decodeRecords(
     }
   }
   return { records, poisoned, outOfRange };
+}
+
+function countOutside(
+  users: readonly { partitionKey: string; explicitHashKey?: string }[],
+  range: { start: bigint; end: bigint },
+): number {
+  let outside = 0;
+  for (const u of users) {
+    const h = hashKeyOf(u);
+    if (h < range.start || h > range.end) outside++;
+  }
+  return outside;
 }
 
 function poison(shardId: string, r: RawKinesisRecord, error: ShardlineError): Poisoned {

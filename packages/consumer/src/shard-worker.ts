@@ -9,7 +9,7 @@ import type { ConsumerOptions, InitialPosition, ProcessorErrorAction } from './o
 import type { RecordBatch, ShardProcessor, ShutdownReason } from './processor';
 import { abortableSleep, errorName } from './retrieval/backoff';
 import type { Retrieval, ShardReader, StartPosition } from './retrieval/types';
-import { decodeRecords } from './record-decoder';
+import { decodeRecords, type OutOfRangeAggregate } from './record-decoder';
 import { ShardLifecycle, type ShardState } from './shard-lifecycle';
 
 export interface ShardWorkerDeps {
@@ -22,6 +22,7 @@ export interface ShardWorkerDeps {
   initialPosition: InitialPosition;
   autoCheckpoint: boolean;
   stallTimeoutMillis: number;
+  dropOutOfRangeAggregates: boolean;
   onProcessorError: ConsumerOptions['onProcessorError'];
   onPoisonRecord: ConsumerOptions['onPoisonRecord'];
   metric: (event: ConsumerMetricEvent) => void;
@@ -38,8 +39,34 @@ export interface ShardHealth {
   lastReadAt: number | undefined;
   millisBehindLatest: number | undefined;
   recordsProcessed: number;
+  /** Times the shard's reader returned nothing for `stallTimeoutMillis` and was restarted. */
   stalls: number;
+  /**
+   * True while a `processRecords` call has been running longer than `stallTimeoutMillis`: the
+   * application is slow (or stuck), not the reader, and nothing is restarted.
+   */
+  slowProcessor: boolean;
+  /** `processRecords` calls that ran longer than `stallTimeoutMillis` (`slowProcessor` events). */
+  slowBatches: number;
+  /**
+   * Aggregates read on this shard holding user records that hash outside its range (see
+   * `dropOutOfRangeAggregates`).
+   */
+  outOfRangeAggregates: number;
+  /** User records in those aggregates: delivered, or dropped with `dropOutOfRangeAggregates`. */
+  outOfRangeRecords: number;
   lastError: string | undefined;
+}
+
+/** At most one out-of-range warning per shard in this interval; the counters say the rest. */
+const OUT_OF_RANGE_WARNING_INTERVAL_MS = 60_000;
+
+/** A `processRecords` call in flight. */
+interface ProcessorCall {
+  since: number;
+  records: number;
+  /** A `slowProcessor` event was sent for it. */
+  reported: boolean;
 }
 
 class StallError extends Error {}
@@ -60,8 +87,12 @@ export class ShardWorker {
   private leaseLost = false;
   private reader: ShardReader | undefined;
   private watchdog: NodeJS.Timeout | undefined;
-  private health: ShardHealth;
-  private lastProgressAt = Date.now();
+  private health: Omit<ShardHealth, 'slowProcessor'>;
+  /** When the pending `reader.next()` began; undefined while no read is pending. */
+  private readingSince: number | undefined;
+  /** The `processRecords` call in flight, if any. */
+  private processing: ProcessorCall | undefined;
+  private outOfRangeWarnedAt: number | undefined;
   private startDone!: () => void;
   private readonly started: Promise<void>;
 
@@ -91,6 +122,9 @@ export class ShardWorker {
       millisBehindLatest: undefined,
       recordsProcessed: 0,
       stalls: 0,
+      slowBatches: 0,
+      outOfRangeAggregates: 0,
+      outOfRangeRecords: 0,
       lastError: undefined,
     };
     this.started = new Promise((resolve) => (this.startDone = resolve));
@@ -136,7 +170,12 @@ export class ShardWorker {
   }
 
   status(): ShardHealth {
-    return { ...this.health, state: this.lifecycle.state };
+    const p = this.processing;
+    return {
+      ...this.health,
+      state: this.lifecycle.state,
+      slowProcessor: p !== undefined && Date.now() - p.since > this.d.stallTimeoutMillis,
+    };
   }
 
   private async run(): Promise<void> {
@@ -170,6 +209,7 @@ export class ShardWorker {
         this.stopController.signal.addEventListener('abort', onStop, { once: true });
         let batch;
         try {
+          this.readingSince = Date.now();
           batch = await this.reader.next(this.readController.signal);
         } catch (error) {
           if (this.stopController.signal.aborted) break;
@@ -188,18 +228,20 @@ export class ShardWorker {
           await this.restartReader();
           continue;
         } finally {
+          this.readingSince = undefined;
           this.stopController.signal.removeEventListener('abort', onStop);
         }
-        this.lastProgressAt = Date.now();
-        this.health.lastReadAt = this.lastProgressAt;
+        this.health.lastReadAt = Date.now();
         this.health.millisBehindLatest = batch.millisBehindLatest;
 
         const decoded = decodeRecords(batch.records, {
           shardId: this.shardId,
           ...(after ? { after } : {}),
           ...(hashRange ? { hashRange } : {}),
+          dropOutOfRange: d.dropOutOfRangeAggregates,
         });
         if (batch.records.length > 0) after = undefined;
+        for (const a of decoded.outOfRange) this.outOfRangeAggregate(a);
         for (const p of decoded.poisoned) await this.poison(p.error, p.record);
         if (decoded.records.length > 0) {
           const userBatch: RecordBatch = { shardId: this.shardId, records: decoded.records };
@@ -303,6 +345,7 @@ export class ShardWorker {
   private async process(batch: RecordBatch): Promise<boolean> {
     const d = this.d;
     for (let attempt = 1; ; attempt++) {
+      this.processing = { since: Date.now(), records: batch.records.length, reported: false };
       try {
         await d.processor.processRecords(batch, this.checkpointer);
         this.health.lastError = undefined;
@@ -315,7 +358,6 @@ export class ShardWorker {
         let action: ProcessorErrorAction = 'retry';
         if (d.onProcessorError) action = await d.onProcessorError(error, batch, attempt);
         if (action === 'skip') return true;
-        this.lastProgressAt = Date.now(); // a failing processor is not a stalled reader
         await abortableSleep(
           Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)),
           this.stopController.signal,
@@ -323,8 +365,73 @@ export class ShardWorker {
         if (this.stopController.signal.aborted && !this.leaseLost && this.shutdownReason)
           return false;
         if (this.leaseLost) return false;
+      } finally {
+        this.processorReturned();
       }
     }
+  }
+
+  /** Reports a slow call the watchdog had no tick to see, so each slow call is one event. */
+  private processorReturned(): void {
+    const p = this.processing;
+    this.processing = undefined;
+    if (!p) return;
+    const ranForMs = Date.now() - p.since;
+    if (!p.reported && ranForMs > this.d.stallTimeoutMillis) this.reportSlowProcessor(p, ranForMs);
+    if (p.reported)
+      this.d.logger.info({ shardId: this.shardId, ranForMs }, 'slow processRecords call returned');
+  }
+
+  private reportSlowProcessor(p: ProcessorCall, runningForMs: number): void {
+    p.reported = true;
+    this.health.slowBatches++;
+    this.d.metric({
+      type: 'slowProcessor',
+      shardId: this.shardId,
+      runningForMs,
+      records: p.records,
+    });
+    this.d.logger.warn(
+      {
+        shardId: this.shardId,
+        runningForMs,
+        records: p.records,
+        stallTimeoutMillis: this.d.stallTimeoutMillis,
+      },
+      'processRecords is running longer than stallTimeoutMillis; the shard waits for it (its reader is not stalled, nothing is restarted)',
+    );
+  }
+
+  /** Counts an out-of-range aggregate; warns the first time a shard sees one, then rarely. */
+  private outOfRangeAggregate(a: OutOfRangeAggregate): void {
+    const d = this.d;
+    this.health.outOfRangeAggregates++;
+    this.health.outOfRangeRecords += a.records;
+    d.metric({ type: 'outOfRangeAggregate', shardId: this.shardId, ...a });
+    const now = Date.now();
+    if (
+      this.outOfRangeWarnedAt !== undefined &&
+      now - this.outOfRangeWarnedAt < OUT_OF_RANGE_WARNING_INTERVAL_MS
+    )
+      return;
+    this.outOfRangeWarnedAt = now;
+    // Counts and positions only: the records' keys and data stay out of the log.
+    d.logger.warn(
+      {
+        shardId: this.shardId,
+        sequenceNumber: a.sequenceNumber,
+        records: a.records,
+        outside: a.outside,
+        outOfRangeAggregates: this.health.outOfRangeAggregates,
+        outOfRangeRecords: this.health.outOfRangeRecords,
+      },
+      `${a.dropped ? 'dropped' : 'delivering'} an aggregate holding user records that hash outside this shard ` +
+        '(written by aws-kinesis-agg or a similar aggregator, or re-sent by a producer after resharding); ' +
+        (a.dropped
+          ? 'dropOutOfRangeAggregates is true (the KCL behaviour); set it to false (the default) to deliver them. '
+          : 'set dropOutOfRangeAggregates: true to drop such aggregates, as the KCL does. ') +
+        'Counted in health() and the outOfRangeAggregate metric; logged at most once a minute per shard',
+    );
   }
 
   private async poison(
@@ -404,21 +511,31 @@ export class ShardWorker {
       : this.startPosition();
     if (!position) return;
     this.reader = this.d.retrieval.createReader(this.shardId, position);
-    this.lastProgressAt = Date.now();
   }
 
+  /**
+   * Tells a stalled reader from a slow processor. Only a read pending too long is a stall, and
+   * only that is restarted: while `processRecords` runs no read is pending (the reader is pulled
+   * after the batch), so aborting the read would hit nothing, and a long call is reported as what
+   * it is instead.
+   */
   private startWatchdog(): void {
     const period = Math.max(250, Math.floor(this.d.stallTimeoutMillis / 4));
     this.watchdog = setInterval(() => {
-      const silent = Date.now() - this.lastProgressAt;
-      if (silent > this.d.stallTimeoutMillis && this.lifecycle.state === 'processing') {
+      const now = Date.now();
+      const p = this.processing;
+      if (p && !p.reported && now - p.since > this.d.stallTimeoutMillis)
+        this.reportSlowProcessor(p, now - p.since);
+      if (this.readingSince === undefined || this.lifecycle.state !== 'processing') return;
+      const silent = now - this.readingSince;
+      if (silent > this.d.stallTimeoutMillis) {
         this.health.stalls++;
         this.d.metric({ type: 'stall', shardId: this.shardId, silentForMs: silent });
         this.d.logger.warn(
           { shardId: this.shardId, silentForMs: silent },
           'shard reader stalled: no read returned; restarting it',
         );
-        this.lastProgressAt = Date.now();
+        this.readingSince = undefined; // one report per stalled read
         this.readController?.abort(new StallError('stalled'));
       }
     }, period);

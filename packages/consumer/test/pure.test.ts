@@ -93,29 +93,45 @@ describe('record decoding', () => {
     expect(out.records.map((r) => Buffer.from(r.data).toString())).toEqual(['u4', 'u5', 'plain']);
   });
 
-  it('drops a whole aggregate when any of its records hashes outside the shard, as the KCL does', () => {
+  it('delivers every record of an aggregate holding records of other shards, and reports it', () => {
     const hash = partitionKeyHash('k');
-    const out = decodeRecords([raw(agg!.data)], {
-      shardId: 's',
-      hashRange: { start: hash + 1n, end: hash + 10n },
-    });
-    expect(out.records).toEqual([]);
-    expect(out.outOfRange).toBe(6);
     const [mixed] = aggregate([
       { partitionKey: 'k', data: Buffer.from('in') },
       { partitionKey: 'other', data: Buffer.from('out') },
     ]);
-    const partly = decodeRecords([raw(mixed!.data)], {
+    const out = decodeRecords([raw(mixed!.data, '7'), raw(agg!.data, '8')], {
       shardId: 's',
       hashRange: { start: hash, end: hash },
     });
-    expect(partly.records).toEqual([]);
-    expect(partly.outOfRange).toBe(2);
+    expect(out.records.map((r) => Buffer.from(r.data).toString())).toEqual([
+      'in',
+      'out',
+      ...users.map((u) => u.data.toString()),
+    ]);
+    expect(out.outOfRange).toEqual([
+      { sequenceNumber: '7', records: 2, outside: 1, dropped: false },
+    ]);
+  });
+
+  it('with dropOutOfRange, drops the whole aggregate, as the KCL does, and reports it', () => {
+    const hash = partitionKeyHash('k');
+    const out = decodeRecords([raw(agg!.data, '5'), raw(Buffer.from('plain'), '6')], {
+      shardId: 's',
+      hashRange: { start: hash + 1n, end: hash + 10n },
+      dropOutOfRange: true,
+    });
+    // A plain record is where Kinesis routed it, whatever the range says: never dropped.
+    expect(out.records.map((r) => Buffer.from(r.data).toString())).toEqual(['plain']);
+    expect(out.outOfRange).toEqual([
+      { sequenceNumber: '5', records: 6, outside: 6, dropped: true },
+    ]);
     const inside = decodeRecords([raw(agg!.data)], {
       shardId: 's',
       hashRange: { start: hash, end: hash },
+      dropOutOfRange: true,
     });
     expect(inside.records).toHaveLength(6);
+    expect(inside.outOfRange).toEqual([]);
   });
 
   it('hands corrupt aggregates and bad envelopes to the poison list, never throws, keeps the rest', () => {
@@ -223,6 +239,7 @@ describe('consumer options', () => {
       initialPosition: 'LATEST',
       leaseTableName: 'app',
       retrieval: { mode: 'polling' },
+      dropOutOfRangeAggregates: false,
     });
   });
   it.each([
@@ -238,6 +255,7 @@ describe('consumer options', () => {
     [{ kinesisClient: undefined }, /kinesisClient/],
     [{ retrieval: { mode: 'fanout', consumerName: '' } }, /consumerName/],
     [{ maxRecords: 20_000 }, /maxRecords/],
+    [{ dropOutOfRangeAggregates: 'false' }, /dropOutOfRangeAggregates/],
   ])('refuses %j', (patch, message) => {
     expect(() => resolveConsumerOptions({ ...ok, ...patch } as ConsumerOptions)).toThrow(
       ConfigError,
