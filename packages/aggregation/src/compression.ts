@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
 import { CompressionError, ConfigError } from './errors';
+import { snappyCodec } from './snappy';
+import { asBuffer, readSnappyPreamble } from './snappy-js';
 import { startsWith } from './wire';
 
 /**
@@ -51,7 +52,7 @@ export function compress(data: Uint8Array, codec: CompressionCodec): Uint8Array 
     );
   if (data.length > 0xffffffff)
     throw new ConfigError('data over 4 GiB cannot be compressed in the envelope');
-  const payload = codec === 'gzip' ? gzipSync(data) : snappyCompress(data);
+  const payload = codec === 'gzip' ? gzipSync(data) : snappyCodec().compress(data);
   const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + payload.length);
   out.set(ENVELOPE_MAGIC, 0);
   out[4] = ENVELOPE_VERSION;
@@ -97,15 +98,15 @@ export function decompress(data: Uint8Array, options?: DecompressOptions): Uint8
     if (codecId === CODEC_IDS.gzip) {
       out = gunzipSync(payload, { maxOutputLength: Math.max(declared, 1) });
     } else if (codecId === CODEC_IDS.snappy) {
-      // The native decoder allocates what the snappy preamble says; check it first.
-      const preamble = snappyPreamble(payload);
+      // Both decoders allocate what the snappy preamble says; check it against the bound first.
+      const preamble = readSnappyPreamble(payload)?.length ?? -1;
       if (preamble !== declared) {
         throw new CompressionError(
           'corrupt',
           `snappy payload declares ${preamble} bytes; the envelope declares ${declared}`,
         );
       }
-      out = snappyUncompress(payload) as Buffer;
+      out = snappyCodec().uncompress(payload, declared);
     } else {
       throw new CompressionError(
         'unknown-codec',
@@ -127,19 +128,4 @@ export function decompress(data: Uint8Array, options?: DecompressOptions): Uint8
     );
   }
   return out;
-}
-
-/** The uncompressed length a raw snappy block starts with (a varint), or -1 if unreadable. */
-function snappyPreamble(payload: Uint8Array): number {
-  let value = 0;
-  for (let i = 0, shift = 1; i < 5 && i < payload.length; i++, shift *= 128) {
-    const byte = payload[i]!;
-    value += (byte & 0x7f) * shift;
-    if (byte < 0x80) return value;
-  }
-  return -1;
-}
-
-function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -35,5 +35,7 @@ export {
   DEFAULT_MAX_DECOMPRESSED_BYTES,
 } from './compression';
 export type { CompressionCodec, DecompressOptions } from './compression';
+export { snappyImplementation } from './snappy';
+export type { SnappyImplementation } from './snappy';
 export { KPL_MAGIC, AGGREGATE_OVERHEAD } from './wire';
 export { REDACT_PATHS } from './redact';
