@@ -4,7 +4,12 @@ import { startLocalBackend, type LocalBackend } from '@shardline/local';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Consumer, RetrievalError, type ConsumerMetricEvent } from '../src/index';
+import {
+  Consumer,
+  RetrievalError,
+  type ConsumerMetricEvent,
+  type ShardProcessor,
+} from '../src/index';
 import { PollingReader } from '../src/retrieval/polling/polling-reader';
 
 let fake: FakeKinesis;
@@ -113,22 +118,26 @@ describe('PollingReader', () => {
 
 describe('stall detection', () => {
   let local: LocalBackend;
+  let dynamo: DynamoDBClient;
   beforeAll(async () => {
     local = await startLocalBackend({ kinesis: false });
-  });
-  afterAll(() => local?.stop());
-
-  it('reports a reader that makes no progress, restarts it, and delivers everything', async () => {
-    fake.createStream('s', 1);
-    await fill('s', 5);
-    const dynamo = new DynamoDBClient({
+    dynamo = new DynamoDBClient({
       endpoint: local.dynamodbEndpoint,
       region: local.region,
       credentials: { ...local.credentials },
     });
-    const events: ConsumerMetricEvent[] = [];
-    const delivered: string[] = [];
-    const consumer = new Consumer({
+  });
+  afterAll(async () => {
+    dynamo?.destroy();
+    await local?.stop();
+  });
+
+  /** A consumer of stream 's' on the fake Kinesis, with a 1 s stall timeout. */
+  function stallConsumer(
+    events: ConsumerMetricEvent[],
+    processRecords: ShardProcessor['processRecords'],
+  ): Consumer {
+    return new Consumer({
       streamName: 's',
       applicationName: `stall-${Date.now()}`,
       kinesisClient: fake.client(),
@@ -138,22 +147,68 @@ describe('stall detection', () => {
       idleTimeBetweenReadsMillis: 100,
       stallTimeoutMillis: 1000,
       onMetric: (e) => events.push(e),
-      processor: {
-        processRecords: (b) =>
-          void delivered.push(...b.records.map((r) => Buffer.from(r.data).toString())),
-      },
+      processor: { processRecords },
     });
+  }
+
+  /** Waits (checking every 50 ms, at most 20 s) until `condition` holds. */
+  async function until(condition: () => boolean): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(condition()).toBe(true);
+  }
+
+  it('reports a reader that makes no progress, restarts it, and delivers everything', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 5);
+    const events: ConsumerMetricEvent[] = [];
+    const delivered: string[] = [];
+    const consumer = stallConsumer(
+      events,
+      (b) => void delivered.push(...b.records.map((r) => Buffer.from(r.data).toString())),
+    );
     // The first GetRecords hangs (a stalled connection); the restarted reader gets through.
     fake.inject({ operation: 'GetRecords', kind: 'stall', times: 1 });
     await consumer.start();
-    const deadline = Date.now() + 20_000;
-    while (delivered.length < 5 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    await until(() => delivered.length >= 5);
     await consumer.stop();
     fake.release();
-    dynamo.destroy();
     expect(delivered).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
     expect(events.filter((e) => e.type === 'stall')).toHaveLength(1);
     expect(consumer.health().shards[0]!.stalls).toBe(1);
+  });
+
+  it('reports a processRecords call longer than the stall timeout as a slow processor: unhealthy while it runs, no stall, no restart', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 5);
+    const events: ConsumerMetricEvent[] = [];
+    const delivered: string[] = [];
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const consumer = stallConsumer(events, async (b) => {
+      if (delivered.length === 0) await slow; // the first batch takes until the test says
+      delivered.push(...b.records.map((r) => Buffer.from(r.data).toString()));
+    });
+    const emitted: unknown[] = [];
+    consumer.on('slowProcessor', (e) => emitted.push(e));
+    await consumer.start();
+    await until(() => events.some((e) => e.type === 'slowProcessor'));
+    expect(consumer.health()).toMatchObject({
+      healthy: false,
+      shards: [{ slowProcessor: true, slowBatches: 1, stalls: 0 }],
+    });
+    expect(emitted).toHaveLength(1);
+    release();
+    await fill('s', 1);
+    await until(() => delivered.length >= 6);
+    expect(consumer.health()).toMatchObject({
+      healthy: true,
+      shards: [{ slowProcessor: false, slowBatches: 1, stalls: 0 }],
+    });
+    await consumer.stop();
+    expect(delivered).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r0']);
+    expect(events.filter((e) => e.type === 'stall')).toEqual([]);
+    // One reader all along: the slow batch did not restart it (a restart gets a new iterator).
+    expect(fake.stats.calls.GetShardIterator).toBe(1);
   });
 });
