@@ -3,6 +3,7 @@ import {
   compress,
   CompressionError,
   CorruptAggregateError,
+  partitionKeyHash,
   type UserRecord,
 } from '@shardline/aggregation';
 import type {
@@ -26,6 +27,7 @@ import {
   type LambdaLogger,
   type PoisonRecord,
 } from '../src/lambda';
+import { theirAggregate } from '../../aggregation/test/support/kinesis-agg';
 
 const ARN = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders';
 const context = { functionName: 'test', getRemainingTimeInMillis: () => 60_000 };
@@ -154,6 +156,29 @@ describe('kinesisHandler (batch form)', () => {
     expect(first.eventSourceARN).toBe(ARN);
     expect(first.eventID).toBe(records[0]!.eventID);
     expect(first.approximateArrivalTimestamp.getTime()).toBe(1_732_350_000_123);
+  });
+
+  it('delivers every record of an aws-kinesis-agg aggregate, whichever shards its keys hash to', async () => {
+    // aws-kinesis-agg sends one aggregate for many keys with its first record's key, so most of
+    // its records hash outside the shard it lands on. The adapter knows no shard's hash range
+    // and delivers them all, as the consumer does by default (dropOutOfRangeAggregates).
+    const input = Array.from({ length: 40 }, (_, i) => ({
+      partitionKey: `user-${i}`,
+      data: Buffer.from(`foreign-${i}`),
+    }));
+    expect(new Set(input.map((u) => partitionKeyHash(u.partitionKey) >> 126n)).size).toBe(4);
+    const encoded = await theirAggregate(input);
+    expect(encoded).toHaveLength(1);
+    expect(encoded[0]!.partitionKey).toBe('user-0');
+    const got: KinesisUserRecord[] = [];
+    const handler = kinesisHandler(async (rs) => void got.push(...rs));
+
+    const response = await handler({ Records: [eventRecord(0, encoded[0]!)] }, context);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(got.map(text)).toEqual(input.map((u) => u.data.toString()));
+    expect(got.map((r) => r.partitionKey)).toEqual(input.map((u) => u.partitionKey));
+    expect(got.map((r) => r.subSequenceNumber)).toEqual(input.map((_, i) => i));
   });
 
   it('passes the Lambda context through', async () => {

@@ -27,6 +27,9 @@ export interface DecodeOptions {
  * A corrupt aggregate or an envelope that cannot be opened (step 2) poisons the whole Kinesis
  * record; a bad envelope at step 4 poisons that user record only, and its siblings still flow.
  * Never throws for bad data: it is returned as a poison item so the caller decides.
+ * Every user record of an aggregate is delivered, whichever shard its key hashes to: aws-kinesis-agg
+ * puts records of many shards in one aggregate, and the consumer delivers them too by default
+ * (its `dropOutOfRangeAggregates`; an event names no shard hash range to check against anyway).
  */
 export function decodeEventRecord(
   event: KinesisEventRecord,
