@@ -35,3 +35,21 @@ export type {
 } from './retrieval/types';
 export * from './retrieval/fanout/index';
 export { CONSUMER_REDACT_PATHS } from './logger';
+export {
+  listLeases,
+  rewindCheckpoints,
+  LeaseAdminError,
+  LeasesInUseError,
+} from './admin/lease-admin';
+export type {
+  LeaseAdminOptions,
+  LeaseStatus,
+  RewindOptions,
+  RewindChange,
+  RewindResult,
+  SequencePosition,
+} from './admin/lease-admin';
+export type { ShardLag } from './admin/shard-probe';
+export { formatPosition } from './admin/rewind-plan';
+export type { CheckpointPosition, RewindTarget, PlannedChange } from './admin/rewind-plan';
+export type { LeaseLiveness } from './admin/liveness';
