@@ -3,6 +3,7 @@ import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import { ConfigError } from './errors';
 import { isFinished, type Lease } from './leases/lease';
+import { checkLeaseTableCompatibility } from './leases/kcl-compat';
 import { LeaseCoordinator } from './leases/lease-coordinator';
 import { LeaseConflict, LeaseTable } from './leases/lease-table';
 import { consumerLogger } from './logger';
@@ -120,6 +121,14 @@ export class Consumer extends EventEmitter {
     const streamArn = summary.StreamDescriptionSummary!.StreamARN!;
     this.streamName = summary.StreamDescriptionSummary!.StreamName!;
     await this.table.ensure();
+    // A table Java KCL workers use or left: refuse what cannot be shared before taking anything.
+    await checkLeaseTableCompatibility({
+      client: this.raw.dynamoDBClient,
+      table: this.table,
+      applicationName: o.applicationName,
+      initialPosition: o.initialPosition,
+      logger: this.logger,
+    });
     await this.retrieval.start({
       kinesisClient: this.raw.kinesisClient,
       streamName: this.streamName,
@@ -346,6 +355,7 @@ export class Consumer extends EventEmitter {
     const worker = this.workers.get(shardId);
     if (!worker) {
       await this.table.completeHandoff(shardId, this.workerId).catch(() => {});
+      this.coordinator?.drop(shardId);
       return;
     }
     await worker.shutdown('handoff');
@@ -362,9 +372,11 @@ export class Consumer extends EventEmitter {
     } catch (error) {
       this.logger.warn(
         { shardId, err: error },
-        'completing the hand-off failed; the new owner takes over after the failover time',
+        'completing the hand-off failed; the new owner takes over after its hand-off timeout',
       );
     }
+    // We renewed the lease through the hand-off (so it did not expire); it is the new owner's now.
+    this.coordinator?.drop(shardId);
   }
 
   private async syncShards(): Promise<void> {

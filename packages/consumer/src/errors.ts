@@ -56,3 +56,20 @@ export class PoisonRecordError extends ShardlineError {
     );
   }
 }
+
+/**
+ * The lease table is shared with (or was left by) Java KCL workers in a way Shardline cannot
+ * join safely. `code`: `KCL_NATIVE_MODE` (KCL 3 workers assign leases through their leader and
+ * worker metrics), `KCL_MULTI_STREAM` (a multi-stream application's table), or
+ * `KCL_AT_TIMESTAMP_UNKNOWN` (a lease checkpointed at `AT_TIMESTAMP`, and no timestamp given).
+ * The message says what to do. See MIGRATING-FROM-KCL.md.
+ */
+export class KclCompatibilityError extends ShardlineError {
+  constructor(
+    code: 'KCL_NATIVE_MODE' | 'KCL_MULTI_STREAM' | 'KCL_AT_TIMESTAMP_UNKNOWN',
+    readonly tableName: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}

@@ -70,17 +70,31 @@ describe('LeaseTable (dynalite)', () => {
     await t.create(newLease('s1'));
     const held = await t.take((await t.list())[0]!, 'old');
     const requested = await t.requestHandoff(held, 'new');
-    expect(requested).toMatchObject({ leaseOwner: 'new', checkpointOwner: 'old' });
-    await expect(t.renew(held, 'old')).rejects.toBeInstanceOf(LeaseConflict); // old owner learns on renew
+    // KCL 3's request: the counter stays, so the owner's renewal goes on (no lost lease).
+    expect(requested).toMatchObject({
+      leaseOwner: 'new',
+      checkpointOwner: 'old',
+      leaseCounter: held.leaseCounter,
+    });
+    const renewed = await t.renew(held, 'old'); // the old owner learns on renew, and keeps the lease alive
+    expect(renewed).toMatchObject({
+      leaseOwner: 'new',
+      checkpointOwner: 'old',
+      leaseCounter: held.leaseCounter + 1,
+    });
     await expect(t.checkpoint('s1', 'new', '5', 0)).rejects.toBeInstanceOf(LeaseConflict); // new owner cannot checkpoint yet
     await t.checkpoint('s1', 'old', '777', 0, true); // old owner checkpoints during the hand-off
     const done = await t.completeHandoff('s1', 'old', { checkpoint: '778', sub: 0 });
+    // The assign-style hand-over: counter and owner switches move, checkpointOwner goes.
     expect(done).toMatchObject({
       leaseOwner: 'new',
       checkpointOwner: undefined,
       checkpoint: '778',
+      leaseCounter: renewed.leaseCounter + 1,
+      ownerSwitchesSinceCheckpoint: 1,
     });
     await expect(t.completeHandoff('s1', 'old')).rejects.toBeInstanceOf(LeaseConflict);
+    await expect(t.renew(renewed, 'old')).rejects.toBeInstanceOf(LeaseConflict); // handed over: no more renewals
   });
 
   it('releases a lease so another worker takes it at once', async () => {

@@ -33,6 +33,10 @@ interface Held {
   renewedAt: number;
   /** Set while we wait for the previous owner's hand-off. */
   handoffSince: number | undefined;
+  /** While waiting: when the previous owner's renewals last moved the counter. */
+  counterMovedAt: number;
+  /** Set once another worker asked for this lease: we renew it until we have handed it over. */
+  handingOver: boolean;
 }
 
 /**
@@ -121,11 +125,7 @@ export class LeaseCoordinator {
       if (!this.running) return;
       try {
         const taken = await d.table.take(lease, d.workerId);
-        this.held.set(taken.leaseKey, {
-          lease: taken,
-          renewedAt: Date.now(),
-          handoffSince: undefined,
-        });
+        this.held.set(taken.leaseKey, held(taken, undefined));
         d.metric({ type: 'leaseAcquired', shardId: taken.leaseKey });
         d.logger.info({ shardId: taken.leaseKey, previousOwner: lease.leaseOwner }, 'lease taken');
         d.onAcquired(taken, false);
@@ -138,11 +138,7 @@ export class LeaseCoordinator {
       if (!this.running) return;
       try {
         const taken = await d.table.requestHandoff(lease, d.workerId);
-        this.held.set(taken.leaseKey, {
-          lease: taken,
-          renewedAt: Date.now(),
-          handoffSince: Date.now(),
-        });
+        this.held.set(taken.leaseKey, held(taken, Date.now()));
         d.metric({
           type: 'leaseStealRequested',
           shardId: taken.leaseKey,
@@ -162,56 +158,126 @@ export class LeaseCoordinator {
 
   private async renewAll(): Promise<void> {
     if (!this.running) return;
-    const d = this.d;
     await Promise.all(
-      [...this.held.values()].map(async (held) => {
-        const shardId = held.lease.leaseKey;
-        if (d.isDone(shardId) || isFinished(held.lease)) return;
-        try {
-          const lease = await d.table.renew(held.lease, d.workerId);
-          held.lease = lease;
-          held.renewedAt = Date.now();
-          if (held.handoffSince !== undefined) {
-            if (lease.checkpointOwner === undefined) {
-              held.handoffSince = undefined;
-              d.onHandoffComplete(lease);
-            } else if (Date.now() - held.handoffSince > d.gracefulLeaseHandoffTimeoutMillis) {
-              // The previous owner did not finish in time (it died): go on from its last checkpoint.
-              const cleared = await d.table.clearStaleHandoff(lease, d.workerId);
-              held.lease = cleared;
-              held.handoffSince = undefined;
-              d.logger.warn(
-                { shardId, previousOwner: lease.checkpointOwner },
-                'previous owner did not complete the hand-off; taking over from its last checkpoint',
-              );
-              d.onHandoffComplete(cleared);
-            }
-          }
-        } catch (error) {
-          if (error instanceof LeaseConflict) {
-            const current = await d.table.get(shardId).catch(() => undefined);
-            this.held.delete(shardId);
-            if (current && current.checkpointOwner === d.workerId) {
-              d.metric({ type: 'leaseHandedOff', shardId });
-              d.logger.info(
-                { shardId, to: current.leaseOwner },
-                'hand-off requested by another worker',
-              );
-              d.onHandoffRequested(shardId);
-            } else {
-              d.logger.warn({ shardId, owner: current?.leaseOwner }, 'lease lost');
-              d.onLost(shardId);
-            }
-            return;
-          }
-          d.logger.warn({ shardId, err: error }, 'renewing a lease failed');
-          if (Date.now() - held.renewedAt > d.failoverTimeMillis) {
-            // Others may consider it expired by now: stop before two workers process it.
-            this.held.delete(shardId);
-            d.onLost(shardId);
-          }
-        }
-      }),
+      [...this.held.values()].map((held) =>
+        held.handoffSince === undefined ? this.renewOne(held) : this.awaitHandoff(held),
+      ),
     );
   }
+
+  /** True while `held` is still the entry for its shard (not dropped or replaced meanwhile). */
+  private current(held: Held): boolean {
+    return this.held.get(held.lease.leaseKey) === held;
+  }
+
+  /**
+   * Renews a lease this worker holds, or hands over: it renews through a hand-off too, as KCL 3's
+   * `DynamoDBLeaseRenewer` does, until `drop()` after the hand-off completes.
+   */
+  private async renewOne(held: Held): Promise<void> {
+    const d = this.d;
+    const shardId = held.lease.leaseKey;
+    if (d.isDone(shardId) || isFinished(held.lease)) return;
+    try {
+      const lease = await d.table.renew(held.lease, d.workerId);
+      if (!this.current(held)) return;
+      held.lease = lease;
+      held.renewedAt = Date.now();
+      this.noticeHandoffRequest(held, lease);
+    } catch (error) {
+      if (!this.current(held)) return;
+      if (error instanceof LeaseConflict) {
+        const now = await d.table.get(shardId).catch(() => undefined);
+        if (!this.current(held)) return;
+        if (now?.checkpointOwner === d.workerId && now.leaseOwner !== d.workerId) {
+          // A request raced the renewal: renew on from the counter as it is now.
+          held.lease = now;
+          this.noticeHandoffRequest(held, now);
+          return;
+        }
+        this.held.delete(shardId);
+        d.logger.warn({ shardId, owner: now?.leaseOwner }, 'lease lost');
+        d.onLost(shardId);
+        return;
+      }
+      d.logger.warn({ shardId, err: error }, 'renewing a lease failed');
+      if (Date.now() - held.renewedAt > d.failoverTimeMillis) {
+        // Others may consider it expired by now: stop before two workers process it.
+        this.held.delete(shardId);
+        d.onLost(shardId);
+      }
+    }
+  }
+
+  /** The renewal showed a hand-off request (this worker is `checkpointOwner`): act on it once. */
+  private noticeHandoffRequest(held: Held, lease: Lease): void {
+    const d = this.d;
+    if (held.handingOver || lease.checkpointOwner !== d.workerId || lease.leaseOwner === d.workerId)
+      return;
+    held.handingOver = true;
+    d.metric({ type: 'leaseHandedOff', shardId: lease.leaseKey });
+    d.logger.info(
+      { shardId: lease.leaseKey, to: lease.leaseOwner },
+      'hand-off requested by another worker',
+    );
+    d.onHandoffRequested(lease.leaseKey);
+  }
+
+  /**
+   * The new owner's side of a hand-off: it does not write the lease (the previous owner renews it
+   * and would lose it to a counter change), it watches it. Done when `checkpointOwner` is gone
+   * and the lease is still ours. The KCL 2.x-compatible taker takes a lease whose counter has
+   * stopped (`DynamoDBLeaseTaker`); so does this, and it also takes over after
+   * `gracefulLeaseHandoffTimeoutMillis` from an owner that renews but never hands over (a KCL 2.x
+   * worker knows nothing of `checkpointOwner`; a KCL 3 one transfers by itself at the same timeout).
+   */
+  private async awaitHandoff(held: Held): Promise<void> {
+    const d = this.d;
+    const shardId = held.lease.leaseKey;
+    try {
+      const lease = await d.table.get(shardId);
+      if (!this.current(held)) return;
+      if (!lease || lease.leaseOwner !== d.workerId) {
+        this.held.delete(shardId);
+        d.logger.warn(
+          { shardId, owner: lease?.leaseOwner },
+          'lease lost while waiting for its hand-off',
+        );
+        d.onLost(shardId);
+        return;
+      }
+      const now = Date.now();
+      if (lease.checkpointOwner === undefined) {
+        held.lease = lease;
+        held.renewedAt = now;
+        held.handoffSince = undefined;
+        d.onHandoffComplete(lease);
+        return;
+      }
+      if (lease.leaseCounter !== held.lease.leaseCounter) held.counterMovedAt = now;
+      held.lease = lease;
+      const timedOut = now - held.handoffSince! > d.gracefulLeaseHandoffTimeoutMillis;
+      const ownerGone = now - held.counterMovedAt > d.failoverTimeMillis;
+      if (!timedOut && !ownerGone) return;
+      const cleared = await d.table.clearStaleHandoff(lease, d.workerId);
+      if (!this.current(held)) return;
+      held.lease = cleared;
+      held.renewedAt = Date.now();
+      held.handoffSince = undefined;
+      d.logger.warn(
+        { shardId, previousOwner: lease.checkpointOwner, ownerGone },
+        'previous owner did not complete the hand-off; taking over from its last checkpoint',
+      );
+      d.onHandoffComplete(cleared);
+    } catch (error) {
+      if (!this.current(held)) return;
+      if (error instanceof LeaseConflict) return; // the owner renewed meanwhile: look again next time
+      d.logger.warn({ shardId, err: error }, 'checking a pending hand-off failed');
+    }
+  }
+}
+
+function held(lease: Lease, handoffSince: number | undefined): Held {
+  const now = Date.now();
+  return { lease, renewedAt: now, handoffSince, counterMovedAt: now, handingOver: false };
 }

@@ -11,7 +11,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { LeaseTableError } from '../errors';
-import { leaseFromItem, leaseToItem, type Lease } from './lease';
+import { isLeaseItem, LEASE_ENTITY_TYPE, leaseFromItem, leaseToItem, type Lease } from './lease';
 
 /** A conditional write that lost: somebody else changed the lease first. */
 export class LeaseConflict extends Error {
@@ -97,8 +97,12 @@ export class LeaseTable {
     }
   }
 
-  async list(): Promise<Lease[]> {
-    const leases: Lease[] = [];
+  /**
+   * Every item of the table, leases and KCL 3.5 entities alike (the start-up checks look at the
+   * latter); `list()` is what lease handling uses.
+   */
+  async scanItems(): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const out = await this.client.send(
@@ -109,10 +113,19 @@ export class LeaseTable {
         }),
         this.opts(),
       );
-      for (const item of out.Items ?? []) leases.push(leaseFromItem(item));
+      items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start);
-    return leases;
+    return items;
+  }
+
+  /**
+   * The leases. Items of another `entityType` (KCL 3.5 worker metrics, leader lock, migration
+   * states) are skipped, as `DynamoDBLeaseRefresher.list` skips what `fromDynamoRecord` returns
+   * null for: they are never taken, balanced or written.
+   */
+  async list(): Promise<Lease[]> {
+    return (await this.scanItems()).filter(isLeaseItem).map(leaseFromItem);
   }
 
   /** Creates a lease unless one exists; returns false if it did. */
@@ -133,18 +146,28 @@ export class LeaseTable {
     }
   }
 
-  /** Renews a held lease (counter + 1), conditional on owner and counter. Returns the lease as now stored. */
+  /**
+   * Renews a held lease (counter + 1). Like `DynamoDBLeaseRefresher.renewLease` (KCL 3) it goes on
+   * succeeding while this worker is the `checkpointOwner` of a hand-off it was asked for, so the
+   * lease stays alive (not expired, not taken by a third worker) until the hand-off completes. The
+   * lease as now stored comes back: `checkpointOwner === owner` with another `leaseOwner` is how
+   * the owner learns of a hand-off request, which leaves the counter alone.
+   */
   async renew(lease: Lease, owner: string): Promise<Lease> {
     return this.update(lease.leaseKey, 'renew', {
       update: 'SET leaseCounter = leaseCounter + :one',
-      condition: 'leaseCounter = :counter AND leaseOwner = :owner',
+      condition:
+        'leaseCounter = :counter AND ((leaseOwner = :owner AND attribute_not_exists(checkpointOwner)) OR checkpointOwner = :owner)',
       values: { ':one': n(1), ':counter': n(lease.leaseCounter), ':owner': s(owner) },
     });
   }
 
-  /** Takes a free or expired lease, conditional on the counter this worker last saw. */
+  /**
+   * Takes a free or expired lease, conditional on the counter this worker last saw, and clears a
+   * pending hand-off: `DynamoDBLeaseRefresher.takeLease` with `getDynamoTakeLeaseUpdate`.
+   */
   async take(lease: Lease, owner: string): Promise<Lease> {
-    const switched = lease.leaseOwner !== owner;
+    const switched = lease.leaseOwner !== owner || lease.checkpointOwner !== undefined;
     return this.update(lease.leaseKey, 'take', {
       update: `SET leaseOwner = :owner, leaseCounter = leaseCounter + :one${switched ? ', ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one' : ''} REMOVE checkpointOwner`,
       condition: 'leaseCounter = :counter',
@@ -153,26 +176,28 @@ export class LeaseTable {
   }
 
   /**
-   * Asks the current owner to hand the lease over (KCL 3 style): the new owner is written as
-   * `leaseOwner` and the current one as `checkpointOwner`; the latter finishes its batch,
-   * checkpoints, and clears `checkpointOwner`, and only then does the new owner read.
+   * Asks the current owner to hand the lease over, as KCL 3's
+   * `DynamoDBLeaseRefresher.initiateGracefulLeaseHandoff` does: the new owner is written as
+   * `leaseOwner` and the current one as `checkpointOwner`, and the counter is left alone, so the
+   * owner's renewals go on (a KCL 3 owner would otherwise read the request as a lost lease). The
+   * owner finishes its batch, checkpoints, and completes the hand-off; only then does the new
+   * owner read, and until then it does not write the lease.
    */
   async requestHandoff(lease: Lease, newOwner: string): Promise<Lease> {
     return this.update(lease.leaseKey, 'hand-off request', {
-      update:
-        'SET leaseOwner = :new, checkpointOwner = :old, leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one',
+      update: 'SET leaseOwner = :new, checkpointOwner = :old',
       condition:
-        'leaseCounter = :counter AND leaseOwner = :old AND attribute_not_exists(checkpointOwner)',
-      values: {
-        ':new': s(newOwner),
-        ':old': s(lease.leaseOwner!),
-        ':one': n(1),
-        ':counter': n(lease.leaseCounter),
-      },
+        'attribute_exists(leaseKey) AND leaseOwner = :old AND attribute_not_exists(checkpointOwner)',
+      values: { ':new': s(newOwner), ':old': s(lease.leaseOwner!) },
     });
   }
 
-  /** The previous owner's last act in a hand-off: checkpoint (optional) and let go. */
+  /**
+   * The previous owner's last act in a hand-off: checkpoint (optional) and let go. An assign-style
+   * write, as `LeaseGracefulShutdownHandler.attemptLeaseTransfer` → `assignLease` in KCL 3:
+   * conditional on still being the `checkpointOwner`, it removes it and increments `leaseCounter`
+   * and `ownerSwitchesSinceCheckpoint`, so the new owner starts renewing from a fresh counter.
+   */
   async completeHandoff(
     leaseKey: string,
     previousOwner: string,
@@ -180,22 +205,26 @@ export class LeaseTable {
   ): Promise<Lease> {
     return this.update(leaseKey, 'hand-off completion', {
       update: checkpoint
-        ? 'SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero REMOVE checkpointOwner'
-        : 'REMOVE checkpointOwner',
+        ? `SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :one, leaseCounter = leaseCounter + :one REMOVE checkpointOwner, ${PENDING_CHECKPOINT}`
+        : 'SET leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one REMOVE checkpointOwner',
       condition: 'checkpointOwner = :old',
       values: {
         ':old': s(previousOwner),
-        ...(checkpoint
-          ? { ':cp': s(checkpoint.checkpoint), ':sub': n(checkpoint.sub), ':zero': n(0) }
-          : {}),
+        ':one': n(1),
+        ...(checkpoint ? { ':cp': s(checkpoint.checkpoint), ':sub': n(checkpoint.sub) } : {}),
       },
     });
   }
 
-  /** Clears a stale `checkpointOwner` (the previous owner died mid hand-off), conditional on the counter. */
+  /**
+   * The new owner goes on without the previous owner's hand-off (it died, or it never hands over,
+   * as KCL 2.x workers do not): conditional on the counter, like a take, so an owner still renewing
+   * loses the lease at its next renewal and cannot checkpoint any more.
+   */
   async clearStaleHandoff(lease: Lease, owner: string): Promise<Lease> {
     return this.update(lease.leaseKey, 'stale hand-off clear', {
-      update: 'SET leaseCounter = leaseCounter + :one REMOVE checkpointOwner',
+      update:
+        'SET leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one REMOVE checkpointOwner',
       condition: 'leaseCounter = :counter AND leaseOwner = :owner',
       values: { ':one': n(1), ':counter': n(lease.leaseCounter), ':owner': s(owner) },
     });
@@ -203,7 +232,10 @@ export class LeaseTable {
 
   /**
    * Writes a checkpoint, conditional on this worker still owning the lease with no hand-off
-   * pending, or (`handingOff`) on this worker being the `checkpointOwner` of a hand-off.
+   * pending, or (`handingOff`) on this worker being the `checkpointOwner` of a hand-off. Like the
+   * KCL's checkpoint (`DynamoDBLeaseSerializer.getDynamoUpdateLeaseUpdate`), it removes the
+   * two-phase `pendingCheckpoint*` attributes a KCL `prepareCheckpoint` may have left: a worker
+   * taking the lease later must not be told of a prepared checkpoint that is no longer true.
    */
   async checkpoint(
     leaseKey: string,
@@ -213,8 +245,7 @@ export class LeaseTable {
     handingOff = false,
   ): Promise<Lease> {
     return this.update(leaseKey, 'checkpoint', {
-      update:
-        'SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero',
+      update: `SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero REMOVE ${PENDING_CHECKPOINT}`,
       condition: handingOff
         ? 'checkpointOwner = :owner'
         : 'leaseOwner = :owner AND attribute_not_exists(checkpointOwner)',
@@ -232,7 +263,7 @@ export class LeaseTable {
       }),
       this.opts(),
     );
-    return out.Item ? leaseFromItem(out.Item) : undefined;
+    return out.Item && isLeaseItem(out.Item) ? leaseFromItem(out.Item) : undefined;
   }
 
   /** Gives a lease up (graceful stop without a taker): another worker takes it at once. */
@@ -252,8 +283,8 @@ export class LeaseTable {
         TableName: this.tableName,
         Key: { leaseKey: s(leaseKey) },
         UpdateExpression: 'ADD childShardIds :c',
-        ExpressionAttributeValues: { ':c': { SS: children } },
-        ConditionExpression: 'attribute_exists(leaseKey)',
+        ExpressionAttributeValues: { ':c': { SS: children }, ':lease': s(LEASE_ENTITY_TYPE) },
+        ConditionExpression: `attribute_exists(leaseKey) AND ${IS_LEASE}`,
       }),
       this.opts(),
     );
@@ -270,8 +301,9 @@ export class LeaseTable {
           TableName: this.tableName,
           Key: { leaseKey: s(leaseKey) },
           UpdateExpression: spec.update,
-          ConditionExpression: spec.condition,
-          ExpressionAttributeValues: spec.values,
+          // Never a write to a KCL 3.5 entity row, whatever the caller's key.
+          ConditionExpression: `(${spec.condition}) AND ${IS_LEASE}`,
+          ExpressionAttributeValues: { ...spec.values, ':lease': s(LEASE_ENTITY_TYPE) },
           ReturnValues: 'ALL_NEW',
         }),
         this.opts(),
@@ -290,6 +322,13 @@ function isConditionFailure(error: unknown): boolean {
     (error as Error)?.name === 'ConditionalCheckFailedException'
   );
 }
+
+/** The KCL's two-phase checkpoint attributes, which a checkpoint write removes. */
+const PENDING_CHECKPOINT =
+  'pendingCheckpoint, pendingCheckpointSubSequenceNumber, pendingCheckpointState';
+
+/** Condition: the item is a lease (no `entityType`, or `LEASE`), as `fromDynamoRecord` decides. */
+const IS_LEASE = '(attribute_not_exists(entityType) OR entityType = :lease)';
 
 const s = (value: string): AttributeValue => ({ S: value });
 const n = (value: number): AttributeValue => ({ N: String(value) });

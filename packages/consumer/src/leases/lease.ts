@@ -1,8 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /**
- * A lease on one shard, as stored in the lease table. Attribute names are the KCL's where the
- * concept is the same, so an operator who knows the KCL can read the table.
+ * A lease on one shard, as stored in the lease table. Attribute names are the KCL's
+ * (`DynamoDBLeaseSerializer`), so KCL workers and Shardline workers read each other's leases.
  */
 export interface Lease {
   /** The shard id. */
@@ -15,6 +15,7 @@ export interface Lease {
   checkpoint: string;
   checkpointSubSequenceNumber: number;
   ownerSwitchesSinceCheckpoint: number;
+  /** Stored as the KCL's `parentShardId` string set (read from `parentShardIds` too, see below). */
   parentShardIds: string[];
   childShardIds: string[];
   startingHashKey: string | undefined;
@@ -26,6 +27,19 @@ export interface Lease {
   checkpointOwner: string | undefined;
 }
 
+/** The KCL's `entityType` of a lease item (`EntityType.LEASE`). */
+export const LEASE_ENTITY_TYPE = 'LEASE';
+
+/**
+ * True for an item that is a lease. KCL 3.5 keeps other entities in the lease table (worker
+ * metrics, the `Leader` lock, the `Migration3.0` and `TableMigration3.5` states), each with an
+ * `entityType`; an item without one is a lease, as in `DynamoDBLeaseSerializer.fromDynamoRecord`.
+ */
+export function isLeaseItem(item: Record<string, AttributeValue>): boolean {
+  const type = item.entityType?.S;
+  return type === undefined || type === LEASE_ENTITY_TYPE;
+}
+
 export function leaseFromItem(item: Record<string, AttributeValue>): Lease {
   return {
     leaseKey: item.leaseKey?.S ?? '',
@@ -34,7 +48,11 @@ export function leaseFromItem(item: Record<string, AttributeValue>): Lease {
     checkpoint: item.checkpoint?.S ?? 'TRIM_HORIZON',
     checkpointSubSequenceNumber: Number(item.checkpointSubSequenceNumber?.N ?? 0),
     ownerSwitchesSinceCheckpoint: Number(item.ownerSwitchesSinceCheckpoint?.N ?? 0),
-    parentShardIds: item.parentShardIds?.SS ?? [],
+    // The KCL writes `parentShardId`; Shardline up to 0.1 wrote `parentShardIds`. Read both, so a
+    // child of either kind of lease waits for its parents.
+    parentShardIds: [
+      ...new Set([...(item.parentShardId?.SS ?? []), ...(item.parentShardIds?.SS ?? [])]),
+    ],
     childShardIds: item.childShardIds?.SS ?? [],
     startingHashKey: item.startingHashKey?.S,
     endingHashKey: item.endingHashKey?.S,
@@ -42,6 +60,12 @@ export function leaseFromItem(item: Record<string, AttributeValue>): Lease {
   };
 }
 
+/**
+ * The item `DynamoDBLeaseSerializer.toDynamoRecord` (KCL 3.5) would write for this lease, types
+ * included, so a KCL worker can deserialize every lease Shardline creates. Parents go under the
+ * KCL's `parentShardId`, and also under `parentShardIds` so Shardline workers of earlier versions
+ * still in the fleet during an upgrade see them (the KCL ignores attributes it does not know).
+ */
 export function leaseToItem(lease: Lease): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {
     leaseKey: { S: lease.leaseKey },
@@ -49,9 +73,13 @@ export function leaseToItem(lease: Lease): Record<string, AttributeValue> {
     checkpoint: { S: lease.checkpoint },
     checkpointSubSequenceNumber: { N: String(lease.checkpointSubSequenceNumber) },
     ownerSwitchesSinceCheckpoint: { N: String(lease.ownerSwitchesSinceCheckpoint) },
+    entityType: { S: LEASE_ENTITY_TYPE },
   };
   if (lease.leaseOwner) item.leaseOwner = { S: lease.leaseOwner };
-  if (lease.parentShardIds.length > 0) item.parentShardIds = { SS: lease.parentShardIds };
+  if (lease.parentShardIds.length > 0) {
+    item.parentShardId = { SS: lease.parentShardIds };
+    item.parentShardIds = { SS: lease.parentShardIds };
+  }
   if (lease.childShardIds.length > 0) item.childShardIds = { SS: lease.childShardIds };
   if (lease.startingHashKey) item.startingHashKey = { S: lease.startingHashKey };
   if (lease.endingHashKey) item.endingHashKey = { S: lease.endingHashKey };
