@@ -20,6 +20,7 @@ export {
   CompressionError,
   LeaseLostError,
   LeaseTableError,
+  KclCompatibilityError,
   CheckpointError,
   RetrievalError,
   PoisonRecordError,

@@ -1,0 +1,341 @@
+import { aggregate } from '@shardline/aggregation';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { Consumer, KclCompatibilityError } from '@shardline/consumer';
+import { describe, expect, it } from 'vitest';
+import {
+  createStream,
+  dynamoDBClient,
+  kinesisClient,
+  listShards,
+  readShard,
+  splitShard,
+  uniqueName,
+  waitFor,
+} from '../src/backend';
+import { duplicates, recordingConsumer, type Seen } from '../src/support/consumer-harness';
+import {
+  createKclLeaseTable,
+  kclEntityRows,
+  kclLeaseItem,
+  kclReadLease,
+  putItems,
+  scanAll,
+  type KclLease,
+} from '../src/support/kcl';
+
+// A Java KCL application's lease table, written item for item as KCL 3.5.1 writes it, taken over
+// by Shardline (a stop-and-switch), and the start-up refusals of what cannot be shared.
+
+/** Puts one record per id at an explicit hash key, in order; ids are the records' data. */
+async function putAt(streamName: string, hashKey: bigint, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await kinesisClient().send(
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: [
+          {
+            PartitionKey: `k${hashKey % 7n}`,
+            ExplicitHashKey: hashKey.toString(),
+            Data: Buffer.from(id),
+          },
+        ],
+      }),
+    );
+  }
+}
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+/** A lease a stopped Java worker left, as the KCL's serializer writes it. */
+function javaLease(leaseKey: string, fields: Partial<KclLease>): KclLease {
+  return {
+    leaseKey,
+    leaseOwner: 'java-worker-1',
+    leaseCounter: 41,
+    checkpoint: 'TRIM_HORIZON',
+    checkpointSubSequenceNumber: 0,
+    ownerSwitchesSinceCheckpoint: 0,
+    parentShardIds: [],
+    childShardIds: [],
+    throughputKBps: 3.5,
+    ...fields,
+  };
+}
+
+describe('KCL lease-table compatibility', () => {
+  it('takes over a KCL 3.5 table: resumes at each checkpoint, parents before children, no write to a non-lease row, every item readable by the KCL', async () => {
+    const streamName = uniqueName('kcl');
+    const applicationName = uniqueName('kcl-app');
+    await createStream(streamName, 2);
+    const [a, b] = await listShards(streamName);
+    const range = (s: typeof a) => ({
+      start: BigInt(s!.HashKeyRange!.StartingHashKey!),
+      end: BigInt(s!.HashKeyRange!.EndingHashKey!),
+    });
+    const ra = range(a);
+    const rb = range(b);
+    const midA = (ra.start + ra.end + 1n) / 2n;
+    const midB = (rb.start + rb.end + 1n) / 2n;
+    // Before the splits: A gets records on both halves of its range, B some the Java app finished.
+    await putAt(streamName, ra.start + 1n, ids('a-lo', 5));
+    await putAt(streamName, midA + 1n, ids('a-hi', 5));
+    await putAt(streamName, rb.start + 1n, ids('b', 5));
+    const [a1, a2] = await splitShard(streamName, a!.ShardId!, midA);
+    await waitFor(async () => (await listShards(streamName)).length === 4, { message: 'split A' });
+    const [b1, b2] = await splitShard(streamName, b!.ShardId!, midB);
+    // After: each child gets its own records; B1 an aggregate of 10 and then plain records.
+    await putAt(streamName, ra.start + 1n, ids('a1', 6));
+    await putAt(streamName, midA + 1n, ids('a2', 6));
+    const [agg] = aggregate(
+      ids('b1-agg', 10).map((id) => ({
+        partitionKey: 'agg',
+        explicitHashKey: (rb.start + 1n).toString(),
+        data: Buffer.from(id),
+      })),
+    );
+    await kinesisClient().send(
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: [
+          {
+            PartitionKey: agg!.partitionKey,
+            ExplicitHashKey: agg!.explicitHashKey,
+            Data: agg!.data,
+          },
+        ],
+      }),
+    );
+    await putAt(streamName, rb.start + 1n, ids('b1', 3));
+    await putAt(streamName, midB + 1n, ids('b2', 4));
+
+    const rawA = await readShard(streamName, a!.ShardId!);
+    const rawB1 = await readShard(streamName, b1!);
+    const rawB2 = await readShard(streamName, b2!);
+    expect(rawA).toHaveLength(10);
+    const hashes = (s: {
+      HashKeyRange?: { StartingHashKey?: string; EndingHashKey?: string };
+    }) => ({
+      startingHashKey: s.HashKeyRange!.StartingHashKey!,
+      endingHashKey: s.HashKeyRange!.EndingHashKey!,
+    });
+    const shards = new Map((await listShards(streamName)).map((s) => [s.ShardId!, s]));
+
+    // The Java application stopped here. A: checkpointed after its 4th record, split, its
+    // children not started. B: finished (SHARD_END) with childShardIds; B1 checkpointed inside
+    // the aggregate (sub-record 4); B2 at TRIM_HORIZON with a prepared (pending) checkpoint.
+    const client = dynamoDBClient();
+    await createKclLeaseTable(client, applicationName);
+    const leases: KclLease[] = [
+      javaLease(a!.ShardId!, {
+        checkpoint: rawA[3]!.sequenceNumber,
+        childShardIds: [a1!, a2!],
+        ...hashes(a!),
+      }),
+      javaLease(a1!, {
+        parentShardIds: [a!.ShardId!],
+        leaseOwner: undefined,
+        leaseCounter: 0,
+        ...hashes(shards.get(a1!)!),
+      }),
+      javaLease(a2!, {
+        parentShardIds: [a!.ShardId!],
+        leaseOwner: undefined,
+        leaseCounter: 0,
+        ...hashes(shards.get(a2!)!),
+      }),
+      javaLease(b!.ShardId!, { checkpoint: 'SHARD_END', childShardIds: [b1!, b2!], ...hashes(b!) }),
+      javaLease(b1!, {
+        checkpoint: rawB1[0]!.sequenceNumber,
+        checkpointSubSequenceNumber: 4,
+        parentShardIds: [b!.ShardId!],
+        ...hashes(shards.get(b1!)!),
+      }),
+      javaLease(b2!, {
+        parentShardIds: [b!.ShardId!],
+        pendingCheckpoint: { sequenceNumber: rawB2[1]!.sequenceNumber, subSequenceNumber: 0 },
+        pendingCheckpointState: Buffer.from('prepared'),
+        ownerSwitchesSinceCheckpoint: 2,
+        ...hashes(shards.get(b2!)!),
+      }),
+    ];
+    // KCL 3 in its 2.x-compatible mode (upgrading from 2.x) wrote its entities into this table.
+    const entities = kclEntityRows('CLIENT_VERSION_UPGRADE_FROM_2X');
+    await putItems(client, applicationName, [...leases.map(kclLeaseItem), ...entities]);
+
+    const seen: Seen = { records: [] };
+    const consumer = recordingConsumer(seen, 'shardline-1', { streamName, applicationName });
+    const expected = [
+      ...ids('a-lo', 5).slice(4),
+      ...ids('a-hi', 5),
+      ...ids('a1', 6),
+      ...ids('a2', 6),
+      ...ids('b1-agg', 10).slice(5),
+      ...ids('b1', 3),
+      ...ids('b2', 4),
+    ];
+    await consumer.start();
+    try {
+      await waitFor(() => new Set(seen.records.map((r) => r.id)).size >= expected.length, {
+        timeoutMs: 60_000,
+        message: 'everything after the checkpoints delivered',
+      });
+      // Every shard read to its last record is checkpointed there (A at SHARD_END).
+      await waitFor(
+        async () => {
+          const items = (await scanAll(client, applicationName)).map(kclReadLease);
+          return (
+            items.find((l) => l?.leaseKey === a!.ShardId)?.checkpoint === 'SHARD_END' &&
+            items
+              .filter((l) => l && [a1, a2, b1, b2].includes(l.leaseKey))
+              .every((l) => /^[0-9]+$/.test(l!.checkpoint))
+          );
+        },
+        { timeoutMs: 30_000, message: 'checkpoints written' },
+      );
+    } finally {
+      await consumer.stop();
+    }
+
+    // Nothing before a checkpoint, nothing missed after it, nothing twice.
+    expect(seen.records.map((r) => r.id).sort()).toEqual([...expected].sort());
+    expect(duplicates(seen)).toEqual([]);
+    // A's children only after A's last record (parents named by the KCL's parentShardId).
+    const lastOfA = Math.max(
+      ...seen.records.flatMap((r, i) => (r.shardId === a!.ShardId ? [i] : [])),
+    );
+    const firstOfChildren = seen.records.findIndex((r) => r.shardId === a1 || r.shardId === a2);
+    expect(lastOfA).toBeLessThan(firstOfChildren);
+
+    const after = await scanAll(client, applicationName);
+    // The KCL 3.5 entity rows are exactly as the KCL wrote them.
+    for (const entity of entities)
+      expect(after.find((i) => i.leaseKey!.S === entity.leaseKey!.S)).toEqual(entity);
+    // Every lease is readable by the KCL's deserializer, with its types; the children's parents are
+    // where the KCL reads them; checkpoints dropped the prepared (pending) checkpoint.
+    const read = after.map(kclReadLease).filter((l): l is KclLease => l !== null);
+    expect(read.map((l) => l.leaseKey).sort()).toEqual(leases.map((l) => l.leaseKey).sort());
+    const byKey = new Map(read.map((l) => [l.leaseKey, l]));
+    expect(byKey.get(a1!)!.parentShardIds).toEqual([a!.ShardId]);
+    expect(byKey.get(b2!)).toMatchObject({
+      pendingCheckpoint: undefined,
+      pendingCheckpointState: undefined,
+    });
+    expect(byKey.get(b2!)!.checkpoint).toBe(rawB2.at(-1)!.sequenceNumber);
+    expect(byKey.get(b!.ShardId!)!.checkpoint).toBe('SHARD_END');
+  }, 120_000);
+
+  describe('refuses at start-up what it cannot share', () => {
+    async function startOn(
+      items: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[],
+      options: { initialPosition?: 'TRIM_HORIZON' | { timestamp: Date } } = {},
+    ): Promise<{
+      error: unknown;
+      after: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[];
+    }> {
+      const streamName = uniqueName('kcl-refuse');
+      const applicationName = uniqueName('kcl-refuse-app');
+      await createStream(streamName, 1);
+      const client = dynamoDBClient();
+      await createKclLeaseTable(client, applicationName);
+      await putItems(client, applicationName, items);
+      const consumer = new Consumer({
+        streamName,
+        applicationName,
+        kinesisClient: kinesisClient(),
+        dynamoDBClient: client,
+        initialPosition: options.initialPosition ?? 'TRIM_HORIZON',
+        processor: { processRecords: async () => {} },
+      });
+      const error = await consumer.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await consumer.stop();
+      return { error, after: await scanAll(client, applicationName) };
+    }
+
+    it('a KCL 3 table in native mode (leader-assigned), with a typed error that says what to do', async () => {
+      const lease = kclLeaseItem(javaLease('shardId-000000000000', {}));
+      for (const version of ['CLIENT_VERSION_3X', 'CLIENT_VERSION_3X_WITH_ROLLBACK']) {
+        const items = [lease, ...kclEntityRows(version)];
+        const { error, after } = await startOn(items);
+        expect(error).toBeInstanceOf(KclCompatibilityError);
+        expect(error).toMatchObject({ code: 'KCL_NATIVE_MODE' });
+        expect((error as Error).message).toMatch(/2\.x-compatible mode/);
+        expect((error as Error).message).toMatch(/stop every Java worker first/);
+        expect(after).toEqual(expect.arrayContaining(items));
+        expect(after).toHaveLength(items.length); // no lease created, nothing written
+      }
+    });
+
+    it('a multi-stream table (account:stream:epoch:shardId lease keys)', async () => {
+      const item = {
+        ...kclLeaseItem(javaLease('123456789012:orders:1700000000:shardId-000000000000', {})),
+        streamName: { S: '123456789012:orders:1700000000' },
+        shardId: { S: 'shardId-000000000000' },
+      };
+      const { error, after } = await startOn([item]);
+      expect(error).toBeInstanceOf(KclCompatibilityError);
+      expect(error).toMatchObject({ code: 'KCL_MULTI_STREAM' });
+      expect(after).toEqual([item]);
+    });
+
+    it('an AT_TIMESTAMP sentinel checkpoint when no timestamp is given', async () => {
+      const item = kclLeaseItem(javaLease('shardId-000000000000', { checkpoint: 'AT_TIMESTAMP' }));
+      const { error, after } = await startOn([item]);
+      expect(error).toBeInstanceOf(KclCompatibilityError);
+      expect(error).toMatchObject({ code: 'KCL_AT_TIMESTAMP_UNKNOWN' });
+      expect((error as Error).message).toMatch(/initialPosition: \{ timestamp \}/);
+      expect(after).toEqual([item]);
+    });
+  });
+
+  it('resumes an AT_TIMESTAMP sentinel checkpoint from the configured timestamp, as the KCL does', async () => {
+    const streamName = uniqueName('kcl-ts');
+    const applicationName = uniqueName('kcl-ts-app');
+    await createStream(streamName, 1);
+    const [shard] = await listShards(streamName);
+    await putAt(streamName, 1n, ids('before', 3));
+    const before = await readShard(streamName, shard!.ShardId!);
+    const timestamp = new Date(
+      Math.max(...before.map((r) => r.approximateArrivalTimestamp!.getTime())) + 1,
+    );
+    // Put until the engine stamps a record at or after the timestamp (its clock may be coarse).
+    let n = 0;
+    const atOrAfter = () =>
+      readShard(streamName, shard!.ShardId!).then((all) =>
+        all.filter((r) => r.approximateArrivalTimestamp! >= timestamp),
+      );
+    const expected = await waitFor(
+      async () => {
+        await putAt(streamName, 1n, [`after-${n++}`]);
+        const later = await atOrAfter();
+        return later.length > 0 ? later : undefined;
+      },
+      { timeoutMs: 10_000, message: 'a record stamped after the timestamp' },
+    );
+    const client = dynamoDBClient();
+    await createKclLeaseTable(client, applicationName);
+    await putItems(client, applicationName, [
+      kclLeaseItem(javaLease(shard!.ShardId!, { checkpoint: 'AT_TIMESTAMP' })),
+    ]);
+    const seen: Seen = { records: [] };
+    const consumer = recordingConsumer(seen, 'ts', {
+      streamName,
+      applicationName,
+      initialPosition: { timestamp },
+    });
+    await consumer.start();
+    try {
+      await waitFor(() => seen.records.length >= expected.length, {
+        timeoutMs: 30_000,
+        message: 'records from the timestamp on delivered',
+      });
+    } finally {
+      await consumer.stop();
+    }
+    const wanted = expected.map((r) => Buffer.from(r.data).toString());
+    expect(seen.records.map((r) => r.id)).toEqual(wanted);
+    expect(wanted.every((id) => id.startsWith('after'))).toBe(true);
+  });
+});
