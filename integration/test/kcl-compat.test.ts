@@ -1,4 +1,5 @@
 import { aggregate } from '@shardline/aggregation';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { Consumer, KclCompatibilityError } from '@shardline/consumer';
 import { describe, expect, it } from 'vitest';
@@ -226,11 +227,11 @@ describe('KCL lease-table compatibility', () => {
 
   describe('refuses at start-up what it cannot share', () => {
     async function startOn(
-      items: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[],
+      items: Record<string, AttributeValue>[],
       options: { initialPosition?: 'TRIM_HORIZON' | { timestamp: Date } } = {},
     ): Promise<{
       error: unknown;
-      after: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[];
+      after: Record<string, AttributeValue>[];
     }> {
       const streamName = uniqueName('kcl-refuse');
       const applicationName = uniqueName('kcl-refuse-app');
