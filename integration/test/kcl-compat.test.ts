@@ -10,6 +10,7 @@ import {
   listShards,
   readShard,
   splitShard,
+  type RawRecord,
   uniqueName,
   waitFor,
 } from '../src/backend';
@@ -21,6 +22,7 @@ import {
   kclReadLease,
   putItems,
   scanAll,
+  ScriptedKclWorker,
   type KclLease,
 } from '../src/support/kcl';
 
@@ -339,4 +341,150 @@ describe('KCL lease-table compatibility', () => {
     expect(seen.records.map((r) => r.id)).toEqual(wanted);
     expect(wanted.every((id) => id.startsWith('after'))).toBe(true);
   });
+});
+
+describe('a mixed fleet: a scripted KCL 3 worker beside Shardline workers on one table', () => {
+  it('leases move both ways by graceful hand-off: no lease lost without a final checkpoint, no record lost or repeated', async () => {
+    const streamName = uniqueName('kcl-mixed');
+    const applicationName = uniqueName('kcl-mixed-app');
+    await createStream(streamName, 4);
+    const shardList = await listShards(streamName);
+    const perShard = 90;
+    for (const shard of shardList) {
+      const hash = BigInt(shard.HashKeyRange!.StartingHashKey!) + 1n;
+      await kinesisClient().send(
+        new PutRecordsCommand({
+          StreamName: streamName,
+          Records: ids(shard.ShardId!, perShard).map((id) => ({
+            PartitionKey: 'k',
+            ExplicitHashKey: hash.toString(),
+            Data: Buffer.from(id),
+          })),
+        }),
+      );
+    }
+    const records = new Map<string, RawRecord[]>();
+    for (const shard of shardList)
+      records.set(shard.ShardId!, await readShard(streamName, shard.ShardId!));
+
+    // The Java application's table, its leases created (createLeaseIfNotExists) and all taken by
+    // the KCL worker before any Shardline worker starts.
+    const client = dynamoDBClient();
+    await createKclLeaseTable(client, applicationName);
+    await putItems(
+      client,
+      applicationName,
+      shardList.map((s) =>
+        kclLeaseItem(
+          javaLease(s.ShardId!, {
+            leaseOwner: undefined,
+            leaseCounter: 0,
+            throughputKBps: undefined,
+            startingHashKey: s.HashKeyRange!.StartingHashKey!,
+            endingHashKey: s.HashKeyRange!.EndingHashKey!,
+          }),
+        ),
+      ),
+    );
+    const kcl = new ScriptedKclWorker(client, applicationName, 'java-worker-1');
+    for (const s of shardList) expect(await kcl.take((await kcl.get(s.ShardId!))!)).toBe(true);
+
+    const seen: Seen = { records: [] };
+    const violations: string[] = [];
+    const moves = { toShardline: 0, toKcl: 0 };
+    /** Per KCL-held shard: how many of its records the KCL worker has processed. */
+    const processed = new Map<string, number>();
+    const position = (shardId: string, checkpoint: string) =>
+      checkpoint === 'TRIM_HORIZON'
+        ? 0
+        : records.get(shardId)!.findIndex((r) => r.sequenceNumber === checkpoint) + 1;
+    for (const s of shardList) processed.set(s.ShardId!, 0);
+    const requested = new Set<string>();
+    let askedBack = false;
+
+    // One tick of the KCL worker: renew every lease (acting on hand-off requests as
+    // LeaseGracefulShutdownHandler does: checkpoint, then assign), process 3 records of each and
+    // checkpoint them, pick up leases handed to it, and once ask a Shardline worker for a lease.
+    const tick = async () => {
+      for (const leaseKey of [...kcl.held.keys()]) {
+        const renewal = await kcl.renew(leaseKey);
+        const done = processed.get(leaseKey)!;
+        const checkpointed = position(
+          leaseKey,
+          kcl.held.get(leaseKey)?.checkpoint ?? 'TRIM_HORIZON',
+        );
+        if (renewal === 'lost') {
+          violations.push(`KCL lost ${leaseKey} at ${done}, checkpoint behind`);
+          continue;
+        }
+        if (renewal === 'handoff') {
+          if (done > checkpointed)
+            expect(
+              await kcl.checkpoint(leaseKey, records.get(leaseKey)![done - 1]!.sequenceNumber),
+            ).toBe(true);
+          expect(await kcl.completeHandoff(leaseKey)).toBe(true);
+          processed.delete(leaseKey);
+          moves.toShardline++;
+          continue;
+        }
+        const batch = records.get(leaseKey)!.slice(done, done + 3);
+        if (batch.length === 0) continue;
+        for (const r of batch)
+          seen.records.push({
+            key: 'k',
+            id: Buffer.from(r.data).toString(),
+            shardId: leaseKey,
+            worker: kcl.workerId,
+            sequenceNumber: r.sequenceNumber,
+            subSequenceNumber: 0,
+          });
+        processed.set(leaseKey, done + batch.length);
+        if (!(await kcl.checkpoint(leaseKey, batch.at(-1)!.sequenceNumber)))
+          violations.push(`KCL checkpoint of ${leaseKey} refused`);
+      }
+      for (const leaseKey of requested) {
+        const adopted = await kcl.adopt(leaseKey);
+        if (!adopted) continue;
+        requested.delete(leaseKey);
+        processed.set(leaseKey, position(leaseKey, adopted.checkpoint));
+        moves.toKcl++;
+      }
+      if (!askedBack && moves.toShardline >= 2) {
+        const theirs = (await Promise.all(shardList.map((s) => kcl.get(s.ShardId!)))).find(
+          (l) => l?.leaseOwner === 'shardline-1' && l.checkpointOwner === undefined,
+        );
+        if (theirs && (await kcl.requestHandoff(theirs))) {
+          askedBack = true;
+          requested.add(theirs.leaseKey);
+        }
+      }
+    };
+
+    const consumer = recordingConsumer(seen, 'shardline-1', { streamName, applicationName });
+    await consumer.start();
+    const all = shardList.flatMap((s) => ids(s.ShardId!, perShard));
+    try {
+      await waitFor(
+        async () => {
+          await tick();
+          return new Set(seen.records.map((r) => r.id)).size === all.length;
+        },
+        { timeoutMs: 90_000, intervalMs: 150, message: 'every record processed by one side' },
+      );
+    } finally {
+      await consumer.stop();
+    }
+    expect(violations).toEqual([]);
+    expect(moves.toShardline).toBeGreaterThanOrEqual(2);
+    expect(moves.toKcl).toBe(1);
+    expect(new Set(seen.records.map((r) => r.id))).toEqual(new Set(all));
+    expect(duplicates(seen)).toEqual([]);
+    // Per shard, in order, across both workers.
+    for (const s of shardList)
+      expect(seen.records.filter((r) => r.shardId === s.ShardId).map((r) => r.id)).toEqual(
+        ids(s.ShardId!, perShard),
+      );
+    for (const item of await scanAll(client, applicationName))
+      expect(kclReadLease(item)).not.toBeNull();
+  }, 120_000);
 });
