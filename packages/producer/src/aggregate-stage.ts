@@ -34,6 +34,11 @@ export class AggregateStage {
     return this.buffered;
   }
 
+  /** Shards with a partial aggregate. */
+  shardIds(): IterableIterator<string> {
+    return this.buffers.keys();
+  }
+
   add(record: PendingRecord): void {
     if (!this.options.aggregation) {
       this.emit(this.single(record));
@@ -73,9 +78,10 @@ export class AggregateStage {
     }
   }
 
-  /** Emits every partial aggregate. */
-  flushAll(): void {
+  /** Emits every partial aggregate, except those of shards `hold` says to keep filling. */
+  flushAll(hold?: (shardId: string) => boolean): void {
     for (const [shardId, buffer] of this.buffers) {
+      if (hold?.(shardId)) continue;
       const out = buffer.aggregator.flush();
       if (!out) continue;
       const records = buffer.records;
@@ -85,15 +91,42 @@ export class AggregateStage {
     }
   }
 
-  /** Takes back every record not yet emitted (to route again after a shard-map change). */
-  drain(): PendingRecord[] {
-    const out: PendingRecord[] = [];
-    for (const buffer of this.buffers.values()) {
-      buffer.aggregator.flush();
-      out.push(...buffer.records);
+  /** Takes back a shard's partial aggregate: its records, in put order (its shard left the map). */
+  take(shardId: string): PendingRecord[] {
+    const buffer = this.buffers.get(shardId);
+    if (!buffer) return [];
+    this.buffers.delete(shardId);
+    buffer.aggregator.flush();
+    this.buffered -= buffer.records.length;
+    return buffer.records;
+  }
+
+  /**
+   * The same Kinesis record without the user records that have finished meanwhile (expired while
+   * it waited): rebuilt in place, so it keeps its lane and its place in line. Fewer records never
+   * outgrow the limits, so one Kinesis record holds them.
+   */
+  rebuild(record: KinesisRecord, live: PendingRecord[]): KinesisRecord {
+    let out: KinesisRecord;
+    if (live.length === 1 || !this.options.aggregation) out = this.single(live[0]!);
+    else {
+      const aggregator = new Aggregator({
+        maxBytes: this.options.maxBytes,
+        maxRecords: this.options.maxCount,
+        trustedInput: true,
+      });
+      for (const r of live) aggregator.add(r);
+      const packed = aggregator.flush()!;
+      out = this.finish(
+        record.shardId,
+        packed.partitionKey,
+        packed.explicitHashKey,
+        packed.data,
+        live,
+      );
     }
-    this.buffers.clear();
-    this.buffered = 0;
+    out.shardId = record.shardId;
+    if (record.lane !== undefined) out.lane = record.lane;
     return out;
   }
 

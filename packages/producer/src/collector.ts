@@ -26,8 +26,11 @@ export class Collector {
   constructor(
     private readonly options: CollectorOptions,
     private readonly send: (batch: KinesisRecord[]) => void,
-    /** Called with a Kinesis record leaving its shard queue; returns false to drop it (expired). */
-    private readonly admit: (record: KinesisRecord) => boolean = () => true,
+    /**
+     * Called with a Kinesis record leaving its shard queue; returns it (or a rebuilt copy without
+     * records that finished meanwhile), or undefined to drop it.
+     */
+    private readonly admit: (record: KinesisRecord) => KinesisRecord | undefined = (r) => r,
   ) {
     this.now = options.now ?? Date.now;
   }
@@ -62,24 +65,13 @@ export class Collector {
     this.sendBatch();
   }
 
-  /** Takes back everything not yet sent (close, re-routing). */
-  drain(): KinesisRecord[] {
-    const out = [...this.batch];
-    for (const queue of this.queues.values()) out.push(...queue);
-    this.queues.clear();
-    this.batch = [];
-    this.batchBytes = 0;
-    this.queued = 0;
-    this.clearWake();
-    return out;
-  }
-
   stop(): void {
     this.clearWake();
   }
 
-  private append(record: KinesisRecord): void {
-    if (!this.admit(record)) return;
+  private append(offered: KinesisRecord): void {
+    const record = this.admit(offered);
+    if (!record) return;
     if (
       this.batch.length >= this.options.maxCount ||
       this.batchBytes + record.bytes > this.options.maxBytes

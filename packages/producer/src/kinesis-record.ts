@@ -13,4 +13,6 @@ export interface KinesisRecord {
   records: PendingRecord[];
   /** True when `records` went out as a KPL aggregate (more than one record). */
   aggregated: boolean;
+  /** The ordering lane it belongs to (its shard, or its partition key), set by the sequencer. */
+  lane?: string;
 }

@@ -49,6 +49,15 @@ export interface ProducerOptions {
    * Two records may be reordered by up to about twice this, absent retries.
    */
   recordMaxBufferedTime?: number;
+  /**
+   * Keep each partition key's records in the stream in `put` order (by shard, sequence number and
+   * sub-sequence number), through partial failures, throttles, timeouts, retries and resharding.
+   * Default true. With aggregation, each shard has one Kinesis record (aggregate) out at a time
+   * and a failed one is retried before anything after it; without, each partition key has one
+   * record out at a time. `false` lets every record go at once (retries may overtake later
+   * records) for the little raw throughput that buys; see the README for the measured cost.
+   */
+  preserveKeyOrder?: boolean;
   /** A record not delivered this long after `put` fails with `RecordExpiredError`. Default 30,000 ms. */
   recordTtl?: number;
   /**
@@ -109,6 +118,7 @@ export interface ResolvedOptions {
   recordTtl: number;
   rateLimit: number;
   failIfThrottled: boolean;
+  preserveKeyOrder: boolean;
   requestTimeout: number;
   maxConnections: number;
   maxBufferedBytes: number;
@@ -203,6 +213,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     recordTtl: int(options.recordTtl, 'recordTtl', 30_000, 100, 24 * 3600_000),
     rateLimit: int(options.rateLimit, 'rateLimit', 150, 1, 10_000),
     failIfThrottled: bool(options.failIfThrottled, 'failIfThrottled', false),
+    preserveKeyOrder: bool(options.preserveKeyOrder, 'preserveKeyOrder', true),
     requestTimeout: int(options.requestTimeout, 'requestTimeout', 6000, 100, 600_000),
     maxConnections: int(options.maxConnections, 'maxConnections', 24, 1, 256),
     maxBufferedBytes: int(

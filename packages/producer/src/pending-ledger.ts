@@ -21,6 +21,11 @@ export class PendingLedger {
     return this.count;
   }
 
+  /** The record accepted first of those not finished (the earliest deadline: every TTL is the same). */
+  get oldest(): PendingRecord | undefined {
+    return this.head;
+  }
+
   add(record: PendingRecord): void {
     record.seq = this.nextSeq++;
     record.prev = this.tail;

@@ -52,10 +52,6 @@ export class ShardRanges {
     return undefined;
   }
 
-  has(shardId: string): boolean {
-    return this.ranges.some((r) => r.shardId === shardId);
-  }
-
   /** The hash-key range of any listed shard, open or closed. */
   range(shardId: string): ShardRange | undefined {
     return this.byId.get(shardId);
@@ -77,7 +73,8 @@ export class ShardMap {
   constructor(
     private readonly client: KinesisClient,
     private readonly stream: { streamName?: string | undefined; streamArn?: string | undefined },
-    private readonly onRefresh: (shards: number, reason: string) => void = () => {},
+    /** Called with each new map, before anyone awaiting the refresh sees it. */
+    private readonly onRefresh: (ranges: ShardRanges, reason: string) => void = () => {},
     private readonly requestTimeoutMs = 6000,
   ) {}
 
@@ -108,7 +105,7 @@ export class ShardMap {
       .then((ranges) => {
         this.current = ranges;
         this.fetchedAt = startedAt;
-        this.onRefresh(ranges.ranges.length, reason);
+        this.onRefresh(ranges, reason);
         return ranges;
       })
       .finally(() => {

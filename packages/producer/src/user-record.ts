@@ -17,6 +17,8 @@ export class PendingRecord {
   /** Shard the record is routed to, by the map in use when it was last (re)aggregated. */
   predictedShard = '';
   settled = false;
+  /** Inside a PutRecords request now: the expiry waits for the request's answer. */
+  inFlight = false;
   /** Links and place in the producer's `PendingLedger` (intrusive: no per-record set entry). */
   seq = 0;
   prev: PendingRecord | undefined = undefined;
