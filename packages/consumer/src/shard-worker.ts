@@ -345,9 +345,8 @@ export class ShardWorker {
   private async process(batch: RecordBatch): Promise<boolean> {
     const d = this.d;
     for (let attempt = 1; ; attempt++) {
-      this.processing = { since: Date.now(), records: batch.records.length, reported: false };
       try {
-        await d.processor.processRecords(batch, this.checkpointer);
+        await this.callProcessRecords(batch);
         this.health.lastError = undefined;
         return true;
       } catch (error) {
@@ -365,9 +364,17 @@ export class ShardWorker {
         if (this.stopController.signal.aborted && !this.leaseLost && this.shutdownReason)
           return false;
         if (this.leaseLost) return false;
-      } finally {
-        this.processorReturned();
       }
+    }
+  }
+
+  /** One `processRecords` call, timed for the watchdog (a retry's backoff is not part of it). */
+  private async callProcessRecords(batch: RecordBatch): Promise<void> {
+    this.processing = { since: Date.now(), records: batch.records.length, reported: false };
+    try {
+      await this.d.processor.processRecords(batch, this.checkpointer);
+    } finally {
+      this.processorReturned();
     }
   }
 

@@ -205,6 +205,28 @@ describe('stalls and slow processors', () => {
     await done;
   });
 
+  it('a failing processor waiting out its retry backoff is neither slow nor stalled', async () => {
+    const retrieval = scriptedRetrieval([[plain('a')]]);
+    let calls = 0;
+    const h = startWorker(retrieval, () => {
+      if (++calls <= 4) throw new Error('downstream unavailable');
+    });
+    // Backoffs of 400, 800, 1600 and 3200 ms: the last two each longer than the stall timeout.
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(calls).toBe(5);
+    expect(types(h.events).filter((t) => t !== 'checkpoint')).toEqual([
+      'processorError',
+      'processorError',
+      'processorError',
+      'processorError',
+      'batch',
+    ]);
+    expect(h.worker.status()).toMatchObject({ slowBatches: 0, stalls: 0, lastError: undefined });
+    const done = h.worker.shutdown('stop');
+    await vi.advanceTimersByTimeAsync(0);
+    await done;
+  });
+
   it('a reader that returns nothing for stallTimeoutMillis is a stall: reported and restarted from the last record', async () => {
     // Reader 1 delivers 'a' then hangs; reader 2 (the restart) delivers 'b'.
     const retrieval = scriptedRetrieval([[plain('a'), plain('x')], 'hang'], [[plain('b')]]);
