@@ -79,6 +79,29 @@ export interface DemoArgs {
   logLevel: string;
 }
 
+export interface LeasesArgs {
+  command: 'leases';
+  /** `shardline leases` lists; `shardline leases rewind` moves checkpoints. */
+  action: 'list' | 'rewind';
+  app: string;
+  leaseTable: string | undefined;
+  /** With a stream: lag per lease, timestamp rewinds, rewinds of finished shards. */
+  stream: string | undefined;
+  /** `rewind --to`: where the selected shards go. */
+  to: 'TRIM_HORIZON' | 'LATEST' | { timestamp: Date } | undefined;
+  /** `rewind --shard`: the shards `--to` applies to (default every lease). */
+  shards: string[];
+  /** `rewind --sequence SHARD=SEQ[/SUB]`: explicit checkpoints. */
+  sequences: Record<string, { sequenceNumber: string; subSequenceNumber: number }>;
+  force: boolean;
+  dryRun: boolean;
+  /** The application's failoverTimeMillis, for judging owned leases. */
+  failoverTimeMs: number;
+  json: boolean;
+  logLevel: string;
+  aws: AwsFlags;
+}
+
 export interface HelpArgs {
   command: 'help';
   topic: string | undefined;
@@ -89,10 +112,17 @@ export interface VersionArgs {
 }
 
 /** A parsed, validated command line. */
-export type CliArgs = ProduceArgs | ConsumeArgs | LocalArgs | DemoArgs | HelpArgs | VersionArgs;
+export type CliArgs =
+  | ProduceArgs
+  | ConsumeArgs
+  | LeasesArgs
+  | LocalArgs
+  | DemoArgs
+  | HelpArgs
+  | VersionArgs;
 
 /** Commands the CLI knows, in help order. */
-export const COMMANDS = ['produce', 'consume', 'local', 'demo'] as const;
+export const COMMANDS = ['produce', 'consume', 'leases', 'local', 'demo'] as const;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -144,6 +174,19 @@ const OPTIONS: Record<(typeof COMMANDS)[number], Options> = {
     duration: { type: 'string', short: 'd' },
     'lag-interval': { type: 'string' },
   },
+  leases: {
+    ...COMMON_OPTIONS,
+    ...AWS_OPTIONS,
+    app: { type: 'string', short: 'a' },
+    'lease-table': { type: 'string' },
+    stream: { type: 'string', short: 's' },
+    to: { type: 'string' },
+    shard: { type: 'string', multiple: true },
+    sequence: { type: 'string', multiple: true },
+    force: { type: 'boolean', default: false },
+    'dry-run': { type: 'boolean', default: false },
+    'failover-time': { type: 'string' },
+  },
   local: {
     ...COMMON_OPTIONS,
     stream: { type: 'string', short: 's', multiple: true },
@@ -178,7 +221,9 @@ export function parseCli(argv: readonly string[]): CliArgs {
     );
   }
   const command = first as (typeof COMMANDS)[number];
-  const values = parseFlags(command, rest);
+  // `leases` has actions: `shardline leases [list]` and `shardline leases rewind`.
+  const action = command === 'leases' && (rest[0] === 'list' || rest[0] === 'rewind');
+  const values = parseFlags(command, action ? rest.slice(1) : rest);
   if (values.help === true) return { command: 'help', topic: command };
   const logLevel = str(values['log-level']) ?? 'silent';
   if (!LOG_LEVELS.includes(logLevel))
@@ -189,6 +234,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
       return parseProduce(values, json, logLevel);
     case 'consume':
       return parseConsume(values, json, logLevel);
+    case 'leases':
+      return parseLeases(rest[0] === 'rewind' ? 'rewind' : 'list', values, json, logLevel);
     case 'local':
       return {
         command: 'local',
@@ -298,10 +345,7 @@ function parseConsume(values: Values, json: boolean, logLevel: string): ConsumeA
   const stream = required(values.stream, '--stream', 'consume');
   checkStreamName(stream);
   const app = required(values.app, '--app', 'consume');
-  if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(app))
-    throw new UsageError(
-      'consume: --app must be 3-255 characters of [a-zA-Z0-9_.-] (it names the lease table)',
-    );
+  checkAppName(app, 'consume');
   const fanout = str(values.fanout);
   if (fanout !== undefined && !/^[a-zA-Z0-9_.-]{1,128}$/.test(fanout))
     throw new UsageError('consume: --fanout must be 1-128 characters of [a-zA-Z0-9_.-]');
@@ -328,6 +372,69 @@ function parseConsume(values: Values, json: boolean, logLevel: string): ConsumeA
     logLevel,
     aws: awsFlags(values),
   };
+}
+
+function parseLeases(
+  action: LeasesArgs['action'],
+  values: Values,
+  json: boolean,
+  logLevel: string,
+): LeasesArgs {
+  const app = required(values.app, '--app', 'leases');
+  checkAppName(app, 'leases');
+  const stream = str(values.stream);
+  if (stream !== undefined) checkStreamName(stream);
+  const shards = (values.shard as string[] | undefined) ?? [];
+  const sequences = Object.fromEntries(
+    ((values.sequence as string[] | undefined) ?? []).map(parseSequenceSpec),
+  );
+  const to = values.to === undefined ? undefined : parseFrom(str(values.to)!, '--to');
+  if (action === 'list') {
+    for (const flag of ['to', 'shard', 'sequence', 'failover-time'])
+      if (values[flag] !== undefined)
+        throw new UsageError(`leases: --${flag} is a flag of 'shardline leases rewind'`);
+    for (const flag of ['force', 'dry-run'])
+      if (values[flag] === true)
+        throw new UsageError(`leases: --${flag} is a flag of 'shardline leases rewind'`);
+  } else {
+    if (to === undefined && Object.keys(sequences).length === 0)
+      throw new UsageError('leases rewind: give --to or --sequence SHARD=SEQ');
+    if (to === undefined && shards.length > 0)
+      throw new UsageError('leases rewind: --shard selects the shards --to applies to');
+    if (typeof to === 'object' && stream === undefined)
+      throw new UsageError('leases rewind: --to TIMESTAMP reads the stream: give --stream');
+  }
+  return {
+    command: 'leases',
+    action,
+    app,
+    leaseTable: str(values['lease-table']),
+    stream,
+    to,
+    shards,
+    sequences,
+    force: values.force === true,
+    dryRun: values['dry-run'] === true,
+    failoverTimeMs:
+      values['failover-time'] === undefined
+        ? 10_000
+        : parseDuration(str(values['failover-time'])!, '--failover-time'),
+    json,
+    logLevel,
+    aws: awsFlags(values),
+  };
+}
+
+/** `SHARD=SEQ` or `SHARD=SEQ/SUB` (SUB ≥ -1; -1 is before the record). */
+export function parseSequenceSpec(
+  value: string,
+): [string, { sequenceNumber: string; subSequenceNumber: number }] {
+  const match = /^([^=\s]+)=(\d{1,128})(?:\/(-1|\d+))?$/.exec(value.trim());
+  if (!match)
+    throw new UsageError(
+      `--sequence must be SHARD=SEQUENCE or SHARD=SEQUENCE/SUB, got ${JSON.stringify(value)}`,
+    );
+  return [match[1]!, { sequenceNumber: match[2]!, subSequenceNumber: Number(match[3] ?? 0) }];
 }
 
 function parseDemo(values: Values, json: boolean, logLevel: string): DemoArgs {
@@ -409,6 +516,13 @@ function str(value: Values[string]): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+function checkAppName(app: string, command: string): void {
+  if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(app))
+    throw new UsageError(
+      `${command}: --app must be 3-255 characters of [a-zA-Z0-9_.-] (it names the lease table)`,
+    );
+}
+
 function checkStreamName(name: string): void {
   if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(name))
     throw new UsageError(
@@ -480,14 +594,14 @@ export function parseRate(value: string): number {
 }
 
 /** `trim-horizon`, `latest`, or a timestamp (ISO 8601, or seconds since the epoch). */
-export function parseFrom(value: string): ConsumeArgs['from'] {
+export function parseFrom(value: string, flag = '--from'): ConsumeArgs['from'] {
   const v = value.trim().toLowerCase();
   if (v === 'trim-horizon' || v === 'trim_horizon') return 'TRIM_HORIZON';
   if (v === 'latest') return 'LATEST';
   const timestamp = /^\d+(\.\d+)?$/.test(v) ? new Date(Number(v) * 1000) : new Date(value);
   if (Number.isNaN(timestamp.getTime()) || !/\d{4}|^\d+/.test(value)) {
     throw new UsageError(
-      `--from must be trim-horizon, latest, an ISO 8601 timestamp or epoch seconds, got ${JSON.stringify(value)}`,
+      `${flag} must be trim-horizon, latest, an ISO 8601 timestamp or epoch seconds, got ${JSON.stringify(value)}`,
     );
   }
   return { timestamp };

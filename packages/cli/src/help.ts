@@ -7,6 +7,7 @@ Usage: shardline <command> [flags]
 Commands:
   produce   send generated records, or NDJSON / raw lines from a file or stdin
   consume   run a consumer worker (leases + checkpoints) and print records or per-shard lag
+  leases    list an application's leases and checkpoints, or rewind its checkpoints
   local     start the embedded Kinesis + DynamoDB backend and print its endpoints
   demo      embedded backend + producer + several workers, verified end to end
 
@@ -50,6 +51,27 @@ Connection: see 'shardline --help'; flags --region, --endpoint, --kinesis-endpoi
       --lag-interval T   how often lag is printed (default 5s)
       --log-level L      pino logs on stderr (default silent)
 Ctrl-C stops gracefully: the batch in hand finishes, checkpoints are written, leases released.
+Connection flags as for produce.
+`,
+  leases: `Usage: shardline leases --app A [--stream S] [--json]
+       shardline leases rewind --app A --to P [--shard ID]... [--force] [--dry-run] [flags]
+       shardline leases rewind --app A --sequence SHARD=SEQ[/SUB]... [flags]
+
+Lists the lease table of application A: shard, owner, leaseCounter, checkpoint/sub-sequence,
+parents, children; with --stream also each checkpoint's lag (one GetRecords after it per shard).
+  -a, --app A            application name (names the lease table)
+      --lease-table T    lease table, when not named after the application
+  -s, --stream S         the application's stream: lag; needed by --to TIMESTAMP
+      --json             one JSON object on stdout
+rewind:
+      --to P             trim-horizon, latest, ISO 8601 timestamp or epoch seconds
+      --shard ID         only this shard (repeatable; default every lease)
+      --sequence S=Q[/N] checkpoint shard S at sequence Q (sub-sequence N; -1 = before Q); repeatable
+      --failover-time T  the application's failoverTimeMillis (default 10s): an owned lease is
+                         watched this long; it is dead only if its counter never moved
+      --force            rewind leases held by running workers: fences them (they stop the shard)
+      --dry-run          say what would change, write nothing
+Refuses (exit 1, LEASES_IN_USE) while a running worker holds a lease it would change.
 Connection flags as for produce.
 `,
   local: `Usage: shardline local [--stream NAME[:SHARDS]]... [--json]

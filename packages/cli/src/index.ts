@@ -10,6 +10,7 @@ export {
   parseRate,
   parseFrom,
   parseStreamSpec,
+  parseSequenceSpec,
   positiveInt,
   COMMANDS,
 } from './args';
@@ -17,6 +18,7 @@ export type {
   CliArgs,
   ProduceArgs,
   ConsumeArgs,
+  LeasesArgs,
   LocalArgs,
   DemoArgs,
   AwsFlags,

@@ -2,6 +2,7 @@ import { ShardlineError } from '@shardline/aggregation';
 import { parseCli, type CliArgs } from './args';
 import { runConsume } from './commands/consume';
 import { runDemo } from './commands/demo';
+import { runLeases } from './commands/leases';
 import { runLocal } from './commands/local';
 import { runProduce } from './commands/produce';
 import { UsageError } from './errors';
@@ -16,7 +17,7 @@ export const EXIT = {
   failure: 1,
   /** Bad command line. */
   usage: 2,
-  /** Stopped by Ctrl-C / SIGTERM before the work was done (produce, demo). */
+  /** Stopped by Ctrl-C / SIGTERM before the work was done (produce, demo, leases rewind). */
   interrupted: 130,
 } as const;
 
@@ -49,6 +50,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'consume':
         if (args.aws.profile) io.env.AWS_PROFILE = args.aws.profile;
         return await runConsume(args, io);
+      case 'leases':
+        if (args.aws.profile) io.env.AWS_PROFILE = args.aws.profile;
+        return await runLeases(args, io);
       case 'local':
         return await runLocal(args, io);
       case 'demo':

@@ -10,18 +10,7 @@ import {
   type DemoArgs,
   type ProduceArgs,
 } from '../src/index';
-
-function usage(argv: string[]): UsageError {
-  try {
-    parseCli(argv);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).code).toBe('USAGE');
-    expect((error as Error).message).not.toContain('\n');
-    return error as UsageError;
-  }
-  throw new Error(`expected ${argv.join(' ')} to be refused`);
-}
+import { usage } from './support/cli';
 
 describe('parseCli: produce', () => {
   it('fills the documented defaults', () => {

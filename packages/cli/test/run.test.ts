@@ -1,19 +1,6 @@
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { EXIT, runCli } from '../src/index';
-
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    stdin: Readable.from([]),
-    env,
-    signal: new AbortController().signal,
-  });
-  return { code, stdout, stderr };
-}
+import { EXIT } from '../src/index';
+import { run } from './support/cli';
 
 describe('runCli', () => {
   it('bad flags: exit 2 and one line on stderr, nothing on stdout', async () => {
@@ -31,7 +18,7 @@ describe('runCli', () => {
   });
 
   it('help for each command, exit 0', async () => {
-    for (const command of ['produce', 'consume', 'local', 'demo']) {
+    for (const command of ['produce', 'consume', 'leases', 'local', 'demo']) {
       const out = await run([command, '--help']);
       expect(out.code).toBe(0);
       expect(out.stdout).toContain(`shardline ${command}`);
