@@ -136,6 +136,13 @@ function startWorker(
   return { worker, events, logs, batches };
 }
 
+/** Graceful stop, with the fake clock let run for the shutdown's own timers. */
+async function stop(worker: ShardWorker): Promise<void> {
+  const done = worker.shutdown('stop');
+  await vi.advanceTimersByTimeAsync(0);
+  await done;
+}
+
 const WARN = 40; // pino's warn level
 const types = (events: ConsumerMetricEvent[]) => events.map((e) => e.type);
 
@@ -179,9 +186,7 @@ describe('stalls and slow processors', () => {
     expect(retrieval.positions).toHaveLength(1);
     expect(h.worker.status()).toMatchObject({ slowProcessor: false, slowBatches: 1, stalls: 0 });
 
-    const done = h.worker.shutdown('stop');
-    await vi.advanceTimersByTimeAsync(0);
-    await done;
+    await stop(h.worker);
     expect(types(h.events).filter((t) => t === 'slowProcessor' || t === 'stall')).toEqual([
       'slowProcessor',
     ]);
@@ -200,9 +205,7 @@ describe('stalls and slow processors', () => {
     expect(h.worker.status()).toMatchObject({ slowBatches: 1, slowProcessor: false });
     await vi.advanceTimersByTimeAsync(STALL_MS / 2);
     expect(h.events.filter((e) => e.type === 'slowProcessor')).toHaveLength(1);
-    const done = h.worker.shutdown('stop');
-    await vi.advanceTimersByTimeAsync(0);
-    await done;
+    await stop(h.worker);
   });
 
   it('a failing processor waiting out its retry backoff is neither slow nor stalled', async () => {
@@ -222,9 +225,7 @@ describe('stalls and slow processors', () => {
       'batch',
     ]);
     expect(h.worker.status()).toMatchObject({ slowBatches: 0, stalls: 0, lastError: undefined });
-    const done = h.worker.shutdown('stop');
-    await vi.advanceTimersByTimeAsync(0);
-    await done;
+    await stop(h.worker);
   });
 
   it('a reader that returns nothing for stallTimeoutMillis is a stall: reported and restarted from the last record', async () => {
@@ -249,9 +250,7 @@ describe('stalls and slow processors', () => {
     expect(h.logs.map((l) => l.msg)).toContain(
       'shard reader stalled: no read returned; restarting it',
     );
-    const done = h.worker.shutdown('stop');
-    await vi.advanceTimersByTimeAsync(0);
-    await done;
+    await stop(h.worker);
   });
 });
 
@@ -323,9 +322,7 @@ describe('aggregates holding records of other shards', () => {
         expect(l.line).not.toContain(secret);
         expect(l.line).not.toContain('theirs-');
       }
-      const done = h.worker.shutdown('stop');
-      await vi.advanceTimersByTimeAsync(0);
-      await done;
+      await stop(h.worker);
     },
   );
 
@@ -336,8 +333,6 @@ describe('aggregates holding records of other shards', () => {
     expect(h.batches).toEqual([['in']]);
     expect(types(h.events)).not.toContain('outOfRangeAggregate');
     expect(h.worker.status()).toMatchObject({ outOfRangeAggregates: 0, outOfRangeRecords: 0 });
-    const done = h.worker.shutdown('stop');
-    await vi.advanceTimersByTimeAsync(0);
-    await done;
+    await stop(h.worker);
   });
 });
