@@ -1,0 +1,164 @@
+import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { LeaseCoordinator } from '../src/leases/lease-coordinator';
+import { LeaseConflict, type LeaseTable } from '../src/leases/lease-table';
+import { newLease, useLeaseTables } from './support/lease-tables';
+
+// The lease table module against items as the Java KCL (3.5.1) writes them: which attributes it
+// reads and writes under the KCL's names, the entity rows it leaves alone, the pending-checkpoint
+// attributes it clears. The end-to-end takeover and the mixed fleet are in
+// integration/test/kcl-compat.test.ts.
+
+const leaseTables = useLeaseTables();
+
+/** KCL 3.5's non-lease entities in the lease table (worker metrics, leader lock, migration states). */
+const ENTITY_ROWS: Record<string, AttributeValue>[] = [
+  {
+    leaseKey: { S: 'java-worker-1' },
+    entityType: { S: 'WORKER_METRIC_STATS' },
+    lut: { N: '1764547200' },
+    sts: { M: { CPU: { L: [{ N: '12.5' }] } } },
+  },
+  { leaseKey: { S: 'Leader' }, entityType: { S: 'LEADER' } },
+  {
+    leaseKey: { S: 'Migration3.0' },
+    entityType: { S: 'CLIENT_VERSION_MIGRATION' },
+    cv: { S: 'CLIENT_VERSION_UPGRADE_FROM_2X' },
+    mb: { S: 'java-worker-1' },
+    mts: { N: '1764547200000' },
+  },
+  {
+    leaseKey: { S: 'TableMigration3.5' },
+    entityType: { S: 'TABLE_MIGRATION' },
+    tm: { S: 'TABLE_MIGRATION_STATUS_COMPLETE' },
+  },
+];
+
+async function put(table: LeaseTable, item: Record<string, AttributeValue>): Promise<void> {
+  await leaseTables.client().send(new PutItemCommand({ TableName: table.tableName, Item: item }));
+}
+
+async function raw(table: LeaseTable, key: string): Promise<Record<string, AttributeValue>> {
+  const out = await leaseTables.client().send(
+    new GetItemCommand({
+      TableName: table.tableName,
+      Key: { leaseKey: { S: key } },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item!;
+}
+
+/** A lease item as DynamoDBLeaseSerializer.toDynamoRecord writes it. */
+function kclItem(key: string, extra: Record<string, AttributeValue> = {}) {
+  return {
+    leaseKey: { S: key },
+    leaseCounter: { N: '3' },
+    ownerSwitchesSinceCheckpoint: { N: '0' },
+    checkpoint: { S: 'TRIM_HORIZON' },
+    checkpointSubSequenceNumber: { N: '0' },
+    entityType: { S: 'LEASE' },
+    ...extra,
+  };
+}
+
+describe('LeaseTable on KCL-written items (dynalite)', () => {
+  it("reads parents from the KCL's parentShardId and from Shardline's older parentShardIds; writes the KCL's", async () => {
+    const table = await leaseTables.table();
+    await put(table, kclItem('kcl-child', { parentShardId: { SS: ['p1', 'p2'] } }));
+    await put(table, kclItem('old-shardline-child', { parentShardIds: { SS: ['p3'] } }));
+    await table.create(newLease('new-child', { parentShardIds: ['p4'] }));
+    const byKey = new Map((await table.list()).map((l) => [l.leaseKey, l.parentShardIds]));
+    expect(byKey.get('kcl-child')!.sort()).toEqual(['p1', 'p2']);
+    expect(byKey.get('old-shardline-child')).toEqual(['p3']);
+    expect(await raw(table, 'new-child')).toMatchObject({
+      parentShardId: { SS: ['p4'] },
+      entityType: { S: 'LEASE' },
+    });
+  });
+
+  it('lists only leases: KCL 3.5 entity rows are skipped, and no write ever lands on one', async () => {
+    const table = await leaseTables.table();
+    for (const row of ENTITY_ROWS) await put(table, row);
+    await put(table, kclItem('shardId-000000000000'));
+    expect((await table.list()).map((l) => l.leaseKey)).toEqual(['shardId-000000000000']);
+    expect(await table.get('Leader')).toBeUndefined();
+    // Every write is refused on an entity row, even one addressed to it by key.
+    const leader = newLease('Leader', { leaseCounter: 0 });
+    await expect(table.take(leader, 'w1')).rejects.toBeInstanceOf(LeaseConflict);
+    await expect(table.renew(leader, 'w1')).rejects.toBeInstanceOf(LeaseConflict);
+    await expect(table.checkpoint('Leader', 'w1', '1', 0)).rejects.toBeInstanceOf(LeaseConflict);
+    await expect(table.setChildren('Migration3.0', ['c'])).rejects.toThrow();
+    expect(await table.create(newLease('Migration3.0'))).toBe(false);
+    for (const row of ENTITY_ROWS) expect(await raw(table, row.leaseKey!.S!)).toEqual(row);
+  });
+
+  it("a checkpoint and a hand-off completion remove the KCL's pending-checkpoint attributes", async () => {
+    const pending = {
+      pendingCheckpoint: { S: '49590338271490256608559692538361571095921575989136588898' },
+      pendingCheckpointSubSequenceNumber: { N: '2' },
+      pendingCheckpointState: { B: Buffer.from('prepared') },
+    };
+    const table = await leaseTables.table();
+    await put(table, kclItem('s1', pending));
+    await put(table, kclItem('s2', pending));
+    const s1 = await table.take((await table.get('s1'))!, 'w1');
+    await table.checkpoint('s1', 'w1', '100', 1);
+    const after = await raw(table, 's1');
+    for (const name of Object.keys(pending)) expect(after[name]).toBeUndefined();
+    expect(s1.leaseOwner).toBe('w1');
+
+    const s2 = await table.take((await table.get('s2'))!, 'old');
+    await table.requestHandoff(s2, 'new');
+    await table.completeHandoff('s2', 'old', { checkpoint: '200', sub: 0 });
+    const handed = await raw(table, 's2');
+    for (const name of Object.keys(pending)) expect(handed[name]).toBeUndefined();
+    expect(handed.checkpoint).toEqual({ S: '200' });
+  });
+});
+
+describe('LeaseCoordinator beside KCL 3.5 entity rows (dynalite)', () => {
+  it('a joining worker still balances by hand-off, and writes no entity row', async () => {
+    const table = await leaseTables.table();
+    for (const row of ENTITY_ROWS) await put(table, row);
+    for (const key of ['s1', 's2']) {
+      await table.create(newLease(key));
+      await table.take((await table.get(key))!, 'old');
+    }
+    const requests: string[] = [];
+    const coordinator = new LeaseCoordinator({
+      table,
+      workerId: 'new',
+      failoverTimeMillis: 1500,
+      gracefulLeaseHandoffTimeoutMillis: 60_000,
+      maxLeasesForWorker: 10,
+      maxLeasesToStealAtOneTime: 1,
+      logger: pino({ level: 'silent' }),
+      metric: () => {},
+      ready: () => true,
+      onAcquired: (lease, waitForHandoff) => {
+        if (waitForHandoff) requests.push(lease.leaseKey);
+      },
+      onHandoffComplete: () => {},
+      onHandoffRequested: () => {},
+      onLost: () => {},
+      isDone: () => false,
+    });
+    // The old owner keeps renewing, so its leases never look expired: only a steal moves one.
+    let held = await Promise.all(['s1', 's2'].map(async (k) => (await table.get(k))!));
+    const renewing = setInterval(() => {
+      void Promise.all(held.map((l) => table.renew(l, 'old').catch(() => l))).then(
+        (renewed) => (held = renewed),
+      );
+    }, 300);
+    coordinator.start();
+    try {
+      await expect.poll(() => requests.length, { timeout: 10_000, interval: 50 }).toBe(1);
+    } finally {
+      clearInterval(renewing);
+      await coordinator.stop();
+    }
+    for (const row of ENTITY_ROWS) expect(await raw(table, row.leaseKey!.S!)).toEqual(row);
+  });
+});
