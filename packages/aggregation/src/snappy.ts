@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
 import { jsSnappy, type SnappyCodec } from './snappy-js';
 
@@ -80,5 +79,8 @@ export function loadNativeSnappy(): SnappyCodec {
  * module build and ES module bundles have `import.meta.url` (and no `require`).
  */
 function moduleRequire(): NodeJS.Require {
+  // Not a top-level import: the banner ESM bundles commonly get (`import { createRequire } from
+  // 'module'`) declares `createRequire` at the bundle's top, and a second declaration would clash.
+  const { createRequire } = process.getBuiltinModule('node:module');
   return createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
 }
