@@ -242,27 +242,50 @@ if (!only || only === 'shard') {
   console.log(
     `\n2. Shard path: 2 shards limited to 1,000 records/s and 1 MiB/s each; ${volume} records of 100 B (${seconds} s of full shards)`,
   );
-  for (const who of ['naive', 'shardline'] as const) {
+  // Ordering on (the default) and off side by side, with aggregation and without; BENCH_ROUNDS
+  // repeats the lot, interleaved, so load on the machine hits every contender alike.
+  const contenders = [
+    { who: 'naive', label: 'naive SDK' },
+    { who: 'shardline', label: 'shardline ordered', options: {} },
+    { who: 'shardline', label: 'shardline unordered', options: { preserveKeyOrder: false } },
+    { who: 'shardline', label: 'no-agg ordered', options: { aggregation: false } },
+    {
+      who: 'shardline',
+      label: 'no-agg unordered',
+      options: { aggregation: false, preserveKeyOrder: false },
+    },
+  ] as const;
+  for (let round = 0; round < Number(process.env.BENCH_ROUNDS ?? 1); round++)
+    for (const c of contenders) await shardPath(c.label, c.who, 'options' in c ? c.options : {});
+
+  async function shardPath(
+    label: string,
+    who: 'naive' | 'shardline',
+    options: { aggregation?: boolean; preserveKeyOrder?: boolean },
+  ): Promise<void> {
     const fake = await FakeKinesis.start({ shardLimits: {}, discard: true });
     fake.createStream('bench', 2);
     const client = fake.client({ maxSockets: 24 });
     let delivered = 0;
     let userErrors = 0;
     const start = Date.now();
+    // Without aggregation the shard's 1,000 records/s bound it, so a tenth of the volume measures
+    // its rate in a tenth of the time.
+    const n = who === 'naive' || options.aggregation === false ? Math.round(volume / 10) : volume;
     if (who === 'naive') {
-      // The naive way retries its throttled entries until each is in. It tops out at 1,000
-      // records/s per shard, so a tenth of the volume measures its rate in a tenth of the time.
-      delivered = await naive(client, 'bench', Math.round(volume / 10), 100, true);
+      // The naive way retries its throttled entries until each is in.
+      delivered = await naive(client, 'bench', n, 100, true);
     } else {
       const producer = new Producer({
         streamName: 'bench',
         kinesisClient: client,
-        maxBufferedRecords: volume,
+        maxBufferedRecords: n,
+        ...options,
       });
       await producer.start();
       const data = payload(100);
       const puts: Promise<void>[] = [];
-      for (let i = 0; i < volume; i++)
+      for (let i = 0; i < n; i++)
         puts.push(
           producer.put({ partitionKey: `key-${i % 1000}`, data }).then(
             () => void delivered++,
@@ -276,7 +299,7 @@ if (!only || only === 'shard') {
     const perShardBytes = (delivered * 100) / elapsed / 2;
     const throttled = Object.values(fake.stats.entriesFailed).reduce((a, b) => a + b, 0);
     console.log(
-      `${who.padEnd(10)} ${fmt(delivered / elapsed / 2).padStart(6)} user rec/s/shard  ${(perShardBytes / 1024).toFixed(0).padStart(5)} KiB/s/shard = ${((perShardBytes / (1024 * 1024)) * 100).toFixed(0).padStart(3)}% of 1 MiB/s  in ${elapsed.toFixed(1)} s; throttled entries retried inside: ${throttled}; failures surfaced to users: ${who === 'naive' ? 'n/a' : userErrors}`,
+      `${label.padEnd(20)} ${fmt(delivered / elapsed / 2).padStart(6)} user rec/s/shard  ${(perShardBytes / 1024).toFixed(0).padStart(5)} KiB/s/shard = ${((perShardBytes / (1024 * 1024)) * 100).toFixed(0).padStart(3)}% of 1 MiB/s  in ${elapsed.toFixed(1)} s; throttled entries retried inside: ${throttled}; failures surfaced to users: ${who === 'naive' ? 'n/a' : userErrors}`,
     );
     client.destroy();
     await fake.close();
