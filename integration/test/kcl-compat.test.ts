@@ -1,5 +1,5 @@
 import { aggregate } from '@shardline/aggregation';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { Consumer, KclCompatibilityError } from '@shardline/consumer';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,18 @@ async function putAt(streamName: string, hashKey: bigint, ids: string[]): Promis
 }
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+/** An on-demand table with a string hash key, as KCL 3.0–3.4 create their side tables. */
+async function createTable(tableName: string, hashKey: string): Promise<void> {
+  await dynamoDBClient().send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [{ AttributeName: hashKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: hashKey, AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
 
 /** A lease a stopped Java worker left, as the KCL's serializer writes it. */
 function javaLease(leaseKey: string, fields: Partial<KclLease>): KclLease {
@@ -230,7 +242,11 @@ describe('KCL lease-table compatibility', () => {
   describe('refuses at start-up what it cannot share', () => {
     async function startOn(
       items: Record<string, AttributeValue>[],
-      options: { initialPosition?: 'TRIM_HORIZON' | { timestamp: Date } } = {},
+      options: {
+        initialPosition?: 'TRIM_HORIZON' | { timestamp: Date };
+        /** Runs before the start, e.g. to create KCL 3.0–3.4's side tables. */
+        prepare?: (applicationName: string) => Promise<void>;
+      } = {},
     ): Promise<{
       error: unknown;
       after: Record<string, AttributeValue>[];
@@ -241,6 +257,7 @@ describe('KCL lease-table compatibility', () => {
       const client = dynamoDBClient();
       await createKclLeaseTable(client, applicationName);
       await putItems(client, applicationName, items);
+      await options.prepare?.(applicationName);
       const consumer = new Consumer({
         streamName,
         applicationName,
@@ -269,6 +286,43 @@ describe('KCL lease-table compatibility', () => {
         expect(after).toEqual(expect.arrayContaining(items));
         expect(after).toHaveLength(items.length); // no lease created, nothing written
       }
+    });
+
+    it('a KCL 3.0–3.4 application in native mode, whose state is in its own -CoordinatorState table', async () => {
+      const lease = kclLeaseItem(javaLease('shardId-000000000000', {}));
+      const { error } = await startOn([lease], {
+        prepare: async (applicationName) => {
+          const table = `${applicationName}-CoordinatorState`;
+          await createTable(table, 'key');
+          await putItems(dynamoDBClient(), table, [
+            {
+              key: { S: 'Migration3.0' },
+              cv: { S: 'CLIENT_VERSION_3X' },
+              mb: { S: 'w' },
+              mts: { N: '1' },
+            },
+          ]);
+        },
+      });
+      expect(error).toBeInstanceOf(KclCompatibilityError);
+      expect(error).toMatchObject({ code: 'KCL_NATIVE_MODE' });
+      expect((error as Error).message).toMatch(/-CoordinatorState/);
+    });
+
+    it('KCL 3 worker metrics with no client-version state to tell the mode', async () => {
+      const lease = kclLeaseItem(javaLease('shardId-000000000000', {}));
+      const { error } = await startOn([lease], {
+        prepare: async (applicationName) => {
+          const table = `${applicationName}-WorkerMetricStats`;
+          await createTable(table, 'wid');
+          await putItems(dynamoDBClient(), table, [
+            { wid: { S: 'java-worker-1' }, lut: { N: '1' } },
+          ]);
+        },
+      });
+      expect(error).toBeInstanceOf(KclCompatibilityError);
+      expect(error).toMatchObject({ code: 'KCL_NATIVE_MODE' });
+      expect((error as Error).message).toMatch(/worker metrics/);
     });
 
     it('a multi-stream table (account:stream:epoch:shardId lease keys)', async () => {
