@@ -40,10 +40,11 @@ export function leasesForNewShards(
 ): Lease[] {
   const known = new Set([...existing, ...shards.map((s) => s.ShardId!)]);
   const sentinel = typeof initialPosition === 'object' ? 'AT_TIMESTAMP' : initialPosition;
+  const done = ancestorsOfLeased(shards, existing);
   const out: Lease[] = [];
   for (const shard of shards) {
     const id = shard.ShardId!;
-    if (existing.has(id)) continue;
+    if (existing.has(id) || done.has(id)) continue;
     const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter(
       (p): p is string => !!p && known.has(p),
     );
@@ -62,6 +63,29 @@ export function leasesForNewShards(
     });
   }
   return out;
+}
+
+/**
+ * Shards with a leased descendant: already processed, their leases deleted since (the KCL's
+ * `LeaseCleanupManager` deletes a finished parent's lease once its children are under way). A new
+ * lease for one would read it again from the initial position and hold its children back, so
+ * none is made, as the KCL's `HierarchicalShardSyncer` makes none for ancestors of leased shards.
+ */
+function ancestorsOfLeased(shards: readonly Shard[], existing: ReadonlySet<string>): Set<string> {
+  const done = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const shard of shards) {
+      if (!existing.has(shard.ShardId!) && !done.has(shard.ShardId!)) continue;
+      for (const parent of [shard.ParentShardId, shard.AdjacentParentShardId]) {
+        if (parent && !existing.has(parent) && !done.has(parent)) {
+          done.add(parent);
+          changed = true;
+        }
+      }
+    }
+  }
+  return done;
 }
 
 /** A lease can be processed once every parent is finished (SHARD_END) or no longer in the table. */

@@ -1,8 +1,10 @@
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Shard } from '@aws-sdk/client-kinesis';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LeaseCoordinator } from '../src/leases/lease-coordinator';
 import { LeaseConflict, type LeaseTable } from '../src/leases/lease-table';
+import { leasesForNewShards } from '../src/shard-sync';
 import { newLease, useLeaseTables } from './support/lease-tables';
 
 // The lease table module against items as the Java KCL (3.5.1) writes them: which attributes it
@@ -160,5 +162,32 @@ describe('LeaseCoordinator beside KCL 3.5 entity rows (dynalite)', () => {
       await coordinator.stop();
     }
     for (const row of ENTITY_ROWS) expect(await raw(table, row.leaseKey!.S!)).toEqual(row);
+  });
+});
+
+describe('shard sync on a table the KCL cleaned up', () => {
+  const shard = (id: string, parent?: string, adjacent?: string): Shard => ({
+    ShardId: id,
+    ...(parent ? { ParentShardId: parent } : {}),
+    ...(adjacent ? { AdjacentParentShardId: adjacent } : {}),
+    HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' },
+    SequenceNumberRange: { StartingSequenceNumber: '1' },
+  });
+
+  it('makes no lease for a finished shard whose lease LeaseCleanupManager deleted (nor for its ancestors)', () => {
+    // a → b (split with b2) → c; merge of m1 + m2 → m. The KCL deleted a, b and m1/m2 once their
+    // children were under way; only the leased shards' ancestors are skipped.
+    const shards = [
+      shard('a'),
+      shard('b', 'a'),
+      shard('b2', 'a'),
+      shard('c', 'b'),
+      shard('m1'),
+      shard('m2'),
+      shard('m', 'm1', 'm2'),
+      shard('fresh'),
+    ];
+    const leases = leasesForNewShards(shards, new Set(['c', 'b2', 'm']), 'TRIM_HORIZON');
+    expect(leases.map((l) => l.leaseKey)).toEqual(['fresh']);
   });
 });
