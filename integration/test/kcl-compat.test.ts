@@ -81,23 +81,26 @@ describe('KCL lease-table compatibility', () => {
   it('takes over a KCL 3.5 table: resumes at each checkpoint, parents before children, no write to a non-lease row, every item readable by the KCL', async () => {
     const streamName = uniqueName('kcl');
     const applicationName = uniqueName('kcl-app');
-    await createStream(streamName, 2);
-    const [a, b] = await listShards(streamName);
+    await createStream(streamName, 3);
+    const [a, b, c] = await listShards(streamName);
     const range = (s: typeof a) => ({
       start: BigInt(s!.HashKeyRange!.StartingHashKey!),
       end: BigInt(s!.HashKeyRange!.EndingHashKey!),
     });
     const ra = range(a);
     const rb = range(b);
+    const rc = range(c);
+    const midC = (rc.start + rc.end + 1n) / 2n;
     const midA = (ra.start + ra.end + 1n) / 2n;
     const midB = (rb.start + rb.end + 1n) / 2n;
     // Before the splits: A gets records on both halves of its range, B some the Java app finished.
     await putAt(streamName, ra.start + 1n, ids('a-lo', 5));
     await putAt(streamName, midA + 1n, ids('a-hi', 5));
     await putAt(streamName, rb.start + 1n, ids('b', 5));
+    await putAt(streamName, rc.start + 1n, ids('c', 4));
     const [a1, a2] = await splitShard(streamName, a!.ShardId!, midA);
-    await waitFor(async () => (await listShards(streamName)).length === 4, { message: 'split A' });
     const [b1, b2] = await splitShard(streamName, b!.ShardId!, midB);
+    const [c1, c2] = await splitShard(streamName, c!.ShardId!, midC);
     // After: each child gets its own records; B1 an aggregate of 10 and then plain records.
     await putAt(streamName, ra.start + 1n, ids('a1', 6));
     await putAt(streamName, midA + 1n, ids('a2', 6));
@@ -122,10 +125,14 @@ describe('KCL lease-table compatibility', () => {
     );
     await putAt(streamName, rb.start + 1n, ids('b1', 3));
     await putAt(streamName, midB + 1n, ids('b2', 4));
+    await putAt(streamName, rc.start + 1n, ids('c1', 3));
+    await putAt(streamName, midC + 1n, ids('c2', 3));
 
     const rawA = await readShard(streamName, a!.ShardId!);
     const rawB1 = await readShard(streamName, b1!);
     const rawB2 = await readShard(streamName, b2!);
+    const rawC1 = await readShard(streamName, c1!);
+    const rawC2 = await readShard(streamName, c2!);
     expect(rawA).toHaveLength(10);
     const hashes = (s: {
       HashKeyRange?: { StartingHashKey?: string; EndingHashKey?: string };
@@ -172,6 +179,17 @@ describe('KCL lease-table compatibility', () => {
         ownerSwitchesSinceCheckpoint: 2,
         ...hashes(shards.get(b2!)!),
       }),
+      // C ended and both children were under way, so LeaseCleanupManager deleted C's lease.
+      javaLease(c1!, {
+        checkpoint: rawC1[0]!.sequenceNumber,
+        parentShardIds: [c!.ShardId!],
+        ...hashes(shards.get(c1!)!),
+      }),
+      javaLease(c2!, {
+        checkpoint: rawC2[0]!.sequenceNumber,
+        parentShardIds: [c!.ShardId!],
+        ...hashes(shards.get(c2!)!),
+      }),
     ];
     // KCL 3 in its 2.x-compatible mode (upgrading from 2.x) wrote its entities into this table.
     const entities = kclEntityRows('CLIENT_VERSION_UPGRADE_FROM_2X');
@@ -187,6 +205,8 @@ describe('KCL lease-table compatibility', () => {
       ...ids('b1-agg', 10).slice(5),
       ...ids('b1', 3),
       ...ids('b2', 4),
+      ...ids('c1', 3).slice(1),
+      ...ids('c2', 3).slice(1),
     ];
     await consumer.start();
     try {
@@ -201,7 +221,7 @@ describe('KCL lease-table compatibility', () => {
           return (
             items.find((l) => l?.leaseKey === a!.ShardId)?.checkpoint === 'SHARD_END' &&
             items
-              .filter((l) => l && [a1, a2, b1, b2].includes(l.leaseKey))
+              .filter((l) => l && [a1, a2, b1, b2, c1, c2].includes(l.leaseKey))
               .every((l) => /^[0-9]+$/.test(l!.checkpoint))
           );
         },
