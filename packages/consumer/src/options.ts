@@ -36,10 +36,13 @@ export interface ConsumerOptions {
   failoverTimeMillis?: number;
   /**
    * How long a worker that asked for a lease waits for the previous owner to finish its batch,
-   * checkpoint and hand over, before it decides that owner is dead and goes on from its last
+   * checkpoint and hand over, before it takes the lease and goes on from the owner's last
    * checkpoint (records the previous owner delivered after it are then delivered again). Default
    * 30,000 ms, the KCL's `gracefulLeaseHandoffTimeoutMillis`. A live owner under load can take
-   * longer than `failoverTimeMillis` to hand over, which is why this is a separate, longer wait.
+   * longer than `failoverTimeMillis` to hand over, which is why this is a separate, longer wait;
+   * an owner that stops renewing (it died) is taken over once its lease is `failoverTimeMillis`
+   * old, sooner. A KCL 2.x owner never hands over: it loses the lease at this timeout. In a fleet
+   * shared with Java KCL 3 workers, use the same value as they do.
    */
   gracefulLeaseHandoffTimeoutMillis?: number;
   /** Most leases this worker holds. Default unlimited. */
