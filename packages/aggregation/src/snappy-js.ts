@@ -76,7 +76,9 @@ function uncompressBlock(payload: Uint8Array, length: number): Uint8Array {
       len += 1;
       if (len > end - pos) throw new Error('snappy literal runs past the input');
       if (len > length - outPos) throw new Error('snappy literal runs past the declared length');
-      out.set(payload.subarray(pos, pos + len), outPos);
+      // Short runs byte by byte: a subarray and a set() cost more than the copy itself.
+      if (len < 32) for (let i = 0; i < len; i++) out[outPos + i] = payload[pos + i]!;
+      else out.set(payload.subarray(pos, pos + len), outPos);
       pos += len;
       outPos += len;
       continue;
@@ -88,20 +90,25 @@ function uncompressBlock(payload: Uint8Array, length: number): Uint8Array {
       len = ((tag >>> 2) & 7) + 4;
       offset = ((tag >>> 5) << 8) | payload[pos]!;
       pos += 1;
-    } else {
-      const bytes = type === 2 ? 2 : 4;
-      if (pos + bytes > end) throw new Error('snappy copy runs past the input');
+    } else if (type === 2) {
+      if (pos + 2 > end) throw new Error('snappy copy runs past the input');
       len = (tag >>> 2) + 1;
-      offset = readLittleEndian(payload, pos, bytes);
-      pos += bytes;
+      offset = payload[pos]! | (payload[pos + 1]! << 8);
+      pos += 2;
+    } else {
+      if (pos + 4 > end) throw new Error('snappy copy runs past the input');
+      len = (tag >>> 2) + 1;
+      offset = readLittleEndian(payload, pos, 4);
+      pos += 4;
     }
     if (offset === 0 || offset > outPos) throw new Error('snappy copy offset is out of range');
     if (len > length - outPos) throw new Error('snappy copy runs past the declared length');
-    if (offset >= len) {
+    if (offset >= len && len >= 32) {
       out.copyWithin(outPos, outPos - offset, outPos - offset + len);
     } else {
-      // Overlapping copy: a run that repeats the last `offset` bytes, so byte by byte.
-      for (let i = 0; i < len; i++) out[outPos + i] = out[outPos - offset + i]!;
+      // Byte by byte: short copies (most of them, at most 64 bytes each) and overlapping ones,
+      // which repeat the last `offset` bytes and must read what they have just written.
+      for (let i = 0, from = outPos - offset; i < len; i++) out[outPos + i] = out[from + i]!;
     }
     outPos += len;
   }
