@@ -46,7 +46,7 @@ export interface ProducerOptions {
   collectionMaxSize?: number;
   /**
    * How long a record may wait for others to share its aggregate and request, in ms. Default 100.
-   * Two records may be reordered by up to about twice this, absent retries.
+   * It bounds latency, not order: see `preserveKeyOrder`.
    */
   recordMaxBufferedTime?: number;
   /**
@@ -88,9 +88,12 @@ export interface ProducerOptions {
   maxRecordBytes?: number;
   /** Compress user data (`scope: 'record'`) or whole aggregates (`scope: 'aggregate'`, default) with the aggregation package's envelope. Default: off. */
   compression?: { codec: CompressionCodec; scope?: 'record' | 'aggregate' };
-  /** Whole-request retries (throttling, 5xx, timeouts, resets): exponential backoff with full jitter. */
+  /** Retries (throttling, 5xx, timeouts, resets, per-entry failures): exponential backoff with full jitter. */
   retry?: {
-    /** Most retries of one request. Default 10 (the TTL usually ends them first). */
+    /**
+     * Retries over which the backoff doubles; beyond, it stays at `maxTimeout`. A record is
+     * retried until its `recordTtl` ends it. Default 10.
+     */
     retries?: number;
     /** Backoff base, ms. Default 100. */
     minTimeout?: number;

@@ -29,14 +29,20 @@ describe('BufferBudget', () => {
     expect(budget.records).toBe(1);
   });
 
-  // The timeout is the assertion: a wake that is O(waiting) per release (an array's shift) took
-  // 25 s here; the deque takes well under a second. 100x headroom keeps a loaded CI honest.
-  it('wakes a queue far longer than the bound in linear time', { timeout: 10_000 }, async () => {
+  // How fast the wake is (a deque, not an array's O(n) shift) is the CPU benchmark's business
+  // (its beyond-the-bound path); here, what users rely on: a queue far longer than the bound is
+  // served completely and first come first served.
+  it('serves a queue far longer than the bound completely, in arrival order', async () => {
     const budget = new BufferBudget(1_000, Number.MAX_SAFE_INTEGER);
     for (let i = 0; i < 1_000; i++) budget.tryAcquire(1);
-    const waiting = Array.from({ length: 200_000 }, () => budget.acquire(1));
+    const served: number[] = [];
+    const waiting = Array.from({ length: 200_000 }, (_, i) =>
+      budget.acquire(1).then(() => void served.push(i)),
+    );
     for (let i = 0; i < 200_000; i++) budget.release(1);
     await Promise.all(waiting);
+    expect(served).toHaveLength(200_000);
+    expect(served.every((v, i) => v === i)).toBe(true);
     expect(budget.records).toBe(1_000);
     expect(budget.waiting).toBe(0);
   });
