@@ -18,9 +18,11 @@ import { recordingConsumer, type Seen } from '../../src/support/consumer-harness
 // failed). The worker must let go of its shards, and another worker takes them; no record is
 // processed by both beyond the batch in flight at the switch.
 
-// Every lease write of A bumps the counter (renew, take, steal): failing them all keeps A from
-// taking a shard back while its renewals are failing.
+// A's renewals and takes bump the counter; its hand-off requests (KCL 3's, which leave the counter
+// alone) set checkpointOwner: failing them all keeps A from taking a shard back while its renewals
+// are failing.
 const RENEW = 'leaseCounter + :one';
+const HANDOFF_REQUEST = 'SET leaseOwner = :new, checkpointOwner = :old';
 const CHECKPOINT = 'SET checkpoint = :cp';
 
 describe('scenario 5: DynamoDB faults during renew and checkpoint', () => {
@@ -95,6 +97,11 @@ describe('scenario 5: DynamoDB faults during renew and checkpoint', () => {
           // the table, where they fail their condition once B has taken the lease.
           const faultsFrom = batches.length;
           proxy.inject({ kind: 'internal', operation: 'UpdateItem', bodyContains: RENEW });
+          proxy.inject({
+            kind: 'internal',
+            operation: 'UpdateItem',
+            bodyContains: HANDOFF_REQUEST,
+          });
           proxy.inject({
             kind: 'internal',
             operation: 'UpdateItem',
