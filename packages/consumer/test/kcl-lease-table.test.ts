@@ -191,3 +191,52 @@ describe('shard sync on a table the KCL cleaned up', () => {
     expect(leases.map((l) => l.leaseKey)).toEqual(['fresh']);
   });
 });
+
+describe('LeaseCoordinator as the owner a KCL 3 worker asks for a lease (dynalite)', () => {
+  it('keeps renewing through the hand-off it was asked for, so the lease is neither lost nor expired, until it hands over', async () => {
+    const table = await leaseTables.table();
+    await table.create(newLease('s1'));
+    const asked: string[] = [];
+    const lost: string[] = [];
+    const coordinator = new LeaseCoordinator({
+      table,
+      workerId: 'shardline',
+      failoverTimeMillis: 600,
+      gracefulLeaseHandoffTimeoutMillis: 60_000,
+      maxLeasesForWorker: 10,
+      maxLeasesToStealAtOneTime: 1,
+      logger: pino({ level: 'silent' }),
+      metric: () => {},
+      ready: () => true,
+      onAcquired: () => {},
+      onHandoffComplete: () => {},
+      onHandoffRequested: (shardId) => asked.push(shardId),
+      onLost: (shardId) => lost.push(shardId),
+      isDone: () => false,
+    });
+    coordinator.start();
+    try {
+      await expect
+        .poll(async () => (await table.get('s1'))!.leaseOwner, { timeout: 5000, interval: 50 })
+        .toBe('shardline');
+      // The KCL 3 worker's initiateGracefulLeaseHandoff: the counter is not touched.
+      const requested = await table.requestHandoff((await table.get('s1'))!, 'java-worker-1');
+      await expect.poll(() => asked, { timeout: 5000, interval: 50 }).toEqual(['s1']);
+      // A slow shutdown: several renewals (every 200 ms) while the batch finishes.
+      await expect
+        .poll(async () => (await table.get('s1'))!.leaseCounter, { timeout: 5000, interval: 50 })
+        .toBeGreaterThanOrEqual(requested.leaseCounter + 3);
+      expect(lost).toEqual([]);
+      expect(await table.get('s1')).toMatchObject({
+        leaseOwner: 'java-worker-1',
+        checkpointOwner: 'shardline',
+      });
+      await table.completeHandoff('s1', 'shardline', { checkpoint: '42', sub: 0 });
+      coordinator.drop('s1');
+      expect(coordinator.heldLeases()).toEqual([]);
+    } finally {
+      await coordinator.stop();
+    }
+    expect(lost).toEqual([]);
+  });
+});
