@@ -1,7 +1,6 @@
 import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { EMULATOR_CREDENTIALS, createKinesisClient } from './clients';
 import { startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
-import { freePort } from './free-port';
 import { startKinesisLocal, type KinesisLocalProcess } from './kinesis-local';
 import { waitUntil } from './wait';
 
@@ -9,6 +8,13 @@ export { EMULATOR_CREDENTIALS, createKinesisClient } from './clients';
 export type { KinesisClientOptions } from './clients';
 export { freePort } from './free-port';
 export { FAST_DURATIONS } from './kinesis-local';
+export { findEmulatorProcesses, isProcessAlive, type EmulatorProcess } from './emulator-processes';
+export {
+  checkNoEmulatorsLeft,
+  describeLeftovers,
+  type EmulatorGuardOptions,
+  type EmulatorGuardResult,
+} from './emulator-guard';
 
 /** What to start. */
 export interface LocalBackendOptions {
@@ -16,11 +22,15 @@ export interface LocalBackendOptions {
   kinesis?: boolean;
   /** Start dynalite (DynamoDB, in this process). Default true. */
   dynamodb?: boolean;
-  /** Plain HTTP port of kinesis-local. Default 0: a free port. */
+  /**
+   * Plain HTTP port of kinesis-local. Default 0: the OS picks a free one when kinesis-local binds
+   * it, so two backends never race for a port. A port given here that is taken fails the start
+   * with kinesis-local's `EADDRINUSE`, and no process is left behind.
+   */
   kinesisPort?: number;
-  /** TLS (HTTP/2) port of kinesis-local. Default 0: a free port. */
+  /** TLS (HTTP/2) port of kinesis-local. Default 0: chosen by the OS at bind time, as above. */
   kinesisTlsPort?: number;
-  /** DynamoDB port. Default 0: a free port. */
+  /** DynamoDB port. Default 0: chosen by the OS at bind time. */
   dynamodbPort?: number;
   /** Streams to create at start; resolved once each is ACTIVE. Default none. */
   streams?: { name: string; shards: number }[];
@@ -46,6 +56,8 @@ export interface LocalBackend {
   readonly kinesisTlsEndpoint: string;
   /** `http://127.0.0.1:<port>`. Empty if DynamoDB was not started. */
   readonly dynamodbEndpoint: string;
+  /** Process id of kinesis-local (its watchdog process); undefined if Kinesis was not started. */
+  readonly kinesisPid: number | undefined;
   /** Environment variables a user can paste into a shell to point tools at this backend. */
   env(): Record<string, string>;
   /** Stops both emulators and frees their ports. Idempotent. */
@@ -63,25 +75,28 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
   const stop = async () => {
     await Promise.all([kinesis?.stop(), dynamodb?.stop()]);
   };
-  try {
-    const [kinesisStarted, dynamodbStarted] = await Promise.all([
-      options.kinesis === false
-        ? undefined
-        : (async () =>
-            startKinesisLocal({
-              plainPort: options.kinesisPort || (await freePort()),
-              tlsPort: options.kinesisTlsPort || (await freePort()),
-              region,
-              ...(options.kinesisEnv ? { env: options.kinesisEnv } : {}),
-              ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
-            }))(),
-      options.dynamodb === false ? undefined : startDynamoDBLocal(options.dynamodbPort ?? 0),
-    ]);
-    kinesis = kinesisStarted;
-    dynamodb = dynamodbStarted;
-  } catch (error) {
+  // allSettled, not all: when one emulator fails to start, the other may already be running and
+  // must be stopped too, not left to the end of the process.
+  const [kinesisStarted, dynamodbStarted] = await Promise.allSettled([
+    options.kinesis === false
+      ? undefined
+      : startKinesisLocal({
+          plainPort: options.kinesisPort ?? 0,
+          tlsPort: options.kinesisTlsPort ?? 0,
+          region,
+          ...(options.kinesisEnv ? { env: options.kinesisEnv } : {}),
+          ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
+        }),
+    options.dynamodb === false ? undefined : startDynamoDBLocal(options.dynamodbPort ?? 0),
+  ]);
+  if (kinesisStarted.status === 'fulfilled') kinesis = kinesisStarted.value;
+  if (dynamodbStarted.status === 'fulfilled') dynamodb = dynamodbStarted.value;
+  const failure = [kinesisStarted, dynamodbStarted].find(
+    (r): r is PromiseRejectedResult => r.status === 'rejected',
+  );
+  if (failure) {
     await stop();
-    throw error;
+    throw failure.reason;
   }
 
   const kinesisEndpoint = kinesis ? `http://127.0.0.1:${kinesis.plainPort}` : '';
@@ -123,6 +138,7 @@ export async function startLocalBackend(options: LocalBackendOptions = {}): Prom
     kinesisEndpoint,
     kinesisTlsEndpoint,
     dynamodbEndpoint,
+    kinesisPid: kinesis?.pid,
     env: () => ({
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
