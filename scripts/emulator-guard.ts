@@ -12,7 +12,7 @@ export async function guardRun(runId: string): Promise<boolean> {
   const deadlineMs = Number(process.env.SHARDLINE_GUARD_DEADLINE_MS) || undefined;
   const { left } = await checkNoEmulatorsLeft({ runId, ...(deadlineMs ? { deadlineMs } : {}) });
   if (left.length === 0) {
-    console.log(`emulator guard: no emulator process of run ${runId} is left`);
+    process.stdout.write(`emulator guard: no emulator process of run ${runId} is left\n`);
     return true;
   }
   console.error(
