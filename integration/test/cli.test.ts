@@ -286,6 +286,100 @@ describe('shardline CLI (the built binary against the backend)', () => {
     expect(lost).toEqual([]);
   });
 
+  it('leases: lists a running consumer’s leases; rewind is refused while it runs, and --force fences it, which reads the stream again from the start', async () => {
+    const streamName = uniqueName('cli-leases');
+    const app = uniqueName('cli-leases-app');
+    await createStream(streamName, 2);
+    const produced = await run(['produce', '--stream', streamName, '--count', '200', '--json']);
+    expect(JSON.parse(produced.stdout)).toMatchObject({ sent: 200, failed: 0 });
+    const consumer = start([
+      'consume',
+      '--stream',
+      streamName,
+      '--app',
+      app,
+      '--from',
+      'trim-horizon',
+      '--print',
+      '--json',
+    ]);
+    const printed = () =>
+      consumer
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{"type":"record"'))
+        .map((l) => indexOf((JSON.parse(l) as { data: string }).data));
+    try {
+      interface Listed {
+        leases: { shardId: string; owner: string | null; checkpoint: string; lag: unknown }[];
+      }
+      // Every record read and checkpointed: both leases owned and caught up.
+      const listed = await waitFor(
+        async () => {
+          const out = await run(['leases', '--app', app, '--stream', streamName, '--json']);
+          // Until the consumer has created its lease table: LEASE_TABLE_NOT_FOUND.
+          if (out.code !== 0) throw new Error(out.stderr);
+          const parsed = JSON.parse(out.stdout) as Listed;
+          return printed().length >= 200 &&
+            parsed.leases.length === 2 &&
+            parsed.leases.every(
+              (l) =>
+                l.owner !== null &&
+                (l.lag as { pendingRecords?: boolean }).pendingRecords === false,
+            )
+            ? parsed
+            : undefined;
+        },
+        { timeoutMs: 60_000, message: 'both leases owned and caught up' },
+      );
+      expect(listed.leases.map((l) => l.checkpoint)).toEqual([
+        expect.stringMatching(/^\d+$/),
+        expect.stringMatching(/^\d+$/),
+      ]);
+      const human = await run(['leases', '--app', app, '--stream', streamName]);
+      expect(human.stdout).toMatch(
+        /shardId-000000000000\s+\S+\s+\d+\s+\d+\/\d+\s+-\s+-\s+caught up/,
+      );
+
+      // The consumer renews every 3.3 s (failover 10 s): the watch sees it and refuses.
+      const refused = await run(['leases', 'rewind', '--app', app, '--to', 'trim-horizon']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/\[LEASES_IN_USE\]\n$/);
+      expect(printed()).toHaveLength(200);
+
+      const forced = await run([
+        'leases',
+        'rewind',
+        '--app',
+        app,
+        '--to',
+        'trim-horizon',
+        '--force',
+        '--json',
+      ]);
+      expect(forced.code, forced.stderr).toBe(0);
+      const result = JSON.parse(forced.stdout) as {
+        changes: { status: string; fenced: boolean; to: { checkpoint: string } }[];
+      };
+      expect(result.changes).toHaveLength(2);
+      expect(result.changes.every((c) => c.status === 'rewound' && c.fenced)).toBe(true);
+      // Fenced, the worker drops both shards, takes the freed leases again and reads from the start.
+      await waitFor(() => printed().length >= 400, {
+        timeoutMs: 60_000,
+        message: 'records read again',
+      });
+      const again = printed().slice(200);
+      expect(new Set(again).size).toBe(200);
+    } finally {
+      consumer.child.kill('SIGINT');
+      await consumer.exit;
+    }
+    const stopped = JSON.parse((await run(['leases', '--app', app, '--json'])).stdout) as {
+      leases: { owner: string | null }[];
+    };
+    expect(stopped.leases.map((l) => l.owner)).toEqual([null, null]);
+  });
+
   it('local: prints endpoints and env, serves them, and Ctrl-C stops the emulators', async () => {
     const name = uniqueName('cli-local');
     const running = start(['local', '--stream', `${name}:1`, '--json'], {

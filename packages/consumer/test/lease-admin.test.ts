@@ -1,4 +1,5 @@
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { aggregate } from '@shardline/aggregation';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseWatch } from '../src/admin/liveness';
@@ -305,6 +306,39 @@ describe('with a stream (fake Kinesis)', () => {
       oldestUnprocessedAgeMillis: 0,
       millisBehindLatest: 0,
     });
+  });
+
+  it('a checkpoint inside an aggregate: pending only while user records of it remain', async () => {
+    const stream = `agg-${++n}`;
+    fake.createStream(stream, 1);
+    const [agg] = aggregate(
+      ['u0', 'u1', 'u2'].map((d) => ({ partitionKey: 'k', data: Buffer.from(d) })),
+    );
+    const client = fake.client();
+    await client.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: [{ PartitionKey: agg!.partitionKey, Data: agg!.data }],
+      }),
+    );
+    client.destroy();
+    const table = await leaseTables.table();
+    await table.create(
+      newLease(SHARD, { checkpoint: seq(stream, 0), checkpointSubSequenceNumber: 1 }),
+    );
+    const lag = async () =>
+      (
+        await listLeases({
+          applicationName: table.tableName,
+          dynamoDBClient: leaseTables.client(),
+          kinesisClient: fake.client(),
+          streamName: stream,
+        })
+      )[0]!.lag;
+    expect(await lag()).toMatchObject({ available: true, pendingRecords: true });
+    await table.take((await table.get(SHARD))!, 'w');
+    await table.checkpoint(SHARD, 'w', seq(stream, 0), 2);
+    expect(await lag()).toMatchObject({ available: true, pendingRecords: false });
   });
 
   it('a timestamp rewind lands just before the first record at or after it, and a consumer resumes there', async () => {

@@ -39,7 +39,7 @@ export class LeasesInUseError extends LeaseAdminError {
       'LEASES_IN_USE',
       `${leases.length} lease(s) held by running worker(s) ${owners.join(', ')} (${leases
         .map((l) => l.shardId)
-        .join(', ')}): stop the application, or force the rewind to fence them`,
+        .join(', ')}): stop the application first, or force the rewind (--force) to fence them`,
     );
   }
 }

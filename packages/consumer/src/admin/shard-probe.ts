@@ -6,7 +6,9 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { isSentinel } from '../checkpoint/sequence';
 import type { Lease } from '../leases/lease';
-import type { StartPosition } from '../retrieval/types';
+import { decodeRecords } from '../record-decoder';
+import { toRawRecord } from '../retrieval/from-sdk';
+import type { RawKinesisRecord, StartPosition } from '../retrieval/types';
 import type { CheckpointPosition, ResolvedTarget } from './rewind-plan';
 
 /** The stream a lease table's shards belong to, by name or ARN. */
@@ -22,6 +24,7 @@ export type ProbeResult =
       sequenceNumber: string;
       arrival: Date | undefined;
       millisBehindLatest: number | undefined;
+      record: RawKinesisRecord;
     }
   /** Read to the tip of an open shard: nothing at or after the position yet. */
   | { kind: 'caught-up' }
@@ -76,6 +79,7 @@ export async function probeShard(
         sequenceNumber: record.SequenceNumber!,
         arrival: record.ApproximateArrivalTimestamp,
         millisBehindLatest: out.MillisBehindLatest,
+        record: toRawRecord(record),
       };
     iterator = out.NextShardIterator;
     if (iterator && out.MillisBehindLatest === 0) return { kind: 'caught-up' };
@@ -114,8 +118,9 @@ export function resumePosition(p: CheckpointPosition): StartPosition | 'SHARD_EN
 }
 
 /**
- * A lease's lag, from one look at the first record after its checkpoint. Record granularity: a
- * checkpoint inside an aggregate counts the whole aggregate as pending.
+ * A lease's lag, from one look at the first record after its checkpoint. A checkpoint inside an
+ * aggregate is judged as the consumer resumes: the aggregate is decoded, and only if user records
+ * remain after the checkpoint is it pending (else the next record is looked at).
  */
 export async function leaseLag(
   client: KinesisClient,
@@ -138,7 +143,23 @@ export async function leaseLag(
   } as const;
   // A finished shard has nothing left; LATEST means a worker will start at the tip, whenever.
   if (position === 'SHARD_END' || position.type === 'LATEST') return none;
-  const found = await probeShard(client, stream, lease.leaseKey, position, signal);
+  let found = await probeShard(client, stream, lease.leaseKey, position, signal);
+  if (
+    found.kind === 'record' &&
+    position.type === 'AT_SEQUENCE_NUMBER' &&
+    found.sequenceNumber === lease.checkpoint &&
+    decodeRecords([found.record], {
+      shardId: lease.leaseKey,
+      after: {
+        sequenceNumber: lease.checkpoint,
+        subSequenceNumber: lease.checkpointSubSequenceNumber,
+      },
+    }).records.length === 0
+  ) {
+    // The checkpoint is the aggregate's last user record: nothing of it is pending.
+    const after = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: lease.checkpoint } as const;
+    found = await probeShard(client, stream, lease.leaseKey, after, signal);
+  }
   if (found.kind === 'not-found') return { available: false, reason: NO_SUCH_SHARD };
   if (found.kind !== 'record') return none;
   return {
