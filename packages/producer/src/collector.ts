@@ -26,11 +26,6 @@ export class Collector {
   constructor(
     private readonly options: CollectorOptions,
     private readonly send: (batch: KinesisRecord[]) => void,
-    /**
-     * Called with a Kinesis record leaving its shard queue; returns it (or a rebuilt copy without
-     * records that finished meanwhile), or undefined to drop it.
-     */
-    private readonly admit: (record: KinesisRecord) => KinesisRecord | undefined = (r) => r,
   ) {
     this.now = options.now ?? Date.now;
   }
@@ -69,9 +64,7 @@ export class Collector {
     this.clearWake();
   }
 
-  private append(offered: KinesisRecord): void {
-    const record = this.admit(offered);
-    if (!record) return;
+  private append(record: KinesisRecord): void {
     if (
       this.batch.length >= this.options.maxCount ||
       this.batchBytes + record.bytes > this.options.maxBytes

@@ -156,7 +156,6 @@ export class Producer {
     this.collector = new Collector(
       { maxCount: o.collectionMaxCount, maxBytes: o.collectionMaxSize, limiter: this.limiter },
       (batch) => this.sender.send(batch),
-      (record) => this.admit(record),
     );
     this.sender = new Sender(
       this.client,
@@ -167,6 +166,7 @@ export class Producer {
         requestTimeout: o.requestTimeout,
       },
       (batch, result) => this.callReturned(batch, result),
+      (record) => this.admit(record),
     );
     this.retrier = new Retrier(o, {
       succeed: (record, shardId, sequenceNumber, success) =>
@@ -584,8 +584,9 @@ export class Producer {
   // ---- the gate before sending ----
 
   /**
-   * The collector's last look before a Kinesis record joins a request: user records that finished
-   * while it waited (expired, or failed as closed) are left out, and the rest rebuilt in place.
+   * The sender's last look as a Kinesis record's call starts: user records that finished while it
+   * waited (expired, or failed as closed) are left out, and the rest rebuilt in place; one with
+   * none left lets its lane go on.
    */
   private admit(record: KinesisRecord): KinesisRecord | undefined {
     let live = 0;

@@ -31,6 +31,12 @@ export class Sender {
     private readonly client: KinesisClient,
     private readonly options: SenderOptions,
     private readonly onResult: (batch: KinesisRecord[], result: CallResult) => void,
+    /**
+     * The last look at each Kinesis record as its call starts: returns it, a copy rebuilt without
+     * user records that finished while it waited (expired), or undefined to leave it out. From
+     * here on its records are in flight, so nothing reported expired is ever sent.
+     */
+    private readonly admit: (record: KinesisRecord) => KinesisRecord | undefined = (r) => r,
   ) {}
 
   /** Calls in flight and waiting for a connection. */
@@ -43,12 +49,18 @@ export class Sender {
       this.waiting.push(batch);
       return;
     }
+    const entries: KinesisRecord[] = [];
+    for (const e of batch) {
+      const admitted = this.admit(e);
+      if (admitted) entries.push(admitted);
+    }
+    if (entries.length === 0) return;
     this.inFlight++;
-    void this.call(batch).then((result) => {
+    void this.call(entries).then((result) => {
       this.inFlight--;
       const next = this.waiting.shift();
       if (next) this.send(next);
-      this.onResult(batch, result);
+      this.onResult(entries, result);
     });
   }
 

@@ -178,8 +178,7 @@ export class Sequencer {
   private held(lane: Lane): boolean {
     if (this.retired.size === 0 || !lane.range) return false;
     for (const r of this.retired.values())
-      if (!r.range || (r.range.start <= lane.range.end && lane.range.start <= r.range.end))
-        return true;
+      if (!r.range || overlaps(r.range, lane.range)) return true;
     return false;
   }
 
@@ -204,18 +203,14 @@ export class Sequencer {
    */
   private settleRetired(id: string, retired: Retired, unsent: PendingRecord[]): void {
     this.retired.delete(id);
-    const children = [...this.lanes].filter(
-      ([, lane]) =>
-        !lane.busy &&
-        lane.range !== undefined &&
-        retired.range !== undefined &&
-        lane.range.start <= retired.range.end &&
-        retired.range.start <= lane.range.end,
-    );
     const behind: PendingRecord[] = [];
-    for (const [childId, lane] of children) {
-      for (const k of lane.waiting) behind.push(...k.records);
-      lane.waiting = [];
+    // A child may hold records in a lane or only in a partial aggregate: both go behind.
+    const candidates = new Set([...this.lanes.keys(), ...this.hooks.partialShards()]);
+    for (const childId of candidates) {
+      const lane = this.lanes.get(childId);
+      const range = lane ? lane.range : this.hooks.rangeOf(childId);
+      if (lane?.busy || !overlaps(range, retired.range)) continue;
+      if (lane) for (const k of lane.waiting) behind.push(...k.records);
       behind.push(...this.hooks.takePartial(childId));
       this.lanes.delete(childId);
     }
@@ -223,4 +218,8 @@ export class Sequencer {
     // Children held by this parent alone may go now; `reroute` re-created the lanes it used.
     for (const [laneId, lane] of [...this.lanes]) this.release(laneId, lane);
   }
+}
+
+function overlaps(a: ShardRange | undefined, b: ShardRange | undefined): boolean {
+  return a !== undefined && b !== undefined && a.start <= b.end && b.start <= a.end;
 }

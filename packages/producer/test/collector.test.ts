@@ -6,12 +6,11 @@ import { kinesisRecord, userRecord } from './stage-fixtures';
 
 const MiB = 1024 * 1024;
 
-function collector(admit?: (r: KinesisRecord) => KinesisRecord | undefined) {
+function collector() {
   const batches: KinesisRecord[][] = [];
   const c = new Collector(
     { maxCount: 500, maxBytes: 5 * MiB, limiter: new ShardLimiter(100), now: () => Date.now() },
     (batch) => batches.push(batch),
-    admit,
   );
   return { c, batches };
 }
@@ -61,16 +60,5 @@ describe('Collector', () => {
         .slice(-2)
         .map((r) => Buffer.from(r.records[0]!.data).toString()),
     ).toEqual(['h1003', 'h1004']);
-  });
-
-  it('asks admit before a record joins a request: it may drop it or hand a rebuilt one', () => {
-    const keep = kinesisRecord('A', [userRecord('k', 'keep')]);
-    const drop = kinesisRecord('A', [userRecord('k', 'drop')]);
-    const swap = kinesisRecord('A', [userRecord('k', 'old')]);
-    const rebuilt = kinesisRecord('A', [userRecord('k', 'new')]);
-    const { c, batches } = collector((r) => (r === drop ? undefined : r === swap ? rebuilt : r));
-    for (const r of [keep, drop, swap]) c.offer(r);
-    c.flush();
-    expect(batches).toEqual([[keep, rebuilt]]);
   });
 });

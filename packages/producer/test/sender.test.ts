@@ -56,4 +56,26 @@ describe('Sender', () => {
     expect(results.map((r) => r.result.ok)).toEqual([false, true, true]);
     expect(sender.pending).toBe(0);
   });
+
+  it('asks admit as a call starts: it may leave a record out or hand a rebuilt one', async () => {
+    const { client, calls } = heldClient();
+    const keep = kinesisRecord('A', [userRecord('k', 'keep')]);
+    const drop = kinesisRecord('A', [userRecord('k', 'drop')]);
+    const swap = kinesisRecord('A', [userRecord('k', 'old')]);
+    const rebuilt = kinesisRecord('A', [userRecord('j', 'new')]);
+    const results: KinesisRecord[][] = [];
+    const sender = new Sender(
+      client,
+      { streamName: 's', streamArn: undefined, maxConnections: 1, requestTimeout: 6000 },
+      (batch) => results.push(batch),
+      (r) => (r === drop ? undefined : r === swap ? rebuilt : r),
+    );
+    sender.send([keep, drop, swap]);
+    sender.send([drop]); // nothing left: no call
+    expect(calls.map((c) => c.input.Records!.map((r) => r.PartitionKey))).toEqual([['k', 'j']]);
+    calls[0]!.answer();
+    await new Promise((r) => setImmediate(r));
+    expect(results).toEqual([[keep, rebuilt]]);
+    expect(sender.pending).toBe(0);
+  });
 });

@@ -100,11 +100,13 @@ describe('Sequencer', () => {
     // Put since the split, routed to a child: held while P's record is out.
     s.offer(kinesisRecord('C1', [userRecord('k', 'c1')]));
     partials.set('C1', [userRecord('k', 'c2')]);
+    // And one child with records only in a partial aggregate (no lane yet).
+    partials.set('C2', [userRecord('m', 'c3')]);
     expect(data(forwarded)).toEqual(['p1']);
     // P's record failed: it, then P's leftovers, then the child's records, routed again in order.
     s.resend(out);
     expect(rerouted.map((rs) => rs.map((r) => Buffer.from(r.data).toString()))).toEqual([
-      ['p1', 'p2', 'p3', 'c1', 'c2'],
+      ['p1', 'p2', 'p3', 'c1', 'c2', 'c3'],
     ]);
     expect(data(forwarded)).toEqual(['p1']);
   });
