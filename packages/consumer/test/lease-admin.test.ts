@@ -1,3 +1,4 @@
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
 import { FakeKinesis } from '@shardline/fake-kinesis';
@@ -176,6 +177,53 @@ describe('rewindCheckpoints on dynalite', () => {
     // The dead owner, should it come back, can neither renew nor checkpoint.
     await expect(table.renew({ ...s1, leaseCounter: counter }, 'worker-a')).rejects.toThrow();
     await expect(table.checkpoint('s1', 'worker-a', '150', 0)).rejects.toThrow();
+  });
+
+  /** The test's DynamoDB client, but worker-a renews s1 just before each of the first `times` rewind writes. */
+  function renewingBeforeWrites(table: LeaseTable, times: number): DynamoDBClient {
+    const real = leaseTables.client();
+    let left = times;
+    return {
+      send: async (command: unknown, options?: unknown) => {
+        if (command instanceof UpdateItemCommand && left-- > 0)
+          await table.renew((await table.get('s1'))!, 'worker-a');
+        return real.send(command as UpdateItemCommand, options as never);
+      },
+    } as unknown as DynamoDBClient;
+  }
+
+  it('a lease renewed between the watch and its write is left alone (conflict); forced, the write is retried', async () => {
+    const table = await heldTable();
+    const base = {
+      applicationName: table.tableName,
+      to: 'TRIM_HORIZON' as const,
+      failoverTimeMillis: 4000,
+    };
+    const result = await rewindCheckpoints({
+      ...base,
+      dynamoDBClient: renewingBeforeWrites(table, 1),
+      ...fakeTime(),
+    });
+    expect(result.changes.map((c) => [c.shardId, c.status])).toEqual([
+      ['s1', 'conflict'],
+      ['s2', 'rewound'],
+    ]);
+    expect(await table.get('s1')).toMatchObject({ checkpoint: '100', leaseOwner: 'worker-a' });
+
+    const forced = await rewindCheckpoints({
+      ...base,
+      dynamoDBClient: renewingBeforeWrites(table, 2),
+      force: true,
+    });
+    expect(forced.changes[0]).toMatchObject({
+      shardId: 's1',
+      status: 'rewound',
+      owner: 'worker-a',
+    });
+    expect(await table.get('s1')).toMatchObject({
+      checkpoint: 'TRIM_HORIZON',
+      leaseOwner: undefined,
+    });
   });
 
   it('no owned lease (a fleet stopped gracefully): no wait at all', async () => {
