@@ -166,7 +166,7 @@ export class Producer {
         requestTimeout: o.requestTimeout,
       },
       (batch, result) => this.callReturned(batch, result),
-      (record) => this.admit(record),
+      (record) => this.dropFinished(record),
     );
     this.retrier = new Retrier(o, {
       succeed: (record, shardId, sequenceNumber, success) =>
@@ -247,22 +247,9 @@ export class Producer {
   put(record: ProducerRecord, options?: PutOptions): Promise<PutResult> {
     // The common case (valid record, map loaded, room in the buffer) allocates nothing beyond the
     // record's own state and promise: this is the producer's hottest line.
-    let data: Uint8Array;
-    try {
-      data = this.check(record);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    const bytes = data.length + record.partitionKey.length;
-    if (this.mapReady && this.budget.tryAcquire(bytes))
-      return this.accept(record.partitionKey, record.explicitHashKey, data, bytes);
-    return this.acceptWhenRoom(
-      record.partitionKey,
-      record.explicitHashKey,
-      data,
-      bytes,
-      options?.signal,
-    ).outcome;
+    const outcome = new Promise<PutResult>(captureResolvers);
+    this.admit(record, options?.signal, false, capturedResolve, capturedReject);
+    return outcome;
   }
 
   /**
@@ -278,71 +265,77 @@ export class Producer {
     if (!Array.isArray(records))
       return Promise.reject(new TypeError('putMany takes an array of records'));
     const batch = new BatchOutcome(records.length);
+    const signal = options?.signal;
     for (let i = 0; i < records.length; i++) {
-      const record = records[i]!;
-      let data: Uint8Array;
-      try {
-        data = this.check(record);
-      } catch (error) {
-        batch.settle(i, { status: 'rejected', reason: error as Error });
-        continue;
+      const waiting = this.admit(records[i]!, signal, false, undefined, undefined, batch, i);
+      if (waiting) {
+        // No room (or no shard map yet): the rest wait their turn, one after the other, so a
+        // huge call holds one waiter at a time, not one per record.
+        const rest = this.putRestWhenRoom(records, i + 1, waiting, batch, signal);
+        this.accepting.add(rest);
+        void rest.then(() => this.accepting.delete(rest));
+        break;
       }
-      const bytes = data.length + record.partitionKey.length;
-      if (this.mapReady && this.budget.tryAcquire(bytes)) {
-        this.accept(record.partitionKey, record.explicitHashKey, data, bytes, batch, i);
-        continue;
-      }
-      // No room (or no shard map yet): this record and the rest wait their turn, in order.
-      const rest = this.putRestWhenRoom(records, i, data, batch, options?.signal);
-      this.accepting.add(rest);
-      void rest.then(() => this.accepting.delete(rest));
-      break;
     }
     return batch.promise;
   }
 
-  /** The slow part of `putMany`: from `start` on, each record waits for room before the next. */
+  /** The slow part of `putMany`: once `first` is in, each record from `start` on waits for room before the next. */
   private async putRestWhenRoom(
     records: readonly ProducerRecord[],
     start: number,
-    firstData: Uint8Array,
+    first: Promise<void>,
     batch: BatchOutcome,
     signal: AbortSignal | undefined,
   ): Promise<void> {
+    await first;
     for (let i = start; i < records.length; i++) {
-      const record = records[i]!;
-      try {
-        // Records of a call made before `close` still go in while it drains.
-        const data = i === start ? firstData : this.check(record, true);
-        const bytes = data.length + record.partitionKey.length;
-        await this.waitForRoom(bytes, signal);
-        this.accept(record.partitionKey, record.explicitHashKey, data, bytes, batch, i);
-      } catch (error) {
-        batch.settle(i, { status: 'rejected', reason: error as Error });
-      }
+      // Records of a call made before `close` still go in while it drains.
+      const waiting = this.admit(records[i]!, signal, true, undefined, undefined, batch, i);
+      if (waiting) await waiting;
     }
   }
 
-  /** Validates and buffers a record: `accepted` settles when it has buffer room, `outcome` when it is finished. */
-  private submit(
+  /**
+   * Admission, the one way in (`put`, `putMany`, `writable`): checks the record, then takes it in
+   * at once when the shard map is loaded and there is buffer room, else once there is (or the
+   * caller's signal aborts). Its outcome goes to `resolve`/`reject`, or to `batch[index]`; a bad
+   * record's error too. Returns undefined when the record is settled or taken in already, else a
+   * promise that resolves (never rejects) once it is taken in or has failed waiting.
+   */
+  private admit(
     record: ProducerRecord,
     signal: AbortSignal | undefined,
-  ): { accepted: Promise<void>; outcome: Promise<PutResult> } {
+    whileClosing: boolean,
+    resolve: ((result: PutResult) => void) | undefined,
+    reject: ((error: Error) => void) | undefined,
+    batch?: OutcomeBatch,
+    index = 0,
+  ): Promise<void> | undefined {
     let data: Uint8Array;
     try {
-      data = this.check(record);
+      data = this.check(record, whileClosing);
     } catch (error) {
-      const rejected = Promise.reject(error as Error);
-      return { accepted: rejected.catch(() => {}), outcome: rejected };
+      if (batch) batch.settle(index, { status: 'rejected', reason: error as Error });
+      else reject!(error as Error);
+      return undefined;
     }
-    const bytes = data.length + record.partitionKey.length;
+    const { partitionKey, explicitHashKey } = record;
+    const bytes = data.length + partitionKey.length;
     if (this.mapReady && this.budget.tryAcquire(bytes)) {
-      return {
-        accepted: RESOLVED,
-        outcome: this.accept(record.partitionKey, record.explicitHashKey, data, bytes),
-      };
+      this.accept(partitionKey, explicitHashKey, data, bytes, resolve, reject, batch, index);
+      return undefined;
     }
-    return this.acceptWhenRoom(record.partitionKey, record.explicitHashKey, data, bytes, signal);
+    const accepted = this.waitForRoom(bytes, signal).then(
+      () => this.accept(partitionKey, explicitHashKey, data, bytes, resolve, reject, batch, index),
+      (error: Error) => {
+        if (batch) batch.settle(index, { status: 'rejected', reason: error });
+        else reject!(error);
+      },
+    );
+    this.accepting.add(accepted);
+    void accepted.then(() => this.accepting.delete(accepted));
+    return accepted;
   }
 
   /** Checks a record at the boundary; returns its data as it will go out. Throws a typed error for bad input. */
@@ -379,47 +372,18 @@ export class Producer {
     }
   }
 
-  /** The slow way in: waits for the shard map and buffer room (or the caller's abort). */
-  private acceptWhenRoom(
-    partitionKey: string,
-    explicitHashKey: string | undefined,
-    data: Uint8Array,
-    bytes: number,
-    signal: AbortSignal | undefined,
-  ): { accepted: Promise<void>; outcome: Promise<PutResult> } {
-    const accepted = this.waitForRoom(bytes, signal);
-    const outcome = accepted.then(() => this.accept(partitionKey, explicitHashKey, data, bytes));
-    const settledAcceptance = accepted.catch(() => {});
-    this.accepting.add(settledAcceptance);
-    void settledAcceptance.then(() => this.accepting.delete(settledAcceptance));
-    return { accepted: settledAcceptance, outcome };
-  }
-
-  /** Takes a record in (room already acquired). Its outcome goes to `batch` if given, else to the promise returned. */
+  /** Takes a record in (room already acquired); its outcome goes to the resolvers or to `batch[index]`. */
   private accept(
     partitionKey: string,
     explicitHashKey: string | undefined,
     data: Uint8Array,
     bytes: number,
-  ): Promise<PutResult>;
-  private accept(
-    partitionKey: string,
-    explicitHashKey: string | undefined,
-    data: Uint8Array,
-    bytes: number,
-    batch: OutcomeBatch,
+    resolve: ((result: PutResult) => void) | undefined,
+    reject: ((error: Error) => void) | undefined,
+    batch: OutcomeBatch | undefined,
     index: number,
-  ): undefined;
-  private accept(
-    partitionKey: string,
-    explicitHashKey: string | undefined,
-    data: Uint8Array,
-    bytes: number,
-    batch?: OutcomeBatch,
-    index?: number,
-  ): Promise<PutResult> | undefined {
+  ): void {
     const now = this.clock();
-    const outcome = batch ? undefined : new Promise<PutResult>(captureResolvers);
     const record = new PendingRecord(
       partitionKey,
       explicitHashKey,
@@ -428,8 +392,8 @@ export class Producer {
       bytes,
       now,
       now + this.options.recordTtl,
-      batch ? undefined : capturedResolve,
-      batch ? undefined : capturedReject,
+      resolve,
+      reject,
       batch,
       index,
     );
@@ -437,7 +401,6 @@ export class Producer {
     this.expiry.arm();
     this.route(record);
     this.metrics.recordPut(record.predictedShard);
-    return outcome;
   }
 
   /** Milliseconds since the producer's epoch: the clock of record deadlines. */
@@ -549,13 +512,15 @@ export class Producer {
       objectMode: true,
       highWaterMark: options.highWaterMark ?? 16,
       write: (record: ProducerRecord, _encoding, callback) => {
-        const { accepted, outcome } = this.submit(record, undefined);
+        const outcome = new Promise<PutResult>(captureResolvers);
+        const accepted = this.admit(record, undefined, false, capturedResolve, capturedReject);
         outcome.catch((error: Error) => {
           if (onFailure) onFailure(error, record);
           else stream.destroy(error);
         });
         // The next write may come once this record has buffer room, not once it is delivered.
-        void accepted.then(() => callback());
+        if (accepted) void accepted.then(() => callback());
+        else callback();
       },
       final: (callback) => {
         this.flush().then(() => callback(), callback);
@@ -588,7 +553,7 @@ export class Producer {
    * waited (expired, or failed as closed) are left out, and the rest rebuilt in place; one with
    * none left lets its lane go on.
    */
-  private admit(record: KinesisRecord): KinesisRecord | undefined {
+  private dropFinished(record: KinesisRecord): KinesisRecord | undefined {
     let live = 0;
     for (const r of record.records) if (!r.settled) live++;
     if (live === record.records.length) return record;
@@ -734,8 +699,6 @@ export class Producer {
       : `stream ${this.options.streamArn}`;
   }
 }
-
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * One shared executor for every `put` promise: it parks the resolvers here for `accept` to take at
