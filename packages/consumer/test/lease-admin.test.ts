@@ -354,6 +354,19 @@ describe('with a stream (fake Kinesis)', () => {
       oldestUnprocessedAgeMillis: 0,
       millisBehindLatest: 0,
     });
+
+    // A shard that cannot be read costs its lag only, not the listing.
+    fake.inject({ operation: 'GetRecords', kind: 'internal', times: 100 });
+    const unreadable = await listLeases({
+      applicationName: table.tableName,
+      dynamoDBClient: leaseTables.client(),
+      kinesisClient: fake.client({ maxAttempts: 1 }),
+      streamName: stream,
+    });
+    fake.clearFaults();
+    expect(unreadable[0]!.lease.leaseKey).toBe(SHARD);
+    expect(unreadable[0]!.lag).toMatchObject({ available: false });
+    expect((unreadable[0]!.lag as { reason: string }).reason).toMatch(/^reading the shard failed/);
   });
 
   it('a checkpoint inside an aggregate: pending only while user records of it remain', async () => {

@@ -32,6 +32,8 @@ export async function runLeases(args: LeasesArgs, io: CliIo): Promise<number> {
   const dynamodb = dynamoDBClientFor(config);
   const kinesis = args.stream !== undefined ? kinesisClientFor(config) : undefined;
   const table = args.leaseTable ?? args.app;
+  // What a backend error names: the table, and the stream when one was read too.
+  const target = `lease table ${table}${args.stream !== undefined ? ` or stream ${args.stream}` : ''}`;
   const base = {
     applicationName: args.app,
     dynamoDBClient: dynamodb,
@@ -44,7 +46,7 @@ export async function runLeases(args: LeasesArgs, io: CliIo): Promise<number> {
   try {
     if (kinesis && args.stream !== undefined) await checkStream(kinesis, args.stream, config);
     if (args.action === 'list') {
-      const leases = await backendCall(() => listLeases(base), table, config);
+      const leases = await backendCall(() => listLeases(base), target, config);
       io.stdout.write(
         args.json
           ? JSON.stringify({ table, stream: args.stream ?? null, leases: leases.map(leaseJson) }) +
@@ -72,7 +74,7 @@ export async function runLeases(args: LeasesArgs, io: CliIo): Promise<number> {
                 );
             },
           }),
-        table,
+        target,
         config,
       );
     } catch (error) {
@@ -93,17 +95,17 @@ export async function runLeases(args: LeasesArgs, io: CliIo): Promise<number> {
   }
 }
 
-/** Typed errors pass through; SDK and network errors become one line naming the table. */
+/** Typed errors pass through; SDK and network errors become one line naming `what`. */
 async function backendCall<T>(
   call: () => Promise<T>,
-  table: string,
+  what: string,
   config: AwsConfig,
 ): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof ShardlineError || (error as Error).name === 'AbortError') throw error;
-    const wrapped = backendError(error, `lease table ${table}`, config);
+    const wrapped = backendError(error, what, config);
     // A Kinesis shard or stream vanishing mid-call is not the table missing.
     throw wrapped.code === 'STREAM_NOT_FOUND'
       ? new BackendError('BACKEND_FAILED', wrapped.message, { cause: error })

@@ -87,7 +87,15 @@ export async function listLeases(options: LeaseAdminOptions): Promise<LeaseStatu
       continue;
     }
     // One shard at a time: these reads share each shard's 5 reads/s with the running workers.
-    out.push({ lease, lag: await leaseLag(stream.client, stream, lease, now, options.signal) });
+    // A shard that cannot be read (throttled past the SDK's retries, say) costs its lag only.
+    const lag = await leaseLag(stream.client, stream, lease, now, options.signal).catch(
+      (error: unknown): ShardLag => {
+        if (options.signal?.aborted) throw error;
+        const e = error as Error;
+        return { available: false, reason: `reading the shard failed: ${e.name}: ${e.message}` };
+      },
+    );
+    out.push({ lease, lag });
   }
   return out;
 }
