@@ -193,7 +193,8 @@ export async function rewindCheckpoints(options: RewindOptions): Promise<RewindR
     return target !== undefined && !('skip' in target);
   };
   const owned = () => leases.filter((l) => changing(l) && l.leaseOwner !== undefined);
-  if (!force && owned().length > 0) {
+  const watching = !force && owned().length > 0;
+  if (watching) {
     options.onWatch?.({ ownedLeases: owned().length, failoverTimeMillis: failover });
     const sleep = options.sleep ?? abortableSleep;
     for (;;) {
@@ -205,7 +206,7 @@ export async function rewindCheckpoints(options: RewindOptions): Promise<RewindR
       watch.observe(leases, clock());
     }
   }
-  const watchedMillis = force || owned().length === 0 ? 0 : clock() - started;
+  const watchedMillis = watching ? clock() - started : 0;
   const judgedAt = clock();
   const plan = planRewind({
     leases,
