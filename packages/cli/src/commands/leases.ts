@@ -96,11 +96,7 @@ export async function runLeases(args: LeasesArgs, io: CliIo): Promise<number> {
 }
 
 /** Typed errors pass through; SDK and network errors become one line naming `what`. */
-async function backendCall<T>(
-  call: () => Promise<T>,
-  what: string,
-  config: AwsConfig,
-): Promise<T> {
+async function backendCall<T>(call: () => Promise<T>, what: string, config: AwsConfig): Promise<T> {
   try {
     return await call();
   } catch (error) {
