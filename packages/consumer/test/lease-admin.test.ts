@@ -402,6 +402,79 @@ describe('with a stream (fake Kinesis)', () => {
     expect(await lag()).toMatchObject({ available: true, pendingRecords: false });
   });
 
+  it('finished shards are rewound only with the stream, and only if it still has them; a timestamp with no record after it goes to the shard end, start or tip', async () => {
+    const stream = `split-${++n}`;
+    fake.createStream(stream, 1);
+    await put(stream, 0, 3); // on the parent, before the split
+    const [childA, childB] = fake.splitShard(stream, SHARD);
+    const table = await leaseTables.table();
+    await table.create(
+      newLease(SHARD, { checkpoint: 'SHARD_END', childShardIds: [childA, childB] }),
+    );
+    await table.create(newLease(childA, { checkpoint: '12345', parentShardIds: [SHARD] }));
+    await table.create(newLease(childB, { checkpoint: '12345', parentShardIds: [SHARD] }));
+    const gone = 'shardId-000000000099'; // trimmed from the stream long ago
+    await table.create(newLease(gone, { checkpoint: 'SHARD_END' }));
+    const base = {
+      applicationName: table.tableName,
+      dynamoDBClient: leaseTables.client(),
+      dryRun: true,
+    };
+    const withStream = { ...base, kinesisClient: fake.client(), streamName: stream };
+    const moves = (r: Awaited<ReturnType<typeof rewindCheckpoints>>) =>
+      Object.fromEntries([
+        ...r.changes.map((c) => [c.shardId, c.to.checkpoint]),
+        ...r.skipped.map((sk) => [sk.shardId, `skip: ${sk.reason}`]),
+      ]);
+
+    expect(moves(await rewindCheckpoints({ ...base, to: 'TRIM_HORIZON' }))).toEqual({
+      [SHARD]: expect.stringMatching(/^skip: finished.*give the stream/),
+      [gone]: expect.stringMatching(/^skip: finished.*give the stream/),
+      [childA]: 'TRIM_HORIZON',
+      [childB]: 'TRIM_HORIZON',
+    });
+    expect(moves(await rewindCheckpoints({ ...withStream, to: 'TRIM_HORIZON' }))).toEqual({
+      [SHARD]: 'TRIM_HORIZON',
+      [gone]: 'skip: finished, and no longer in the stream',
+      [childA]: 'TRIM_HORIZON',
+      [childB]: 'TRIM_HORIZON',
+    });
+    expect(moves(await rewindCheckpoints({ ...withStream, to: 'LATEST' }))).toMatchObject({
+      [SHARD]: expect.stringMatching(/^skip: finished/),
+    });
+
+    // After the parent's records and with none on the children: the parent (closed) stays at its
+    // end; the children are empty, so their start is exact.
+    const last = fake.records(stream, SHARD)[2]!.arrival;
+    await until(() => Date.now() > last);
+    const timestamp = new Date();
+    expect(moves(await rewindCheckpoints({ ...withStream, to: { timestamp } }))).toEqual({
+      [SHARD]: 'skip: already there', // SHARD_END, where it is
+
+      [gone]: expect.stringMatching(/^skip: the stream has no such shard/),
+      [childA]: 'TRIM_HORIZON',
+      [childB]: 'TRIM_HORIZON',
+    });
+    // A child with records, all before the timestamp: its tip (LATEST), the only position to write.
+    const client = fake.client();
+    for (let i = 0; fake.records(stream, childA).length === 0; i++)
+      await client.send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: [{ PartitionKey: `p${i}`, Data: Buffer.from('x') }],
+        }),
+      );
+    client.destroy();
+    const lastOnChild = Math.max(
+      ...[childA, childB].flatMap((c) => fake.records(stream, c).map((r) => r.arrival)),
+    );
+    await until(() => Date.now() > lastOnChild);
+    const later = new Date();
+    expect(
+      moves(await rewindCheckpoints({ ...withStream, to: { timestamp: later } }))[childA],
+    ).toBe('LATEST');
+  });
+
   it('a timestamp rewind lands just before the first record at or after it, and a consumer resumes there', async () => {
     const stream = `ts-${++n}`;
     fake.createStream(stream, 1);
