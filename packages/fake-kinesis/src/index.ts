@@ -4,3 +4,5 @@ export { FaultPlan, seededRandom, NON_TERMINAL_FAULTS } from './faults';
 export type { FaultRule, FaultKind, FaultHandle, MatchableRule } from './faults';
 export type { ShardState, StoredRecord } from './streams';
 export { readShardRecords } from './read-shard';
+export { checkKeyOrder } from './key-order';
+export type { KeyOrderReport } from './key-order';
