@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from './node-builtins';
 import { ConfigError, InvalidRecordError, RecordTooLargeError } from './errors';
 import { partitionKeyHash } from './hash-key';
 import { validateExplicitHashKey, validatePartitionKey } from './validate';

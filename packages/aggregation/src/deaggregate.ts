@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from './node-builtins';
 import { CorruptAggregateError } from './errors';
 import { DIGEST_BYTES, KPL_MAGIC, WireError, WireReader, startsWith } from './wire';
 

@@ -1,4 +1,4 @@
-import * as crypto from 'node:crypto';
+import { crypto } from './node-builtins';
 
 /** The largest hash key Kinesis knows: 2^128 − 1. */
 export const MAX_HASH_KEY: bigint = (1n << 128n) - 1n;

@@ -1,4 +1,4 @@
-import { debuglog } from 'node:util';
+import { util } from './node-builtins';
 import { jsSnappy, type SnappyCodec } from './snappy-js';
 
 /** Which snappy implementation this process uses for snappy envelopes. */
@@ -13,7 +13,7 @@ const NATIVE_MODULE = 'snappy';
 
 // NODE_DEBUG=shardline prints it on stderr: the usual Node switch, with no logger to pass into
 // this pure package.
-const debug = debuglog('shardline');
+const debug = util.debuglog('shardline');
 
 let selected: SnappyCodec | undefined;
 
