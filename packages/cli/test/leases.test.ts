@@ -8,6 +8,7 @@ import {
 import { startLocalBackend, type LocalBackend } from '@shardline/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, parseCli, type LeasesArgs } from '../src/index';
+import { formatRewind } from '../src/commands/leases';
 import { run, usage as usageError } from './support/cli';
 
 const usage = (argv: string[]): string => usageError(argv).message;
@@ -76,6 +77,35 @@ describe('parseCli: leases', () => {
     expect(usage(['leases', 'rewind', '--app', 'billing', '--sequence', 's1=1/-2'])).toContain(
       '--sequence must be',
     );
+  });
+});
+
+describe('formatRewind', () => {
+  it('says which leases were not rewound, and counts only those that were', () => {
+    const change = {
+      from: { checkpoint: '100', checkpointSubSequenceNumber: 0 },
+      to: { checkpoint: 'TRIM_HORIZON', checkpointSubSequenceNumber: 0 },
+      liveness: 'expired' as const,
+      leaseCounter: 5,
+    };
+    const text = formatRewind({
+      tableName: 't',
+      dryRun: false,
+      forced: false,
+      watchedMillis: 10_500,
+      changes: [
+        { ...change, shardId: 's1', owner: 'w1', status: 'conflict' },
+        { ...change, shardId: 's2', owner: 'w2', status: 'rewound', leaseCounterAfter: 6 },
+      ],
+      skipped: [{ shardId: 's3', reason: 'already there' }],
+    });
+    expect(text.split('\n')).toEqual([
+      's1  100/0 -> TRIM_HORIZON  NOT REWOUND: the lease changed after it was read (owner then: w1)',
+      's2  100/0 -> TRIM_HORIZON  fenced w2 (expired), leaseCounter 5 -> 6',
+      's3  left as is: already there',
+      'rewound 1 lease(s) in table t; fenced w2',
+      '',
+    ]);
   });
 });
 

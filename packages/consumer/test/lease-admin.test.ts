@@ -192,7 +192,7 @@ describe('rewindCheckpoints on dynalite', () => {
     } as unknown as DynamoDBClient;
   }
 
-  it('a lease renewed between the watch and its write is left alone (conflict); forced, the write is retried', async () => {
+  it('a lease renewed between the watch and its write is left alone (conflict); forced, the write fences it anyway', async () => {
     const table = await heldTable();
     const base = {
       applicationName: table.tableName,
@@ -210,19 +210,25 @@ describe('rewindCheckpoints on dynalite', () => {
     ]);
     expect(await table.get('s1')).toMatchObject({ checkpoint: '100', leaseOwner: 'worker-a' });
 
+    // Forced, the write lands whatever renewed in between, and reports what it overwrote.
+    const counterBefore = (await table.get('s1'))!.leaseCounter;
     const forced = await rewindCheckpoints({
       ...base,
-      dynamoDBClient: renewingBeforeWrites(table, 2),
+      dynamoDBClient: renewingBeforeWrites(table, 1),
       force: true,
     });
     expect(forced.changes[0]).toMatchObject({
       shardId: 's1',
       status: 'rewound',
       owner: 'worker-a',
+      from: { checkpoint: '100' },
+      leaseCounter: counterBefore + 1,
+      leaseCounterAfter: counterBefore + 2,
     });
     expect(await table.get('s1')).toMatchObject({
       checkpoint: 'TRIM_HORIZON',
       leaseOwner: undefined,
+      leaseCounter: counterBefore + 2,
     });
   });
 

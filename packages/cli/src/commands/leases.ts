@@ -196,7 +196,8 @@ export function formatRewind(result: RewindResult): string {
       c.owner === undefined
         ? 'free lease'
         : `${c.status === 'planned' ? 'would fence' : 'fenced'} ${c.owner} (${c.liveness === 'unknown' ? 'forced' : c.liveness})`;
-    if (c.status === 'conflict') return `${move}  NOT REWOUND: the lease changed (${who})`;
+    if (c.status === 'conflict')
+      return `${move}  NOT REWOUND: the lease changed after it was read (owner then: ${c.owner ?? 'none'})`;
     return `${move}  ${who}, ${counter}`;
   });
   for (const s of result.skipped) lines.push(`${s.shardId}  left as is: ${s.reason}`);

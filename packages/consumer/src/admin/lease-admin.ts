@@ -153,8 +153,6 @@ export interface RewindResult {
   watchedMillis: number;
 }
 
-const FENCE_ATTEMPTS = 5;
-
 /**
  * Moves an application's checkpoints: every shard (or `shardIds`) to `to`, and/or shards to
  * explicit `sequences`. Safe against running workers:
@@ -164,13 +162,13 @@ const FENCE_ATTEMPTS = 5;
  *   its worker is gone) or has moved (live). A live one refuses the whole rewind with
  *   {@link LeasesInUseError} before anything is written. With no owned lease (a fleet that
  *   stopped gracefully releases its leases) there is nothing to wait for.
- * - Each write is conditional on the `leaseCounter` just read and also removes `leaseOwner`
- *   (and any hand-off or pending checkpoint), adding 1 to the counter. A worker that renews in
- *   between makes the write fail (`conflict`) rather than be overwritten. Removing the owner is
- *   what fences a Shardline worker's checkpoints (conditional on `leaseOwner`) and KCL workers'
- *   (conditional on `leaseCounter`); either's next renewal fails and it drops the shard.
- * - With `force`, nothing is watched; a write that loses to a renewal is retried on the lease as
- *   re-read, so every owner is fenced.
+ * - Each write removes `leaseOwner` (and any hand-off or pending checkpoint) and adds 1 to the
+ *   counter, conditional on the `leaseCounter` just read: a worker that renews in between makes
+ *   the write fail (`conflict`) rather than be overwritten. Removing the owner is what fences a
+ *   Shardline worker's checkpoints (conditional on `leaseOwner`) and KCL workers' (conditional on
+ *   `leaseCounter`); either's next renewal fails and it drops the shard.
+ * - With `force`, nothing is watched and the write is conditional only on the lease existing, so
+ *   it fences whoever holds the lease when it lands; each change reports what it overwrote.
  *
  * Finished shards (`SHARD_END`) are rewound only when the stream is given and still has them.
  * A timestamp rewind reads each shard once (see `timestampTarget`). The writes are one per lease,
@@ -230,47 +228,25 @@ export async function rewindCheckpoints(options: RewindOptions): Promise<RewindR
       continue;
     }
     // No abort check here: a few quick writes finished beat a rewind left half done.
-    result.changes.push(await applyChange(options.dynamoDBClient, table, change, force));
+    result.changes.push(await applyChange(options.dynamoDBClient, table.tableName, change, force));
   }
   return result;
 }
 
-/** The conditional write of one change; under `force`, retried on the lease as re-read. */
-async function applyChange(
-  client: DynamoDBClient,
-  table: LeaseTable,
-  planned: PlannedChange,
-  force: boolean,
-): Promise<RewindChange> {
-  let change = planned;
-  for (let attempt = 1; ; attempt++) {
-    const written = await writeRewind(client, table.tableName, change);
-    if (written) return { ...change, status: 'rewound', leaseCounterAfter: written.leaseCounter };
-    const current = force && attempt < FENCE_ATTEMPTS ? await table.get(change.shardId) : undefined;
-    if (!current) return { ...change, status: 'conflict' };
-    change = {
-      ...change,
-      from: {
-        checkpoint: current.checkpoint,
-        checkpointSubSequenceNumber: current.checkpointSubSequenceNumber,
-      },
-      owner: current.leaseOwner,
-      leaseCounter: current.leaseCounter,
-    };
-  }
-}
-
 /**
- * The rewind-and-fence write: the new checkpoint, no owner, counter + 1, conditional on the counter
- * read. It also clears a hand-off in progress (`checkpointOwner`) and KCL's two-phase
- * `pendingCheckpoint*`, which describe positions the rewind has made meaningless. Undefined when
- * the condition failed.
+ * The rewind-and-fence write of one lease: the new checkpoint, no owner, counter + 1. It also
+ * clears a hand-off in progress (`checkpointOwner`) and the KCL's two-phase `pendingCheckpoint*`,
+ * which describe positions the rewind has made meaningless. Without `force` it is conditional on
+ * the counter read (a worker that renewed since wins: `conflict`); with `force` only on the lease
+ * still existing, so it fences whoever holds the lease when it lands, and the change reports the
+ * lease as the write found it (`ALL_OLD`), not as it was read.
  */
-async function writeRewind(
+async function applyChange(
   client: DynamoDBClient,
   tableName: string,
   change: PlannedChange,
-): Promise<Lease | undefined> {
+  force: boolean,
+): Promise<RewindChange> {
   try {
     const out = await client.send(
       new UpdateItemCommand({
@@ -278,21 +254,33 @@ async function writeRewind(
         Key: { leaseKey: { S: change.shardId } },
         UpdateExpression:
           'SET checkpoint = :cp, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero, leaseCounter = leaseCounter + :one REMOVE leaseOwner, checkpointOwner, pendingCheckpoint, pendingCheckpointSubSequenceNumber, pendingCheckpointState',
-        ConditionExpression: 'leaseCounter = :counter',
+        ConditionExpression: force ? 'attribute_exists(leaseCounter)' : 'leaseCounter = :counter',
         ExpressionAttributeValues: {
           ':cp': { S: change.to.checkpoint },
           ':sub': { N: String(change.to.checkpointSubSequenceNumber) },
           ':zero': { N: '0' },
           ':one': { N: '1' },
-          ':counter': { N: String(change.leaseCounter) },
+          ...(force ? {} : { ':counter': { N: String(change.leaseCounter) } }),
         },
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: 'ALL_OLD',
       }),
       { abortSignal: AbortSignal.timeout(10_000) },
     );
-    return leaseFromItem(out.Attributes ?? {});
+    const before = leaseFromItem(out.Attributes ?? {});
+    return {
+      ...change,
+      from: {
+        checkpoint: before.checkpoint,
+        checkpointSubSequenceNumber: before.checkpointSubSequenceNumber,
+      },
+      owner: before.leaseOwner,
+      leaseCounter: before.leaseCounter,
+      status: 'rewound',
+      leaseCounterAfter: before.leaseCounter + 1,
+    };
   } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+    if ((error as Error).name === 'ConditionalCheckFailedException')
+      return { ...change, status: 'conflict' };
     throw error;
   }
 }
