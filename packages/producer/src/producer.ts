@@ -21,10 +21,11 @@ import { ShardLimiter } from './limiter';
 import { producerLogger } from './logger';
 import { MetricsRecorder, type ProducerStats } from './metrics';
 import { resolveOptions, type ProducerOptions, type ResolvedOptions } from './options';
-import type { Attempt, PutOutcome, PutResult } from './outcome';
+import { Outcomes, type PutOutcome, type PutResult } from './outcome';
 import { BatchOutcome } from './batch-outcome';
 import { Expiry } from './expiry';
 import { Retrier } from './retrier';
+import { Router } from './router';
 import { errorCode } from './retry-policy';
 import { Sender, type CallResult } from './sender';
 import { Sequencer } from './sequencer';
@@ -85,9 +86,8 @@ export class Producer {
   private readonly sender: Sender;
   private readonly retrier: Retrier;
   private readonly expiry: Expiry;
-  /** Records whose hash key no open shard owns, in put order (see `park`). */
-  private parked: PendingRecord[] = [];
-  private parkTimer: NodeJS.Timeout | undefined;
+  private readonly outcomes: Outcomes;
+  private readonly router: Router;
   private flushQueued = false;
   private flushOnReturn = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -128,6 +128,15 @@ export class Producer {
       o.requestTimeout,
     );
     this.limiter = new ShardLimiter(o.rateLimit);
+    this.router = new Router(
+      this.shardMap,
+      (record) => {
+        this.stage.add(record);
+        this.armTick();
+      },
+      (fn, ms) => this.later(fn, ms),
+      this.logger,
+    );
     // The wiring, in the order data flows: route → aggregate stage → sequencer (ordering lanes)
     // → collector (limiter, batching) → sender → retrier → outcome, or back to a lane or to route.
     this.stage = new AggregateStage(
@@ -145,7 +154,7 @@ export class Producer {
         if (waited) this.flushSoon();
         else this.armTick();
       },
-      reroute: (records) => this.reroute(records),
+      reroute: (records) => this.router.reroute(records),
       takePartial: (shardId) => this.stage.take(shardId),
       partialShards: () => this.stage.shardIds(),
       rangeOf: (shardId) => this.shardMap.ranges?.range(shardId),
@@ -170,8 +179,8 @@ export class Producer {
     );
     this.retrier = new Retrier(o, {
       succeed: (record, shardId, sequenceNumber, success) =>
-        this.succeedAll(record, shardId, sequenceNumber, success),
-      fail: (record, error) => this.finishFailure(record, error),
+        this.outcomes.succeed(record, shardId, sequenceNumber, success),
+      fail: (record, error) => this.outcomes.fail(record, error),
       finished: (record) => this.sequencer.finished(record),
       retry: (record, delayMs, reroute) =>
         this.later(() => this.sequencer.resend(record, reroute), delayMs),
@@ -194,7 +203,7 @@ export class Producer {
         set: (fn, ms) => setTimeout(fn, ms),
         clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
       },
-      (record, error) => this.finishFailure(record, error),
+      (record, error) => this.outcomes.fail(record, error),
     );
     this.budget = new BufferBudget(
       o.maxBufferedRecords,
@@ -204,6 +213,7 @@ export class Producer {
         aggregateCompression: o.compression?.scope === 'aggregate',
       }),
     );
+    this.outcomes = new Outcomes(this.ledger, this.metrics, this.budget, () => this.clock());
   }
 
   /**
@@ -399,26 +409,13 @@ export class Producer {
     );
     this.ledger.add(record);
     this.expiry.arm();
-    this.route(record);
+    this.router.route(record);
     this.metrics.recordPut(record.predictedShard);
   }
 
   /** Milliseconds since the producer's epoch: the clock of record deadlines. */
   private clock(): number {
     return Date.now() - this.epoch;
-  }
-
-  /** Predicts the record's shard with the current map and hands it to the aggregate stage. */
-  private route(record: PendingRecord): void {
-    const shard = this.shardMap.ranges!.find(record.hashKey);
-    if (!shard) {
-      // A gap in the open shards (mid-resharding); a key's later records hash there too, so they park behind it.
-      this.park(record);
-      return;
-    }
-    record.predictedShard = shard.shardId;
-    this.stage.add(record);
-    this.armTick();
   }
 
   /** Waits until every record put before this call has its outcome. */
@@ -470,7 +467,7 @@ export class Producer {
       new ProducerClosedError('producer closed while the put waited for buffer room'),
     );
     for (const record of this.ledger.toArray()) {
-      this.finishFailure(
+      this.outcomes.fail(
         record,
         new ProducerClosedError('producer closed before the record was delivered', record.attempts),
       );
@@ -601,86 +598,7 @@ export class Producer {
     const open = new Set(ranges.ranges.map((r) => r.shardId));
     this.limiter.retain(open);
     this.sequencer.retire(open);
-    this.reroute(this.parked.splice(0));
-  }
-
-  private reroute(records: PendingRecord[]): void {
-    for (const r of records) if (!r.settled) this.route(r);
-  }
-
-  /**
-   * A record whose hash key no open shard owns (a gap in the map mid-resharding) waits here, in
-   * order, while the map is fetched again every 100 ms; its TTL still runs (see Expiry).
-   */
-  private park(record: PendingRecord): void {
-    this.parked.push(record);
-    if (this.parkTimer) return;
-    const retry = () => {
-      this.parkTimer = undefined;
-      this.parked = this.parked.filter((r) => !r.settled);
-      if (this.parked.length === 0 || this.closed) return;
-      void this.shardMap
-        .refresh('no shard for hash key', this.shardMap.version)
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'shard map refresh failed'));
-      this.parkTimer = this.later(retry, 100);
-    };
-    this.parkTimer = this.later(retry, 100);
-  }
-
-  /**
-   * Resolves every user record of a Kinesis record that Kinesis took. The hot path of the
-   * producer: counters and the buffer budget are updated once per Kinesis record, and records that
-   * succeeded at their first try share one frozen attempts list.
-   */
-  private succeedAll(
-    e: KinesisRecord,
-    shardId: string,
-    sequenceNumber: string,
-    success: Attempt,
-  ): void {
-    const firstTry: readonly Attempt[] = Object.freeze([success]);
-    const listening = this.metrics.listening;
-    let released = 0;
-    let releasedBytes = 0;
-    for (let i = 0; i < e.records.length; i++) {
-      const r = e.records[i]!;
-      if (r.settled) continue;
-      let attempts: readonly Attempt[];
-      if (r.attempts.length === 0) attempts = firstTry;
-      else {
-        r.addAttempt(success);
-        attempts = r.attempts;
-      }
-      const result: PutResult = e.aggregated
-        ? { shardId, sequenceNumber, subSequenceNumber: i, aggregated: true, attempts }
-        : { shardId, sequenceNumber, aggregated: false, attempts };
-      released++;
-      releasedBytes += r.bufferedBytes;
-      if (listening)
-        this.metrics.emit({
-          type: 'recordSucceeded',
-          shardId,
-          bufferedMs: this.clock() - r.acceptedAt,
-          attempts: attempts.length,
-        });
-      r.succeed(result);
-      // After the outcome: a flush waiting on the ledger then resumes after the caller's own handler.
-      this.ledger.remove(r);
-    }
-    if (!listening) this.metrics.recordsSucceeded(shardId, released);
-    this.budget.releaseMany(released, releasedBytes);
-  }
-
-  private finishFailure(record: PendingRecord, error: Error & { code?: string }): void {
-    if (record.settled) return;
-    this.metrics.emit({ type: 'recordFailed', code: error.code ?? error.name });
-    record.fail(error);
-    this.release(record);
-  }
-
-  private release(record: PendingRecord): void {
-    this.ledger.remove(record);
-    this.budget.release(record.bufferedBytes);
+    this.router.mapChanged();
   }
 
   private later(fn: () => void, ms: number): NodeJS.Timeout | undefined {
