@@ -200,7 +200,10 @@ export class Producer {
       o.recordTtl,
       {
         now: () => this.clock(),
-        set: (fn, ms) => setTimeout(fn, ms),
+        // Unref'd: whatever a pending record waits on (a request, a retry, the tick, a parked
+        // record's map refresh) holds the process; the expiry timer alone must not keep an idle
+        // producer's process alive until the last record's deadline.
+        set: (fn, ms) => setTimeout(fn, ms).unref(),
         clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
       },
       (record, error) => this.outcomes.fail(record, error),
