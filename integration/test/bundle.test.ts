@@ -148,13 +148,12 @@ const PURE_JS_LINE =
   /SHARDLINE \d+: snappy: pure-JS implementation; the native addon did not load: Cannot find module 'snappy'/;
 
 describe.each(['esm', 'cjs'] as const)('bundled with esbuild (%s), run alone', (format) => {
-  it('@shardline/aggregation: gzip and snappy envelopes both ways, snappy through pure JS', async () => {
+  it('@shardline/aggregation: gzip and snappy envelopes both ways; snappy in pure JS alone, through the addon installed beside it', async () => {
     const file = await bundle('aggregation-script.ts', format);
-    const { out, stderr } = await runAlone(file, {
-      BUNDLE_ENVELOPE: Buffer.from(
-        compress(Buffer.from('written by the addon'), 'snappy'),
-      ).toString('hex'),
-    });
+    const envelope = Buffer.from(compress(Buffer.from('written by the addon'), 'snappy')).toString(
+      'hex',
+    );
+    const { out, stderr } = await runAlone(file, { BUNDLE_ENVELOPE: envelope });
     expect(out).toEqual({
       gzip: 50,
       snappy: 50,
@@ -162,6 +161,14 @@ describe.each(['esm', 'cjs'] as const)('bundled with esbuild (%s), run alone', (
       snappy_implementation: 'js',
     });
     expect(stderr).toMatch(PURE_JS_LINE);
+    // With the addon installed beside the bundle (CDK's nodeModules: ['snappy'], a Serverless
+    // external), the same file finds and uses it.
+    const modules = join(dirname(file), 'node_modules');
+    mkdirSync(modules);
+    symlinkSync(realpathSync(join(project, 'node_modules/snappy')), join(modules, 'snappy'));
+    const beside = await runAlone(file, { BUNDLE_ENVELOPE: envelope });
+    expect(beside.out).toEqual({ ...out, snappy_implementation: 'native' });
+    expect(beside.stderr).toMatch(/SHARDLINE \d+: snappy: native addon/);
   });
 
   it('@shardline/consumer/lambda: a KPL event with gzip and snappy envelopes, a poison record and a failure', async () => {
