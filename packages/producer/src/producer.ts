@@ -2,16 +2,9 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
-import {
-  RecordTooLargeError,
-  HashKeyCache,
-  compress,
-  toBytes,
-  validateExplicitHashKey,
-  validatePartitionKey,
-} from '@shardline/aggregation';
 import type { Logger } from 'pino';
 import { Writable } from 'node:stream';
+import { Admission } from './admission';
 import { AggregateStage } from './aggregate-stage';
 import { BufferBudget, heldPerUserByte } from './backpressure';
 import { Collector } from './collector';
@@ -31,7 +24,6 @@ import { Sender, type CallResult } from './sender';
 import { Sequencer } from './sequencer';
 import { ShardMap, type ShardRanges } from './shard-map';
 import { PendingLedger } from './pending-ledger';
-import { PendingRecord, type OutcomeBatch } from './user-record';
 
 /** A record to put. `data` as bytes, or a string sent as UTF-8. */
 export interface ProducerRecord {
@@ -78,15 +70,13 @@ export class Producer {
   private readonly stage: AggregateStage;
   private readonly collector: Collector;
   private readonly budget: BufferBudget;
-  private readonly hashKeys = new HashKeyCache();
   private readonly ledger = new PendingLedger();
-  /** Puts still waiting for the shard map or buffer room. */
-  private readonly accepting = new Set<Promise<void>>();
   private readonly sequencer: Sequencer;
   private readonly sender: Sender;
   private readonly retrier: Retrier;
   private readonly expiry: Expiry;
   private readonly outcomes: Outcomes;
+  private readonly admission: Admission;
   private readonly router: Router;
   private flushQueued = false;
   private flushOnReturn = false;
@@ -98,7 +88,6 @@ export class Producer {
   private closing = false;
   private closed = false;
   private ready: Promise<void> | undefined;
-  private mapReady = false;
   /**
    * Record times (accepted, deadline) are ms since this epoch: small integers V8 stores inline,
    * where epoch milliseconds are doubles it boxes, two allocations per record.
@@ -216,6 +205,24 @@ export class Producer {
         aggregateCompression: o.compression?.scope === 'aggregate',
       }),
     );
+    this.admission = new Admission(
+      {
+        recordCompression: o.compression?.scope === 'record' ? o.compression.codec : undefined,
+        maxRecordBytes: o.maxRecordBytes,
+        recordTtl: o.recordTtl,
+      },
+      this.budget,
+      {
+        start: () => this.start(),
+        takeIn: (record) => {
+          this.ledger.add(record);
+          this.expiry.arm();
+          this.router.route(record);
+          this.metrics.recordPut(record.predictedShard);
+        },
+        clock: () => this.clock(),
+      },
+    );
     this.outcomes = new Outcomes(this.ledger, this.metrics, this.budget, () => this.clock());
   }
 
@@ -227,7 +234,7 @@ export class Producer {
     this.ready ??= this.shardMap
       .get()
       .then(() => {
-        this.mapReady = true;
+        this.admission.mapReady = true;
         this.refreshTimer = setInterval(() => {
           void this.shardMap
             .refresh('interval')
@@ -261,7 +268,7 @@ export class Producer {
     // The common case (valid record, map loaded, room in the buffer) allocates nothing beyond the
     // record's own state and promise: this is the producer's hottest line.
     const outcome = new Promise<PutResult>(captureResolvers);
-    this.admit(record, options?.signal, false, capturedResolve, capturedReject);
+    this.admission.admit(record, options?.signal, false, capturedResolve, capturedReject);
     return outcome;
   }
 
@@ -280,13 +287,20 @@ export class Producer {
     const batch = new BatchOutcome(records.length);
     const signal = options?.signal;
     for (let i = 0; i < records.length; i++) {
-      const waiting = this.admit(records[i]!, signal, false, undefined, undefined, batch, i);
+      const waiting = this.admission.admit(
+        records[i]!,
+        signal,
+        false,
+        undefined,
+        undefined,
+        batch,
+        i,
+      );
       if (waiting) {
         // No room (or no shard map yet): the rest wait their turn, one after the other, so a
         // huge call holds one waiter at a time, not one per record.
         const rest = this.putRestWhenRoom(records, i + 1, waiting, batch, signal);
-        this.accepting.add(rest);
-        void rest.then(() => this.accepting.delete(rest));
+        this.admission.track(rest);
         break;
       }
     }
@@ -304,116 +318,17 @@ export class Producer {
     await first;
     for (let i = start; i < records.length; i++) {
       // Records of a call made before `close` still go in while it drains.
-      const waiting = this.admit(records[i]!, signal, true, undefined, undefined, batch, i);
+      const waiting = this.admission.admit(
+        records[i]!,
+        signal,
+        true,
+        undefined,
+        undefined,
+        batch,
+        i,
+      );
       if (waiting) await waiting;
     }
-  }
-
-  /**
-   * Admission, the one way in (`put`, `putMany`, `writable`): checks the record, then takes it in
-   * at once when the shard map is loaded and there is buffer room, else once there is (or the
-   * caller's signal aborts). Its outcome goes to `resolve`/`reject`, or to `batch[index]`; a bad
-   * record's error too. Returns undefined when the record is settled or taken in already, else a
-   * promise that resolves (never rejects) once it is taken in or has failed waiting.
-   */
-  private admit(
-    record: ProducerRecord,
-    signal: AbortSignal | undefined,
-    whileClosing: boolean,
-    resolve: ((result: PutResult) => void) | undefined,
-    reject: ((error: Error) => void) | undefined,
-    batch?: OutcomeBatch,
-    index = 0,
-  ): Promise<void> | undefined {
-    let data: Uint8Array;
-    try {
-      data = this.check(record, whileClosing);
-    } catch (error) {
-      if (batch) batch.settle(index, { status: 'rejected', reason: error as Error });
-      else reject!(error as Error);
-      return undefined;
-    }
-    const { partitionKey, explicitHashKey } = record;
-    const bytes = data.length + partitionKey.length;
-    if (this.mapReady && this.budget.tryAcquire(bytes)) {
-      this.accept(partitionKey, explicitHashKey, data, bytes, resolve, reject, batch, index);
-      return undefined;
-    }
-    const accepted = this.waitForRoom(bytes, signal).then(
-      () => this.accept(partitionKey, explicitHashKey, data, bytes, resolve, reject, batch, index),
-      (error: Error) => {
-        if (batch) batch.settle(index, { status: 'rejected', reason: error });
-        else reject!(error);
-      },
-    );
-    this.accepting.add(accepted);
-    void accepted.then(() => this.accepting.delete(accepted));
-    return accepted;
-  }
-
-  /** Checks a record at the boundary; returns its data as it will go out. Throws a typed error for bad input. */
-  private check(record: ProducerRecord, whileClosing = false): Uint8Array {
-    if (this.closed || (this.closing && !whileClosing))
-      throw new ProducerClosedError('producer is closed');
-    if (record === null || typeof record !== 'object')
-      throw new TypeError('put takes a record object');
-    const partitionKey = validatePartitionKey(record.partitionKey);
-    validateExplicitHashKey(record.explicitHashKey);
-    let data = toBytes(record.data);
-    if (this.options.compression?.scope === 'record')
-      data = compress(data, this.options.compression.codec);
-    const max = this.options.maxRecordBytes;
-    // A UTF-16 unit takes at most 3 UTF-8 bytes: most records are clearly within the limit
-    // without measuring the key's UTF-8 length.
-    if (data.length + partitionKey.length * 3 > max) {
-      const size = data.length + Buffer.byteLength(partitionKey, 'utf8');
-      if (size > max) throw new RecordTooLargeError(size, max);
-    }
-    return data;
-  }
-
-  /**
-   * Waits for the shard map and buffer room for a record of `bytes` (or the caller's abort). A put
-   * made before `close` still gets room while close drains; once closed, none.
-   */
-  private async waitForRoom(bytes: number, signal: AbortSignal | undefined): Promise<void> {
-    await this.start();
-    await this.budget.acquire(bytes, signal);
-    if (this.closed) {
-      this.budget.release(bytes);
-      throw new ProducerClosedError('producer is closed');
-    }
-  }
-
-  /** Takes a record in (room already acquired); its outcome goes to the resolvers or to `batch[index]`. */
-  private accept(
-    partitionKey: string,
-    explicitHashKey: string | undefined,
-    data: Uint8Array,
-    bytes: number,
-    resolve: ((result: PutResult) => void) | undefined,
-    reject: ((error: Error) => void) | undefined,
-    batch: OutcomeBatch | undefined,
-    index: number,
-  ): void {
-    const now = this.clock();
-    const record = new PendingRecord(
-      partitionKey,
-      explicitHashKey,
-      data,
-      this.hashKeys.of(partitionKey, explicitHashKey),
-      bytes,
-      now,
-      now + this.options.recordTtl,
-      resolve,
-      reject,
-      batch,
-      index,
-    );
-    this.ledger.add(record);
-    this.expiry.arm();
-    this.router.route(record);
-    this.metrics.recordPut(record.predictedShard);
   }
 
   /** Milliseconds since the producer's epoch: the clock of record deadlines. */
@@ -423,7 +338,7 @@ export class Producer {
 
   /** Waits until every record put before this call has its outcome. */
   async flush(): Promise<void> {
-    const accepting = [...this.accepting];
+    const accepting = [...this.admission.waiting];
     let drained = this.ledger.drained();
     this.tick();
     if (accepting.length > 0) {
@@ -444,6 +359,7 @@ export class Producer {
   async close(options: CloseOptions = {}): Promise<void> {
     if (this.closed) return;
     this.closing = true;
+    this.admission.closing = true;
     const everything = this.flush();
     const stops: Promise<void>[] = [everything];
     const cleanups: (() => void)[] = [];
@@ -476,6 +392,7 @@ export class Producer {
       );
     }
     this.closed = true;
+    this.admission.closed = true;
     this.collector.stop();
     this.expiry.stop();
     if (this.tickTimer) clearTimeout(this.tickTimer);
@@ -513,7 +430,13 @@ export class Producer {
       highWaterMark: options.highWaterMark ?? 16,
       write: (record: ProducerRecord, _encoding, callback) => {
         const outcome = new Promise<PutResult>(captureResolvers);
-        const accepted = this.admit(record, undefined, false, capturedResolve, capturedReject);
+        const accepted = this.admission.admit(
+          record,
+          undefined,
+          false,
+          capturedResolve,
+          capturedReject,
+        );
         outcome.catch((error: Error) => {
           if (onFailure) onFailure(error, record);
           else stream.destroy(error);
