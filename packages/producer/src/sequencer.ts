@@ -68,20 +68,6 @@ export class Sequencer {
     private readonly hooks: SequencerHooks,
   ) {}
 
-  /** Kinesis records held back in lanes. */
-  get waiting(): number {
-    let n = 0;
-    for (const lane of this.lanes.values()) n += lane.waiting.length;
-    return n;
-  }
-
-  /** Lanes with a record out. */
-  get busyLanes(): number {
-    let n = 0;
-    for (const lane of this.lanes.values()) if (lane.busy) n++;
-    return n + this.retired.size;
-  }
-
   offer(record: KinesisRecord): void {
     if (this.mode === 'off') {
       this.hooks.forward(record, false);

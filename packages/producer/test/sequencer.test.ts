@@ -25,58 +25,51 @@ function sequencer(mode: OrderingMode, ranges: ShardRange[] = []) {
   return { s, forwarded, rerouted, partials, ranges };
 }
 
+/** Offers one single-record Kinesis record per `[shard, key, data]`, in order; returns them. */
+function offerAll(s: Sequencer, ...specs: [string, string, string][]): KinesisRecord[] {
+  return specs.map(([shard, key, text]) => {
+    const record = kinesisRecord(shard, [userRecord(key, text)]);
+    s.offer(record);
+    return record;
+  });
+}
+
 const data = (records: { record: KinesisRecord }[]) =>
   records.map((f) => f.record.records.map((r) => Buffer.from(r.data).toString()).join(','));
 
 describe('Sequencer', () => {
   it("'shard': one Kinesis record of a shard out at a time; other shards go alongside", () => {
     const { s, forwarded } = sequencer('shard');
-    const a1 = kinesisRecord('A', [userRecord('k', 'a1')]);
-    const a2 = kinesisRecord('A', [userRecord('k', 'a2')]);
-    const b1 = kinesisRecord('B', [userRecord('j', 'b1')]);
-    s.offer(a1);
-    s.offer(a2);
-    s.offer(b1);
+    const [a1] = offerAll(s, ['A', 'k', 'a1'], ['A', 'k', 'a2'], ['B', 'j', 'b1']);
     expect(data(forwarded)).toEqual(['a1', 'b1']);
-    s.finished(a1);
+    s.finished(a1!);
     expect(data(forwarded)).toEqual(['a1', 'b1', 'a2']);
     expect(forwarded[2]!.waited).toBe(true);
   });
 
   it('a record to retry goes again before anything behind it in its lane', () => {
     const { s, forwarded } = sequencer('shard');
-    const a1 = kinesisRecord('A', [userRecord('k', 'a1')]);
-    const a2 = kinesisRecord('A', [userRecord('k', 'a2')]);
-    s.offer(a1);
-    s.offer(a2);
-    s.resend(a1);
+    const [a1] = offerAll(s, ['A', 'k', 'a1'], ['A', 'k', 'a2']);
+    s.resend(a1!);
     expect(data(forwarded)).toEqual(['a1', 'a1']);
-    s.finished(a1);
+    s.finished(a1!);
     expect(data(forwarded)).toEqual(['a1', 'a1', 'a2']);
   });
 
   it("'key': one record per partition key out, many keys of one shard at once", () => {
     const { s, forwarded } = sequencer('key', [{ shardId: 'A', start: 0n, end: 10n }]);
-    const k1 = kinesisRecord('A', [userRecord('k', 'k1')]);
-    const k2 = kinesisRecord('A', [userRecord('k', 'k2')]);
-    const j1 = kinesisRecord('A', [userRecord('j', 'j1')]);
-    s.offer(k1);
-    s.offer(k2);
-    s.offer(j1);
+    const [k1] = offerAll(s, ['A', 'k', 'k1'], ['A', 'k', 'k2'], ['A', 'j', 'j1']);
     expect(data(forwarded)).toEqual(['k1', 'j1']);
-    s.finished(k1);
+    s.finished(k1!);
     expect(data(forwarded)).toEqual(['k1', 'j1', 'k2']);
   });
 
   it("'off': everything goes at once; a retry is sent again or routed again as asked", () => {
     const { s, forwarded, rerouted } = sequencer('off');
-    const a1 = kinesisRecord('A', [userRecord('k', 'a1')]);
-    const a2 = kinesisRecord('A', [userRecord('k', 'a2')]);
-    s.offer(a1);
-    s.offer(a2);
+    const [a1] = offerAll(s, ['A', 'k', 'a1'], ['A', 'k', 'a2']);
     expect(data(forwarded)).toEqual(['a1', 'a2']);
-    s.resend(a1, true);
-    expect(rerouted).toEqual([a1.records]);
+    s.resend(a1!, true);
+    expect(rerouted).toEqual([a1!.records]);
   });
 
   it('a shard that closes with a record out holds its children, then routes its leftovers ahead of theirs', () => {
