@@ -417,130 +417,187 @@ describe('KCL lease-table compatibility', () => {
   });
 });
 
-describe('a mixed fleet: a scripted KCL 3 worker beside Shardline workers on one table', () => {
-  it('leases move both ways by graceful hand-off: no lease lost without a final checkpoint, no record lost or repeated', async () => {
-    const streamName = uniqueName('kcl-mixed');
-    const applicationName = uniqueName('kcl-mixed-app');
-    await createStream(streamName, 4);
-    const shardList = await listShards(streamName);
-    const perShard = 90;
-    for (const shard of shardList) {
-      const hash = BigInt(shard.HashKeyRange!.StartingHashKey!) + 1n;
-      await kinesisClient().send(
-        new PutRecordsCommand({
-          StreamName: streamName,
-          Records: ids(shard.ShardId!, perShard).map((id) => ({
-            PartitionKey: 'k',
-            ExplicitHashKey: hash.toString(),
-            Data: Buffer.from(id),
-          })),
-        }),
-      );
-    }
-    const records = new Map<string, RawRecord[]>();
-    for (const shard of shardList)
-      records.set(shard.ShardId!, await readShard(streamName, shard.ShardId!));
-
-    // The Java application's table, its leases created (createLeaseIfNotExists) and all taken by
-    // the KCL worker before any Shardline worker starts.
-    const client = dynamoDBClient();
-    await createKclLeaseTable(client, applicationName);
-    await putItems(
-      client,
-      applicationName,
-      shardList.map((s) =>
-        kclLeaseItem(
-          javaLease(s.ShardId!, {
-            leaseOwner: undefined,
-            leaseCounter: 0,
-            throughputKBps: undefined,
-            startingHashKey: s.HashKeyRange!.StartingHashKey!,
-            endingHashKey: s.HashKeyRange!.EndingHashKey!,
-          }),
-        ),
-      ),
+/** A stream of `count` shards with `perShard` records on each (ids `<shardId>-<i>`), read back. */
+async function streamWithRecords(prefix: string, count: number, perShard: number) {
+  const streamName = uniqueName(prefix);
+  await createStream(streamName, count);
+  const shardList = await listShards(streamName);
+  for (const shard of shardList) {
+    const hash = BigInt(shard.HashKeyRange!.StartingHashKey!) + 1n;
+    await kinesisClient().send(
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: ids(shard.ShardId!, perShard).map((id) => ({
+          PartitionKey: 'k',
+          ExplicitHashKey: hash.toString(),
+          Data: Buffer.from(id),
+        })),
+      }),
     );
-    const kcl = new ScriptedKclWorker(client, applicationName, 'java-worker-1');
-    for (const s of shardList) expect(await kcl.take((await kcl.get(s.ShardId!))!)).toBe(true);
+  }
+  const records = new Map<string, RawRecord[]>();
+  for (const shard of shardList)
+    records.set(shard.ShardId!, await readShard(streamName, shard.ShardId!));
+  const all = shardList.flatMap((s) => ids(s.ShardId!, perShard));
+  return { streamName, shardIds: shardList.map((s) => s.ShardId!), records, all };
+}
 
+/**
+ * The Java application's table with a lease per shard (createLeaseIfNotExists), all taken by the
+ * scripted KCL worker before any Shardline worker starts.
+ */
+async function tableHeldByKcl(
+  applicationName: string,
+  streamName: string,
+  version: 2 | 3,
+): Promise<ScriptedKclWorker> {
+  const client = dynamoDBClient();
+  await createKclLeaseTable(client, applicationName);
+  const shards = await listShards(streamName);
+  await putItems(
+    client,
+    applicationName,
+    shards.map((s) =>
+      kclLeaseItem(
+        javaLease(s.ShardId!, {
+          leaseOwner: undefined,
+          leaseCounter: 0,
+          throughputKBps: undefined,
+          startingHashKey: s.HashKeyRange!.StartingHashKey!,
+          endingHashKey: s.HashKeyRange!.EndingHashKey!,
+        }),
+      ),
+    ),
+  );
+  const kcl = new ScriptedKclWorker(client, applicationName, 'java-worker-1', version);
+  for (const s of shards) expect(await kcl.take((await kcl.get(s.ShardId!))!)).toBe(true);
+  return kcl;
+}
+
+/**
+ * The scripted KCL worker's record processing, one tick at a time: renew every lease (on a
+ * hand-off request, as LeaseGracefulShutdownHandler does: checkpoint in shutdownRequested, then
+ * assign), process 3 records of each held shard, checkpoint every `checkpointEvery` batches, and
+ * pick up leases handed to it.
+ */
+class KclProcessing {
+  /** Per held shard: how many of its records the KCL worker has processed. */
+  readonly processed = new Map<string, number>();
+  /** Leases it lost: the records it had processed beyond its checkpoint may be delivered again. */
+  readonly losses: { shardId: string; checkpointed: number; processed: number }[] = [];
+  readonly requested = new Set<string>();
+  handedOver = 0;
+  adopted = 0;
+  /** Batches processed per shard, to checkpoint every `checkpointEvery` of them. */
+  private readonly batches = new Map<string, number>();
+
+  constructor(
+    readonly kcl: ScriptedKclWorker,
+    private readonly records: Map<string, RawRecord[]>,
+    private readonly seen: Seen,
+    private readonly checkpointEvery: number,
+  ) {
+    for (const shardId of kcl.held.keys()) this.processed.set(shardId, 0);
+  }
+
+  /** How many records of the shard a checkpoint covers. */
+  position(shardId: string, checkpoint: string): number {
+    if (checkpoint === 'TRIM_HORIZON') return 0;
+    return this.records.get(shardId)!.findIndex((r) => r.sequenceNumber === checkpoint) + 1;
+  }
+
+  async tick(): Promise<void> {
+    const { kcl } = this;
+    for (const leaseKey of [...kcl.held.keys()]) {
+      const done = this.processed.get(leaseKey)!;
+      const checkpointed = this.position(leaseKey, kcl.held.get(leaseKey)!.checkpoint);
+      const renewal = await kcl.renew(leaseKey);
+      if (renewal === 'lost') {
+        this.losses.push({ shardId: leaseKey, checkpointed, processed: done });
+        this.processed.delete(leaseKey);
+        continue;
+      }
+      if (renewal === 'handoff') {
+        if (done > checkpointed)
+          expect(
+            await kcl.checkpoint(leaseKey, this.records.get(leaseKey)![done - 1]!.sequenceNumber),
+          ).toBe(true);
+        expect(await kcl.completeHandoff(leaseKey)).toBe(true);
+        this.processed.delete(leaseKey);
+        this.handedOver++;
+        continue;
+      }
+      const batch = this.records.get(leaseKey)!.slice(done, done + 3);
+      if (batch.length === 0) continue;
+      for (const r of batch)
+        this.seen.records.push({
+          key: 'k',
+          id: Buffer.from(r.data).toString(),
+          shardId: leaseKey,
+          worker: kcl.workerId,
+          sequenceNumber: r.sequenceNumber,
+          subSequenceNumber: 0,
+        });
+      this.processed.set(leaseKey, done + batch.length);
+      const last = done + batch.length === this.records.get(leaseKey)!.length;
+      const n = (this.batches.get(leaseKey) ?? 0) + 1;
+      this.batches.set(leaseKey, n);
+      const refused =
+        (n % this.checkpointEvery === 0 || last) &&
+        !(await kcl.checkpoint(leaseKey, batch.at(-1)!.sequenceNumber));
+      if (refused) {
+        // A checkpoint refused on the counter: the lease is gone (the KCL's ShutdownException).
+        this.losses.push({ shardId: leaseKey, checkpointed, processed: done + batch.length });
+        this.processed.delete(leaseKey);
+      }
+    }
+    for (const leaseKey of this.requested) {
+      const adopted = await kcl.adopt(leaseKey);
+      if (!adopted) continue;
+      this.requested.delete(leaseKey);
+      this.processed.set(leaseKey, this.position(leaseKey, adopted.checkpoint));
+      this.adopted++;
+    }
+  }
+
+  /** Takes over a lease as the KCL's taker steals one (KCL 2.x, or KCL 3 in 2.x-compatible mode). */
+  async steal(lease: KclLease): Promise<boolean> {
+    if (!(await this.kcl.take(lease))) return false;
+    this.processed.set(lease.leaseKey, this.position(lease.leaseKey, lease.checkpoint));
+    return true;
+  }
+}
+
+/** Per shard, the ids in first-delivery order. */
+function firstDeliveries(seen: Seen, shardId: string): string[] {
+  return [...new Set(seen.records.filter((r) => r.shardId === shardId).map((r) => r.id))];
+}
+
+describe('a mixed fleet: scripted Java KCL workers beside a Shardline worker on one table', () => {
+  it('with KCL 3: leases move both ways by graceful hand-off; no lease lost without a final checkpoint, no record lost or repeated', async () => {
+    const { streamName, shardIds, records, all } = await streamWithRecords('kcl-mixed', 4, 90);
+    const applicationName = uniqueName('kcl-mixed-app');
+    const kcl = await tableHeldByKcl(applicationName, streamName, 3);
     const seen: Seen = { records: [] };
-    const violations: string[] = [];
-    const moves = { toShardline: 0, toKcl: 0 };
-    /** Per KCL-held shard: how many of its records the KCL worker has processed. */
-    const processed = new Map<string, number>();
-    const position = (shardId: string, checkpoint: string) =>
-      checkpoint === 'TRIM_HORIZON'
-        ? 0
-        : records.get(shardId)!.findIndex((r) => r.sequenceNumber === checkpoint) + 1;
-    for (const s of shardList) processed.set(s.ShardId!, 0);
-    const requested = new Set<string>();
+    const java = new KclProcessing(kcl, records, seen, 1);
     let askedBack = false;
-
-    // One tick of the KCL worker: renew every lease (acting on hand-off requests as
-    // LeaseGracefulShutdownHandler does: checkpoint, then assign), process 3 records of each and
-    // checkpoint them, pick up leases handed to it, and once ask a Shardline worker for a lease.
-    const tick = async () => {
-      for (const leaseKey of [...kcl.held.keys()]) {
-        const renewal = await kcl.renew(leaseKey);
-        const done = processed.get(leaseKey)!;
-        const checkpointed = position(
-          leaseKey,
-          kcl.held.get(leaseKey)?.checkpoint ?? 'TRIM_HORIZON',
-        );
-        if (renewal === 'lost') {
-          violations.push(`KCL lost ${leaseKey} at ${done}, checkpoint behind`);
-          continue;
-        }
-        if (renewal === 'handoff') {
-          if (done > checkpointed)
-            expect(
-              await kcl.checkpoint(leaseKey, records.get(leaseKey)![done - 1]!.sequenceNumber),
-            ).toBe(true);
-          expect(await kcl.completeHandoff(leaseKey)).toBe(true);
-          processed.delete(leaseKey);
-          moves.toShardline++;
-          continue;
-        }
-        const batch = records.get(leaseKey)!.slice(done, done + 3);
-        if (batch.length === 0) continue;
-        for (const r of batch)
-          seen.records.push({
-            key: 'k',
-            id: Buffer.from(r.data).toString(),
-            shardId: leaseKey,
-            worker: kcl.workerId,
-            sequenceNumber: r.sequenceNumber,
-            subSequenceNumber: 0,
-          });
-        processed.set(leaseKey, done + batch.length);
-        if (!(await kcl.checkpoint(leaseKey, batch.at(-1)!.sequenceNumber)))
-          violations.push(`KCL checkpoint of ${leaseKey} refused`);
-      }
-      for (const leaseKey of requested) {
-        const adopted = await kcl.adopt(leaseKey);
-        if (!adopted) continue;
-        requested.delete(leaseKey);
-        processed.set(leaseKey, position(leaseKey, adopted.checkpoint));
-        moves.toKcl++;
-      }
-      if (!askedBack && moves.toShardline >= 2) {
-        const theirs = (await Promise.all(shardList.map((s) => kcl.get(s.ShardId!)))).find(
-          (l) => l?.leaseOwner === 'shardline-1' && l.checkpointOwner === undefined,
-        );
-        if (theirs && (await kcl.requestHandoff(theirs))) {
-          askedBack = true;
-          requested.add(theirs.leaseKey);
-        }
-      }
-    };
-
     const consumer = recordingConsumer(seen, 'shardline-1', { streamName, applicationName });
     await consumer.start();
-    const all = shardList.flatMap((s) => ids(s.ShardId!, perShard));
     try {
       await waitFor(
         async () => {
-          await tick();
+          await java.tick();
+          // Once Shardline took its share by hand-off, the KCL worker asks one lease back, as
+          // KCL 3's leader would (initiateGracefulLeaseHandoff).
+          if (!askedBack && java.handedOver >= 2) {
+            const theirs = (await Promise.all(shardIds.map((id) => kcl.get(id)))).find(
+              (l) => l?.leaseOwner === 'shardline-1' && l.checkpointOwner === undefined,
+            );
+            if (theirs && (await kcl.requestHandoff(theirs))) {
+              askedBack = true;
+              java.requested.add(theirs.leaseKey);
+            }
+          }
           return new Set(seen.records.map((r) => r.id)).size === all.length;
         },
         { timeoutMs: 90_000, intervalMs: 150, message: 'every record processed by one side' },
@@ -548,17 +605,64 @@ describe('a mixed fleet: a scripted KCL 3 worker beside Shardline workers on one
     } finally {
       await consumer.stop();
     }
-    expect(violations).toEqual([]);
-    expect(moves.toShardline).toBeGreaterThanOrEqual(2);
-    expect(moves.toKcl).toBe(1);
+    expect(java.losses).toEqual([]);
+    expect(java.handedOver).toBeGreaterThanOrEqual(2);
+    expect(java.adopted).toBe(1);
     expect(new Set(seen.records.map((r) => r.id))).toEqual(new Set(all));
     expect(duplicates(seen)).toEqual([]);
-    // Per shard, in order, across both workers.
-    for (const s of shardList)
-      expect(seen.records.filter((r) => r.shardId === s.ShardId).map((r) => r.id)).toEqual(
-        ids(s.ShardId!, perShard),
-      );
-    for (const item of await scanAll(client, applicationName))
+    for (const shardId of shardIds)
+      expect(firstDeliveries(seen, shardId)).toEqual(ids(shardId, 90));
+    for (const item of await scanAll(dynamoDBClient(), applicationName))
       expect(kclReadLease(item)).not.toBeNull();
+  }, 120_000);
+
+  it('with KCL 2.x: leases move by take both ways; nothing lost, repeats only after the last checkpoint of the worker that lost the lease', async () => {
+    const { streamName, shardIds, records, all } = await streamWithRecords('kcl2-mixed', 2, 90);
+    const applicationName = uniqueName('kcl2-mixed-app');
+    const kcl = await tableHeldByKcl(applicationName, streamName, 2);
+    const seen: Seen = { records: [] };
+    // It checkpoints every other batch, so a lease it loses leaves processed records behind.
+    const java = new KclProcessing(kcl, records, seen, 2);
+    const steals: { shardId: string; checkpointed: number }[] = [];
+    const consumer = recordingConsumer(seen, 'shardline-1', {
+      streamName,
+      applicationName,
+      gracefulLeaseHandoffTimeoutMillis: 1500,
+    });
+    await consumer.start();
+    try {
+      await waitFor(
+        async () => {
+          await java.tick();
+          // Once Shardline took a lease (KCL 2.x ignored its hand-off request), the KCL 2.x
+          // worker's taker steals the other one.
+          if (steals.length === 0 && java.losses.length > 0) {
+            const theirs = (await Promise.all(shardIds.map((id) => kcl.get(id)))).find(
+              (l) => l?.leaseOwner === 'shardline-1' && !kcl.held.has(l.leaseKey),
+            );
+            if (theirs && (await java.steal(theirs)))
+              steals.push({
+                shardId: theirs.leaseKey,
+                checkpointed: java.position(theirs.leaseKey, theirs.checkpoint),
+              });
+          }
+          return new Set(seen.records.map((r) => r.id)).size === all.length;
+        },
+        { timeoutMs: 90_000, intervalMs: 150, message: 'every record processed by one side' },
+      );
+    } finally {
+      await consumer.stop();
+    }
+    expect(java.losses.length).toBeGreaterThanOrEqual(1);
+    expect(steals).toHaveLength(1);
+    expect(new Set(seen.records.map((r) => r.id))).toEqual(new Set(all));
+    // What may come twice: what the loser processed after the checkpoint the winner resumed from.
+    const allowed = new Set([
+      ...java.losses.flatMap((l) => ids(l.shardId, 90).slice(l.checkpointed, l.processed)),
+      ...steals.flatMap((s) => ids(s.shardId, 90).slice(s.checkpointed)),
+    ]);
+    expect(duplicates(seen).filter((id) => !allowed.has(id))).toEqual([]);
+    for (const shardId of shardIds)
+      expect(firstDeliveries(seen, shardId)).toEqual(ids(shardId, 90));
   }, 120_000);
 });

@@ -252,9 +252,11 @@ const is = (value: AttributeValue): ExpectedAttributeValue => ({ Value: value })
 const absent: ExpectedAttributeValue = { Exists: false };
 
 /**
- * One KCL 3 worker, scripted: each method is one of the KCL's lease writes, with its conditions
- * and updates (`DynamoDBLeaseRefresher` + `DynamoDBLeaseSerializer`). It keeps its leases in
- * memory as the KCL's renewer does; a method returns false where the KCL sees a failed condition.
+ * One KCL worker, scripted: each method is one of the KCL's lease writes, with its conditions
+ * and updates (`DynamoDBLeaseRefresher` + `DynamoDBLeaseSerializer`), as KCL 3.5 issues them or,
+ * with `version: 2`, as KCL 2.7 does (which knows nothing of `checkpointOwner`). It keeps its
+ * leases in memory as the KCL's renewer does; a method returns false where the KCL sees a failed
+ * condition.
  */
 export class ScriptedKclWorker {
   /** The leases it holds, as its renewer knows them. */
@@ -264,6 +266,7 @@ export class ScriptedKclWorker {
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
     readonly workerId: string,
+    readonly version: 2 | 3 = 3,
   ) {}
 
   async get(leaseKey: string): Promise<KclLease | null> {
@@ -310,18 +313,18 @@ export class ScriptedKclWorker {
     return lease;
   }
 
-  /** `takeLease`: counter expected, counter + 1, owner PUT, checkpointOwner DELETE. */
+  /** `takeLease`: counter expected, counter + 1, owner PUT, checkpointOwner DELETE (KCL 3). */
   async take(lease: KclLease): Promise<boolean> {
     const switched =
       (lease.leaseOwner !== undefined && lease.leaseOwner !== this.workerId) ||
-      lease.checkpointOwner === this.workerId;
+      (this.version === 3 && lease.checkpointOwner === this.workerId);
     const taken = await this.write(
       lease.leaseKey,
       { leaseCounter: is({ N: String(lease.leaseCounter) }) },
       {
         leaseCounter: put({ N: String(lease.leaseCounter + 1) }),
         leaseOwner: put({ S: this.workerId }),
-        checkpointOwner: del,
+        ...(this.version === 3 ? { checkpointOwner: del } : {}),
         ...(switched ? { ownerSwitchesSinceCheckpoint: add1 } : {}),
       },
     );
@@ -334,7 +337,7 @@ export class ScriptedKclWorker {
    * unless a shutdown was already requested); on failure, a lease found pending a hand-off
    * from this worker (`handleGracefulShutdown`) is taken on in memory and renewed with the
    * counter alone. Returns `'renewed'`, `'handoff'` (renewed, and a hand-off is requested) or
-   * `'lost'` (the lease is dropped).
+   * `'lost'` (the lease is dropped). KCL 2.x expects the counter alone, and never sees a hand-off.
    */
   async renew(leaseKey: string): Promise<'renewed' | 'handoff' | 'lost'> {
     const lease = this.held.get(leaseKey);
@@ -344,12 +347,12 @@ export class ScriptedKclWorker {
         leaseKey,
         {
           leaseCounter: is({ N: String(lease.leaseCounter) }),
-          ...(requested ? {} : { checkpointOwner: absent }),
+          ...(requested || this.version === 2 ? {} : { checkpointOwner: absent }),
         },
         { leaseCounter: put({ N: String(lease.leaseCounter + 1) }) },
       );
     let renewed = await once(lease.checkpointOwner !== undefined);
-    if (!renewed && lease.checkpointOwner === undefined) {
+    if (!renewed && this.version === 3 && lease.checkpointOwner === undefined) {
       const now = await this.get(leaseKey);
       if (now?.checkpointOwner === this.workerId && now.leaseOwner !== this.workerId) {
         lease.checkpointOwner = now.checkpointOwner;
@@ -362,7 +365,7 @@ export class ScriptedKclWorker {
       return 'lost';
     }
     lease.leaseCounter += 1;
-    return lease.checkpointOwner === this.workerId ? 'handoff' : 'renewed';
+    return this.version === 3 && lease.checkpointOwner === this.workerId ? 'handoff' : 'renewed';
   }
 
   /**

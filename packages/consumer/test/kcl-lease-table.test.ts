@@ -240,3 +240,54 @@ describe('LeaseCoordinator as the owner a KCL 3 worker asks for a lease (dynalit
     expect(lost).toEqual([]);
   });
 });
+
+describe('LeaseCoordinator asked for a lease it is still waiting to receive (dynalite)', () => {
+  it('hands it on unread, with the previous owner’s checkpoint, instead of leaving the request hanging', async () => {
+    const table = await leaseTables.table();
+    for (const key of ['s1', 's2']) {
+      await table.create(newLease(key));
+      await table.take((await table.get(key))!, 'old');
+    }
+    const lost: string[] = [];
+    const completed: string[] = [];
+    const coordinator = new LeaseCoordinator({
+      table,
+      workerId: 'new',
+      // Polls every 2 s: the old owner's hand-over and the KCL worker's request both land first.
+      failoverTimeMillis: 6000,
+      gracefulLeaseHandoffTimeoutMillis: 60_000,
+      maxLeasesForWorker: 1,
+      maxLeasesToStealAtOneTime: 1,
+      logger: pino({ level: 'silent' }),
+      metric: () => {},
+      ready: () => true,
+      onAcquired: () => {},
+      onHandoffComplete: (lease) => completed.push(lease.leaseKey),
+      onHandoffRequested: () => {},
+      onLost: (shardId) => lost.push(shardId),
+      isDone: () => false,
+    });
+    coordinator.start();
+    try {
+      const pending = async () =>
+        (await Promise.all(['s1', 's2'].map((k) => table.get(k)))).find(
+          (l) => l?.checkpointOwner === 'old',
+        );
+      await expect.poll(pending, { timeout: 5000, interval: 20 }).toBeDefined();
+      const key = (await pending())!.leaseKey;
+      await table.completeHandoff(key, 'old', { checkpoint: '500', sub: 7 });
+      // A KCL 3 worker sees the lease as "new"'s and asks for it at once.
+      await table.requestHandoff((await table.get(key))!, 'java-worker-1');
+      await expect.poll(() => lost, { timeout: 10_000, interval: 50 }).toEqual([key]);
+      expect(await table.get(key)).toMatchObject({
+        leaseOwner: 'java-worker-1',
+        checkpointOwner: undefined,
+        checkpoint: '500',
+        checkpointSubSequenceNumber: 7,
+      });
+      expect(completed).toEqual([]);
+    } finally {
+      await coordinator.stop();
+    }
+  }, 20_000);
+});

@@ -237,6 +237,10 @@ export class LeaseCoordinator {
     try {
       const lease = await d.table.get(shardId);
       if (!this.current(held)) return;
+      if (lease && lease.leaseOwner !== d.workerId && lease.checkpointOwner === d.workerId) {
+        await this.handBackUnread(lease);
+        return;
+      }
       if (!lease || lease.leaseOwner !== d.workerId) {
         this.held.delete(shardId);
         d.logger.warn(
@@ -274,6 +278,27 @@ export class LeaseCoordinator {
       if (error instanceof LeaseConflict) return; // the owner renewed meanwhile: look again next time
       d.logger.warn({ shardId, err: error }, 'checking a pending hand-off failed');
     }
+  }
+
+  /**
+   * The previous owner handed the lease over and, before this worker saw that, another worker
+   * asked for it (this worker is now its `checkpointOwner`). Nothing was read here, so it is handed
+   * on as it is, with the previous owner's checkpoint, as KCL 3's `ShutdownTask` transfers a
+   * shutdown-requested lease whose consumer never started. The waiting worker stops without
+   * reading.
+   */
+  private async handBackUnread(lease: Lease): Promise<void> {
+    const d = this.d;
+    const shardId = lease.leaseKey;
+    this.held.delete(shardId);
+    try {
+      await d.table.completeHandoff(shardId, d.workerId);
+      d.metric({ type: 'leaseHandedOff', shardId });
+      d.logger.info({ shardId, to: lease.leaseOwner }, 'lease handed on before it was read');
+    } catch (error) {
+      d.logger.warn({ shardId, err: error }, 'handing on an unread lease failed');
+    }
+    d.onLost(shardId);
   }
 }
 
