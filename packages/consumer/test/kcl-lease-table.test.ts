@@ -1,4 +1,9 @@
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import type { Shard } from '@aws-sdk/client-kinesis';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -238,6 +243,55 @@ describe('LeaseCoordinator as the owner a KCL 3 worker asks for a lease (dynalit
       await coordinator.stop();
     }
     expect(lost).toEqual([]);
+  });
+
+  it('a KCL 2.x take during that hand-off (counter moved, checkpointOwner left in place) is a lost lease', async () => {
+    const table = await leaseTables.table();
+    await table.create(newLease('s1'));
+    const asked: string[] = [];
+    const lost: string[] = [];
+    const coordinator = new LeaseCoordinator({
+      table,
+      workerId: 'shardline',
+      failoverTimeMillis: 600,
+      gracefulLeaseHandoffTimeoutMillis: 60_000,
+      maxLeasesForWorker: 1,
+      maxLeasesToStealAtOneTime: 1,
+      logger: pino({ level: 'silent' }),
+      metric: () => {},
+      ready: () => true,
+      onAcquired: () => {},
+      onHandoffComplete: () => {},
+      onHandoffRequested: (shardId) => asked.push(shardId),
+      onLost: (shardId) => lost.push(shardId),
+      isDone: () => false,
+    });
+    coordinator.start();
+    try {
+      await expect
+        .poll(async () => (await table.get('s1'))!.leaseOwner, { timeout: 5000, interval: 50 })
+        .toBe('shardline');
+      await table.requestHandoff((await table.get('s1'))!, 'java-3');
+      await expect.poll(() => asked, { timeout: 5000, interval: 50 }).toEqual(['s1']);
+      // KCL 2.x's takeLease: counter + 1 and owner, and nothing about checkpointOwner.
+      const current = (await table.get('s1'))!;
+      await leaseTables.client().send(
+        new UpdateItemCommand({
+          TableName: table.tableName,
+          Key: { leaseKey: { S: 's1' } },
+          Expected: { leaseCounter: { Value: { N: String(current.leaseCounter) } } },
+          AttributeUpdates: {
+            leaseCounter: { Action: 'PUT', Value: { N: String(current.leaseCounter + 1) } },
+            leaseOwner: { Action: 'PUT', Value: { S: 'java-2' } },
+            ownerSwitchesSinceCheckpoint: { Action: 'ADD', Value: { N: '1' } },
+          },
+        }),
+      );
+      await expect.poll(() => lost, { timeout: 5000, interval: 50 }).toEqual(['s1']);
+      expect(coordinator.heldLeases()).toEqual([]);
+    } finally {
+      await coordinator.stop();
+    }
   });
 });
 

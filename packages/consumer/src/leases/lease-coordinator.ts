@@ -189,8 +189,13 @@ export class LeaseCoordinator {
       if (error instanceof LeaseConflict) {
         const now = await d.table.get(shardId).catch(() => undefined);
         if (!this.current(held)) return;
-        if (now?.checkpointOwner === d.workerId && now.leaseOwner !== d.workerId) {
-          // A request raced the renewal: renew on from the counter as it is now.
+        if (
+          !held.handingOver &&
+          now?.checkpointOwner === d.workerId &&
+          now.leaseOwner !== d.workerId
+        ) {
+          // A request raced the renewal: renew on from the counter as it is now. (Once handing
+          // over, a moved counter is a take: KCL 2.x's leaves our checkpointOwner in place.)
           held.lease = now;
           this.noticeHandoffRequest(held, now);
           return;
