@@ -70,6 +70,43 @@ function kclItem(key: string, extra: Record<string, AttributeValue> = {}) {
   };
 }
 
+/** What a coordinator under test told its consumer. */
+interface Heard {
+  /** Leases it asked another worker for (acquired waiting for a hand-off). */
+  requested: string[];
+  /** Leases another worker asked it for. */
+  asked: string[];
+  lost: string[];
+  completed: string[];
+}
+
+/** A LeaseCoordinator on `table` that records what it tells its consumer. */
+function coordinator(
+  table: LeaseTable,
+  workerId: string,
+  options: { failoverTimeMillis: number; maxLeasesForWorker: number },
+): { coordinator: LeaseCoordinator; heard: Heard } {
+  const heard: Heard = { requested: [], asked: [], lost: [], completed: [] };
+  const c = new LeaseCoordinator({
+    table,
+    workerId,
+    ...options,
+    gracefulLeaseHandoffTimeoutMillis: 60_000,
+    maxLeasesToStealAtOneTime: 1,
+    logger: pino({ level: 'silent' }),
+    metric: () => {},
+    ready: () => true,
+    onAcquired: (lease, waitForHandoff) => {
+      if (waitForHandoff) heard.requested.push(lease.leaseKey);
+    },
+    onHandoffComplete: (lease) => heard.completed.push(lease.leaseKey),
+    onHandoffRequested: (shardId) => heard.asked.push(shardId),
+    onLost: (shardId) => heard.lost.push(shardId),
+    isDone: () => false,
+  });
+  return { coordinator: c, heard };
+}
+
 describe('LeaseTable on KCL-written items (dynalite)', () => {
   it("reads parents from the KCL's parentShardId and from Shardline's older parentShardIds; writes the KCL's", async () => {
     const table = await leaseTables.table();
@@ -133,24 +170,9 @@ describe('LeaseCoordinator beside KCL 3.5 entity rows (dynalite)', () => {
       await table.create(newLease(key));
       await table.take((await table.get(key))!, 'old');
     }
-    const requests: string[] = [];
-    const coordinator = new LeaseCoordinator({
-      table,
-      workerId: 'new',
+    const { coordinator: c, heard } = coordinator(table, 'new', {
       failoverTimeMillis: 1500,
-      gracefulLeaseHandoffTimeoutMillis: 60_000,
       maxLeasesForWorker: 10,
-      maxLeasesToStealAtOneTime: 1,
-      logger: pino({ level: 'silent' }),
-      metric: () => {},
-      ready: () => true,
-      onAcquired: (lease, waitForHandoff) => {
-        if (waitForHandoff) requests.push(lease.leaseKey);
-      },
-      onHandoffComplete: () => {},
-      onHandoffRequested: () => {},
-      onLost: () => {},
-      isDone: () => false,
     });
     // The old owner keeps renewing, so its leases never look expired: only a steal moves one.
     let held = await Promise.all(['s1', 's2'].map(async (k) => (await table.get(k))!));
@@ -159,12 +181,12 @@ describe('LeaseCoordinator beside KCL 3.5 entity rows (dynalite)', () => {
         (renewed) => (held = renewed),
       );
     }, 300);
-    coordinator.start();
+    c.start();
     try {
-      await expect.poll(() => requests.length, { timeout: 10_000, interval: 50 }).toBe(1);
+      await expect.poll(() => heard.requested.length, { timeout: 10_000, interval: 50 }).toBe(1);
     } finally {
       clearInterval(renewing);
-      await coordinator.stop();
+      await c.stop();
     }
     for (const row of ENTITY_ROWS) expect(await raw(table, row.leaseKey!.S!)).toEqual(row);
   });
@@ -201,78 +223,50 @@ describe('LeaseCoordinator as the owner a KCL 3 worker asks for a lease (dynalit
   it('keeps renewing through the hand-off it was asked for, so the lease is neither lost nor expired, until it hands over', async () => {
     const table = await leaseTables.table();
     await table.create(newLease('s1'));
-    const asked: string[] = [];
-    const lost: string[] = [];
-    const coordinator = new LeaseCoordinator({
-      table,
-      workerId: 'shardline',
+    const { coordinator: c, heard } = coordinator(table, 'shardline', {
       failoverTimeMillis: 600,
-      gracefulLeaseHandoffTimeoutMillis: 60_000,
       maxLeasesForWorker: 10,
-      maxLeasesToStealAtOneTime: 1,
-      logger: pino({ level: 'silent' }),
-      metric: () => {},
-      ready: () => true,
-      onAcquired: () => {},
-      onHandoffComplete: () => {},
-      onHandoffRequested: (shardId) => asked.push(shardId),
-      onLost: (shardId) => lost.push(shardId),
-      isDone: () => false,
     });
-    coordinator.start();
+    c.start();
     try {
       await expect
         .poll(async () => (await table.get('s1'))!.leaseOwner, { timeout: 5000, interval: 50 })
         .toBe('shardline');
       // The KCL 3 worker's initiateGracefulLeaseHandoff: the counter is not touched.
       const requested = await table.requestHandoff((await table.get('s1'))!, 'java-worker-1');
-      await expect.poll(() => asked, { timeout: 5000, interval: 50 }).toEqual(['s1']);
+      await expect.poll(() => heard.asked, { timeout: 5000, interval: 50 }).toEqual(['s1']);
       // A slow shutdown: several renewals (every 200 ms) while the batch finishes.
       await expect
         .poll(async () => (await table.get('s1'))!.leaseCounter, { timeout: 5000, interval: 50 })
         .toBeGreaterThanOrEqual(requested.leaseCounter + 3);
-      expect(lost).toEqual([]);
+      expect(heard.lost).toEqual([]);
       expect(await table.get('s1')).toMatchObject({
         leaseOwner: 'java-worker-1',
         checkpointOwner: 'shardline',
       });
       await table.completeHandoff('s1', 'shardline', { checkpoint: '42', sub: 0 });
-      coordinator.drop('s1');
-      expect(coordinator.heldLeases()).toEqual([]);
+      c.drop('s1');
+      expect(c.heldLeases()).toEqual([]);
     } finally {
-      await coordinator.stop();
+      await c.stop();
     }
-    expect(lost).toEqual([]);
+    expect(heard.lost).toEqual([]);
   });
 
   it('a KCL 2.x take during that hand-off (counter moved, checkpointOwner left in place) is a lost lease', async () => {
     const table = await leaseTables.table();
     await table.create(newLease('s1'));
-    const asked: string[] = [];
-    const lost: string[] = [];
-    const coordinator = new LeaseCoordinator({
-      table,
-      workerId: 'shardline',
+    const { coordinator: c, heard } = coordinator(table, 'shardline', {
       failoverTimeMillis: 600,
-      gracefulLeaseHandoffTimeoutMillis: 60_000,
       maxLeasesForWorker: 1,
-      maxLeasesToStealAtOneTime: 1,
-      logger: pino({ level: 'silent' }),
-      metric: () => {},
-      ready: () => true,
-      onAcquired: () => {},
-      onHandoffComplete: () => {},
-      onHandoffRequested: (shardId) => asked.push(shardId),
-      onLost: (shardId) => lost.push(shardId),
-      isDone: () => false,
     });
-    coordinator.start();
+    c.start();
     try {
       await expect
         .poll(async () => (await table.get('s1'))!.leaseOwner, { timeout: 5000, interval: 50 })
         .toBe('shardline');
       await table.requestHandoff((await table.get('s1'))!, 'java-3');
-      await expect.poll(() => asked, { timeout: 5000, interval: 50 }).toEqual(['s1']);
+      await expect.poll(() => heard.asked, { timeout: 5000, interval: 50 }).toEqual(['s1']);
       // KCL 2.x's takeLease: counter + 1 and owner, and nothing about checkpointOwner.
       const current = (await table.get('s1'))!;
       await leaseTables.client().send(
@@ -287,10 +281,10 @@ describe('LeaseCoordinator as the owner a KCL 3 worker asks for a lease (dynalit
           },
         }),
       );
-      await expect.poll(() => lost, { timeout: 5000, interval: 50 }).toEqual(['s1']);
-      expect(coordinator.heldLeases()).toEqual([]);
+      await expect.poll(() => heard.lost, { timeout: 5000, interval: 50 }).toEqual(['s1']);
+      expect(c.heldLeases()).toEqual([]);
     } finally {
-      await coordinator.stop();
+      await c.stop();
     }
   });
 });
@@ -302,26 +296,12 @@ describe('LeaseCoordinator asked for a lease it is still waiting to receive (dyn
       await table.create(newLease(key));
       await table.take((await table.get(key))!, 'old');
     }
-    const lost: string[] = [];
-    const completed: string[] = [];
-    const coordinator = new LeaseCoordinator({
-      table,
-      workerId: 'new',
-      // Polls every 2 s: the old owner's hand-over and the KCL worker's request both land first.
+    // Polls every 2 s: the old owner's hand-over and the KCL worker's request both land first.
+    const { coordinator: c, heard } = coordinator(table, 'new', {
       failoverTimeMillis: 6000,
-      gracefulLeaseHandoffTimeoutMillis: 60_000,
       maxLeasesForWorker: 1,
-      maxLeasesToStealAtOneTime: 1,
-      logger: pino({ level: 'silent' }),
-      metric: () => {},
-      ready: () => true,
-      onAcquired: () => {},
-      onHandoffComplete: (lease) => completed.push(lease.leaseKey),
-      onHandoffRequested: () => {},
-      onLost: (shardId) => lost.push(shardId),
-      isDone: () => false,
     });
-    coordinator.start();
+    c.start();
     try {
       const pending = async () =>
         (await Promise.all(['s1', 's2'].map((k) => table.get(k)))).find(
@@ -332,16 +312,16 @@ describe('LeaseCoordinator asked for a lease it is still waiting to receive (dyn
       await table.completeHandoff(key, 'old', { checkpoint: '500', sub: 7 });
       // A KCL 3 worker sees the lease as "new"'s and asks for it at once.
       await table.requestHandoff((await table.get(key))!, 'java-worker-1');
-      await expect.poll(() => lost, { timeout: 10_000, interval: 50 }).toEqual([key]);
+      await expect.poll(() => heard.lost, { timeout: 10_000, interval: 50 }).toEqual([key]);
       expect(await table.get(key)).toMatchObject({
         leaseOwner: 'java-worker-1',
         checkpointOwner: undefined,
         checkpoint: '500',
         checkpointSubSequenceNumber: 7,
       });
-      expect(completed).toEqual([]);
+      expect(heard.completed).toEqual([]);
     } finally {
-      await coordinator.stop();
+      await c.stop();
     }
   }, 20_000);
 });
