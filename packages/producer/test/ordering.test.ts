@@ -37,7 +37,11 @@ function injectFaults(): void {
  * Puts RECORDS records over KEYS keys in bursts (yielding between them, as a service's requests
  * arrive), splitting shard 0 halfway, and returns each outcome with its key and per-key index.
  */
-async function putWithSplit(producer: Producer, streamName: string) {
+async function putWithReshard(
+  producer: Producer,
+  streamName: string,
+  reshard: 'split' | 'merge' = 'split',
+) {
   const puts: Promise<{ key: string; index: number; result: PutResult }>[] = [];
   const counters = new Array<number>(KEYS).fill(0);
   for (let i = 0; i < RECORDS; i++) {
@@ -50,7 +54,10 @@ async function putWithSplit(producer: Producer, streamName: string) {
         .then((result) => ({ key, index, result })),
     );
     if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
-    if (i === RECORDS / 2) ctx.fake.splitShard(streamName, 'shardId-000000000000');
+    if (i === RECORDS / 2) {
+      if (reshard === 'split') ctx.fake.splitShard(streamName, 'shardId-000000000000');
+      else ctx.fake.mergeShards(streamName, 'shardId-000000000000', 'shardId-000000000001');
+    }
   }
   return Promise.all(puts);
 }
@@ -67,11 +74,13 @@ function keyOrder(streamName: string) {
 }
 
 describe('per-key order (preserveKeyOrder, the default)', () => {
-  for (const [label, options] of [
-    ['aggregated: one aggregate per shard out at a time', {}],
-    ['not aggregated: one record per key out at a time', { aggregation: false }],
-  ] as [string, Partial<ProducerOptions>][]) {
-    it(`${label}: in put order per key through faults and a split; none missing, no duplicates`, async () => {
+  for (const [label, options, reshard] of [
+    // Small aggregates, so there are many calls for the faults to hit.
+    ['aggregated: one aggregate per shard out at a time', { aggregationMaxCount: 25 }, 'split'],
+    ['aggregated, shards merged mid-run', { aggregationMaxCount: 25 }, 'merge'],
+    ['not aggregated: one record per key out at a time', { aggregation: false }, 'split'],
+  ] as [string, Partial<ProducerOptions>, 'split' | 'merge'][]) {
+    it(`${label}: in put order per key through faults and a ${reshard}; none missing, no duplicates`, async () => {
       const { streamName, producer } = ctx.setup(2, {
         ...options,
         requestTimeout: 200,
@@ -79,7 +88,7 @@ describe('per-key order (preserveKeyOrder, the default)', () => {
       });
       await producer.start();
       injectFaults();
-      const sent = await putWithSplit(producer, streamName);
+      const sent = await putWithReshard(producer, streamName, reshard);
       ctx.fake.clearFaults();
 
       const order = keyOrder(streamName);
@@ -106,7 +115,7 @@ describe('per-key order (preserveKeyOrder, the default)', () => {
       );
       for (const list of order.perKey.values()) expect(list).toHaveLength(RECORDS / KEYS);
       for (const d of order.duplicated) expect(ambiguous.has(`${d.key}:${d.index}`)).toBe(true);
-      // The run did meet what it claims to: faults on the way, and records in both children.
+      // The run did meet what it claims to: faults on the way, and records in the new shards.
       expect(sent.some((s) => s.result.attempts.length > 1)).toBe(true);
       const children = new Set(sent.slice(-KEYS).map((s) => s.result.shardId));
       expect(
@@ -124,7 +133,7 @@ describe('per-key order (preserveKeyOrder, the default)', () => {
     });
     await producer.start();
     injectFaults();
-    await putWithSplit(producer, streamName);
+    await putWithReshard(producer, streamName);
     ctx.fake.clearFaults();
     expect(keyOrder(streamName).outOfOrder).toBeGreaterThan(0);
   });
