@@ -18,7 +18,11 @@ const TOP = (1n << 128n) - 1n;
  * A Kinesis client with a scripted shard map: `shards()` says what ListShards answers now, and
  * PutRecords writes every entry to the open shard its hash key falls in (it never sees a gap).
  */
-function scriptedClient(shards: () => { id: string; start: bigint; end: bigint }[]) {
+function scriptedClient(
+  shards: () => { id: string; start: bigint; end: bigint }[],
+  /** Entries to answer with InternalFailure, by their data. */
+  failing: (data: string) => boolean = () => false,
+) {
   const calls = { ListShards: 0, PutRecords: 0 };
   let sequence = 0;
   const client = {
@@ -39,6 +43,8 @@ function scriptedClient(shards: () => { id: string; start: bigint; end: bigint }
         return Promise.resolve({
           FailedRecordCount: 0,
           Records: input.Records!.map((r) => {
+            if (failing(Buffer.from(r.Data!).toString()))
+              return { ErrorCode: 'InternalFailure', ErrorMessage: 'scripted' };
             const hash = hashKeyOf({
               partitionKey: r.PartitionKey!,
               ...(r.ExplicitHashKey ? { explicitHashKey: r.ExplicitHashKey } : {}),
@@ -109,6 +115,50 @@ describe('the TTL, on every path', () => {
     covered = true;
     await vi.advanceTimersByTimeAsync(300);
     await expect(put).resolves.toMatchObject({ shardId: 'upper' });
+    await producer.close();
+  });
+});
+
+describe('a record that expires does not hold back its key', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("the key's next record goes once the failing one has expired, and the failure is the expired one's", async () => {
+    const { client } = scriptedClient(
+      () => [{ id: 'only', start: 0n, end: TOP }],
+      (data) => data === 'first',
+    );
+    const producer = new Producer({
+      streamName: 's',
+      kinesisClient: client,
+      aggregation: false,
+      recordTtl: 1_000,
+      recordMaxBufferedTime: 10,
+      retry: { minTimeout: 10, maxTimeout: 50 },
+    });
+    await producer.start();
+    const outcomes: Record<string, unknown> = {};
+    const put = (data: string) =>
+      void producer.put({ partitionKey: 'k', data }).then(
+        (r) => (outcomes[data] = r),
+        (e: unknown) => (outcomes[data] = e),
+      );
+    put('first');
+    await vi.advanceTimersByTimeAsync(500);
+    put('second');
+    await vi.advanceTimersByTimeAsync(450);
+    // `second` waits behind `first` (one record per key out at a time), within its own TTL.
+    expect(outcomes).toEqual({});
+    await vi.advanceTimersByTimeAsync(200);
+    expect(outcomes.first).toBeInstanceOf(RecordExpiredError);
+    const attempts = (outcomes.first as RecordExpiredError).attempts;
+    expect(attempts.length).toBeGreaterThan(3);
+    expect(attempts.every((a) => a.errorCode === 'InternalFailure')).toBe(true);
+    expect(outcomes.second).toMatchObject({ shardId: 'only' });
     await producer.close();
   });
 });
