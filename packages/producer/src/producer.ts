@@ -55,9 +55,12 @@ export interface CloseOptions {
  * rate-limits per shard, collects PutRecords calls and retries what can be retried, and resolves
  * each record's promise with where it landed, or rejects it with why it did not.
  *
- * The stages are wired here and only here: put → AggregateStage → Collector (per-shard limiter +
- * batching) → send (PutRecords, whole-call retries) → decideEntries (per-entry results) → success,
- * failure, or back to the AggregateStage.
+ * By default each partition key's records reach the stream in `put` order (`preserveKeyOrder`).
+ *
+ * The stages are wired here and only here, and data flows one way: put → Admission → Router →
+ * AggregateStage → Sequencer (ordering lanes) → Collector (per-shard limiter + batching) → Sender
+ * (PutRecords) → Retrier → Outcomes, or back to the record's lane after a backoff, or to the
+ * Router. Expiry ends a record's TTL wherever it waits.
  */
 export class Producer {
   private readonly options: ResolvedOptions;
