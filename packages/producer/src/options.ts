@@ -54,8 +54,10 @@ export interface ProducerOptions {
    * sub-sequence number), through partial failures, throttles, timeouts, retries and resharding.
    * Default true. With aggregation, each shard has one Kinesis record (aggregate) out at a time
    * and a failed one is retried before anything after it; without, each partition key has one
-   * record out at a time. `false` lets every record go at once (retries may overtake later
-   * records) for the little raw throughput that buys; see the README for the measured cost.
+   * record out at a time. A copy written again after an unknown outcome (a timeout) may land
+   * after later records; each record's first copy is in order. `false` lets every record go at
+   * once (retries may overtake later records): measured, no gain with aggregation and up to about
+   * 30% more records/s per shard without (see the README's Benchmark).
    */
   preserveKeyOrder?: boolean;
   /** A record not delivered this long after `put` fails with `RecordExpiredError`. Default 30,000 ms. */
