@@ -13,10 +13,13 @@ const resolve = {
   alias: [
     { find: /^@shardline\/consumer\/lambda$/, replacement: source('consumer', 'lambda') },
     { find: /^@shardline\/aggregation\/schema$/, replacement: source('aggregation', 'schema') },
-    ...['aggregation', 'producer', 'consumer', 'local', 'fake-kinesis', 'cli'].map((name) => ({
-      find: new RegExp(`^@shardline/${name}$`),
-      replacement: source(name),
-    })),
+    { find: /^@shardline\/common\/list-shards$/, replacement: source('common', 'list-shards') },
+    ...['common', 'aggregation', 'producer', 'consumer', 'local', 'fake-kinesis', 'cli'].map(
+      (name) => ({
+        find: new RegExp(`^@shardline/${name}$`),
+        replacement: source(name),
+      }),
+    ),
   ],
 };
 
@@ -35,6 +38,7 @@ export default defineConfig({
   test: {
     reporters: ['default', './scripts/summary-reporter.ts'],
     projects: [
+      unit('common'),
       unit('aggregation'),
       unit('producer'),
       unit('consumer'),

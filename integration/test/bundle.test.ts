@@ -70,7 +70,7 @@ function installLikeNpm(root: string, { omitOptional = false } = {}): void {
     mkdirSync(dirname(target), { recursive: true });
     symlinkSync(realpathSync(join(from, 'node_modules', name)), target);
   };
-  for (const name of ['aggregation', 'producer', 'consumer']) {
+  for (const name of ['common', 'aggregation', 'producer', 'consumer']) {
     const source = join(repo, 'packages', name);
     const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as {
       files: string[];

@@ -1,5 +1,5 @@
 import { createHash } from './node-builtins';
-import { ConfigError, InvalidRecordError, RecordTooLargeError } from './errors';
+import { ConfigError, InvalidRecordError, RecordTooLargeError } from '@shardline/common';
 import { partitionKeyHash } from './hash-key';
 import { validateExplicitHashKey, validatePartitionKey } from './validate';
 import {

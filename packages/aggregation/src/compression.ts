@@ -1,5 +1,5 @@
 import type * as Zlib from 'node:zlib';
-import { CompressionError, ConfigError } from './errors';
+import { CompressionError, ConfigError } from '@shardline/common';
 import { snappyCodec } from './snappy';
 import { asBuffer, readSnappyPreamble } from './snappy-js';
 import { startsWith } from './wire';

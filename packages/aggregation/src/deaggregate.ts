@@ -1,5 +1,5 @@
 import { createHash } from './node-builtins';
-import { CorruptAggregateError } from './errors';
+import { CorruptAggregateError } from '@shardline/common';
 import { DIGEST_BYTES, KPL_MAGIC, WireError, WireReader, startsWith } from './wire';
 
 /** A Kinesis record as read from a shard (GetRecords, SubscribeToShard, a Lambda event). */

@@ -5,10 +5,10 @@ export {
   CorruptAggregateError,
   CompressionError,
   ConfigError,
-} from './errors';
-export type { CorruptAggregateKind, CompressionErrorKind } from './errors';
+} from '@shardline/common';
+export type { CorruptAggregateKind, CompressionErrorKind } from '@shardline/common';
 export { MAX_HASH_KEY, partitionKeyHash, hashKeyOf, HashKeyCache } from './hash-key';
-export { checkStreamTarget, configInteger } from './config-checks';
+export { checkStreamTarget, configInteger } from '@shardline/common';
 export {
   MAX_PARTITION_KEY_LENGTH,
   validatePartitionKey,

@@ -1,4 +1,4 @@
-import { InvalidRecordError } from './errors';
+import { InvalidRecordError } from '@shardline/common';
 import { MAX_HASH_KEY } from './hash-key';
 
 /** Kinesis' partition key limit, in Unicode code points. */

@@ -145,7 +145,9 @@ describe('snappy: which implementation is used', () => {
   function runChild(nodeArgs: string[], env: Record<string, string> = {}) {
     const child = spawnSync(
       process.execPath,
-      [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script],
+      // `source`: workspace packages this one imports (@shardline/common) resolve to their
+      // TypeScript sources, as in the test runner, not to a build that may be stale or absent.
+      [...nodeArgs, '--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script],
       {
         cwd: root,
         encoding: 'utf8',

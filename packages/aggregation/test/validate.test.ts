@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import * as common from '@shardline/common';
 import {
-  checkStreamTarget,
-  ConfigError,
-  configInteger,
   InvalidRecordError,
   MAX_HASH_KEY,
   hashKeyOf,
@@ -12,6 +10,7 @@ import {
   validateExplicitHashKey,
   validatePartitionKey,
 } from '../src/index';
+import * as aggregation from '../src/index';
 
 describe('partition keys', () => {
   it('accepts 1..256 Unicode code points, counting astral characters once', () => {
@@ -66,39 +65,18 @@ describe('toBytes', () => {
   });
 });
 
-describe('options the producer and the consumer share', () => {
-  it('wants a valid stream name, an ARN, or both', () => {
-    expect(() => checkStreamTarget({ streamName: 'orders_2024.v1' }, 'Producer')).not.toThrow();
-    expect(() =>
-      checkStreamTarget({ streamArn: 'arn:aws:kinesis:eu-west-1:1:stream/s' }, 'Producer'),
-    ).not.toThrow();
-    const missing = (() => {
-      try {
-        checkStreamTarget({}, 'Consumer');
-      } catch (error) {
-        return error;
-      }
-    })();
-    expect(missing).toBeInstanceOf(ConfigError);
-    expect(missing).toMatchObject({
-      code: 'STREAM_REQUIRED',
-      message: 'Consumer needs streamName or streamArn',
-    });
-    for (const streamName of ['', 'has space', 'x'.repeat(129), 42]) {
-      expect(() => checkStreamTarget({ streamName }, 'Producer')).toThrow(
-        /not a valid Kinesis stream name/,
-      );
-    }
-    expect(() => checkStreamTarget({ streamArn: 'stream/s' }, 'Producer')).toThrow(/is not an ARN/);
-  });
-
-  it('takes integers in range, the default when absent, and names the option otherwise', () => {
-    expect(configInteger(undefined, 'maxRecords', 10_000, 1, 10_000)).toBe(10_000);
-    expect(configInteger(5, 'maxRecords', 10_000, 1, 10_000)).toBe(5);
-    for (const bad of [0, 10_001, 1.5, '5', NaN]) {
-      expect(() => configInteger(bad, 'maxRecords', 10_000, 1, 10_000)).toThrow(
-        /maxRecords must be an integer in \[1, 10000\]/,
-      );
-    }
+describe('errors and option checks, shared with the other packages', () => {
+  // They live in @shardline/common now; this package keeps exporting them, as the same classes, so
+  // `instanceof` holds whichever package a caller imports them from.
+  it('are re-exported here unchanged', () => {
+    expect(aggregation.ConfigError).toBe(common.ConfigError);
+    expect(aggregation.ShardlineError).toBe(common.ShardlineError);
+    expect(aggregation.CompressionError).toBe(common.CompressionError);
+    expect(aggregation.CorruptAggregateError).toBe(common.CorruptAggregateError);
+    expect(aggregation.RecordTooLargeError).toBe(common.RecordTooLargeError);
+    expect(aggregation.InvalidRecordError).toBe(common.InvalidRecordError);
+    expect(aggregation.checkStreamTarget).toBe(common.checkStreamTarget);
+    expect(aggregation.configInteger).toBe(common.configInteger);
+    expect(() => aggregation.toBytes(42 as never)).toThrow(common.InvalidRecordError);
   });
 });

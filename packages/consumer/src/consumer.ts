@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { listAllShards } from '@shardline/common/list-shards';
 import type { Logger } from 'pino';
 import { ConfigError } from './errors';
 import { isFinished, type Lease } from './leases/lease';
@@ -17,7 +18,7 @@ import type { Checkpointer, RecordBatch, ShardProcessor } from './processor';
 import { createFanoutRetrieval } from './retrieval/fanout/index';
 import { createPollingRetrieval } from './retrieval/polling/index';
 import type { Retrieval } from './retrieval/types';
-import { leasesForNewShards, listAllShards, parentsDone } from './shard-sync';
+import { leasesForNewShards, parentsDone } from './shard-sync';
 import { ShardWorker, type ShardHealth } from './shard-worker';
 
 /** Options of `stop`. */
@@ -383,11 +384,10 @@ export class Consumer extends EventEmitter {
     if (!this.running) return;
     try {
       const o = this.options;
-      const shards = await listAllShards(
-        this.raw.kinesisClient,
-        { streamName: this.streamName ?? o.streamName, streamArn: o.streamArn },
-        AbortSignal.timeout(10_000),
-      );
+      const shards = await listAllShards(this.raw.kinesisClient, {
+        streamName: this.streamName ?? o.streamName,
+        streamArn: o.streamArn,
+      });
       const existing = new Set((await this.table.list()).map((l) => l.leaseKey));
       for (const lease of leasesForNewShards(shards, existing, o.initialPosition)) {
         if (await this.table.create(lease))

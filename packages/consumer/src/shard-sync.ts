@@ -1,32 +1,6 @@
-import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
+import type { Shard } from '@aws-sdk/client-kinesis';
 import type { Lease } from './leases/lease';
 import type { InitialPosition } from './options';
-
-/** Every shard of the stream, closed ones included. */
-export async function listAllShards(
-  client: KinesisClient,
-  stream: { streamName?: string | undefined; streamArn?: string | undefined },
-  signal?: AbortSignal,
-): Promise<Shard[]> {
-  const shards: Shard[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await client.send(
-      new ListShardsCommand(
-        nextToken
-          ? { NextToken: nextToken }
-          : {
-              ...(stream.streamName ? { StreamName: stream.streamName } : {}),
-              ...(stream.streamArn ? { StreamARN: stream.streamArn } : {}),
-            },
-      ),
-      signal ? { abortSignal: signal } : {},
-    );
-    shards.push(...(out.Shards ?? []));
-    nextToken = out.NextToken;
-  } while (nextToken);
-  return shards;
-}
 
 /**
  * Pure: the leases to create for shards that have none. A shard whose parent is known (in the

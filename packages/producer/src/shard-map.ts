@@ -1,4 +1,5 @@
-import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
+import type { KinesisClient, Shard } from '@aws-sdk/client-kinesis';
+import { listAllShards } from '@shardline/common/list-shards';
 
 /** An open shard and the hash keys it owns, inclusive. */
 export interface ShardRange {
@@ -115,23 +116,9 @@ export class ShardMap {
   }
 
   private async fetch(): Promise<ShardRanges> {
-    const shards: Shard[] = [];
-    let nextToken: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListShardsCommand(
-          nextToken
-            ? { NextToken: nextToken }
-            : {
-                ...(this.stream.streamName ? { StreamName: this.stream.streamName } : {}),
-                ...(this.stream.streamArn ? { StreamARN: this.stream.streamArn } : {}),
-              },
-        ),
-        { abortSignal: AbortSignal.timeout(this.requestTimeoutMs) },
-      );
-      shards.push(...(out.Shards ?? []));
-      nextToken = out.NextToken;
-    } while (nextToken);
+    const shards = await listAllShards(this.client, this.stream, {
+      timeoutMs: this.requestTimeoutMs,
+    });
     const ranges = new ShardRanges(shards);
     if (ranges.ranges.length === 0) throw new Error('stream has no open shards');
     return ranges;

@@ -3,7 +3,8 @@
  * whose subscriptions never send ChildShards. One listing is shared by every reader asking within
  * `maxAgeMs`, so idle shards do not each call ListShards.
  */
-import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import type { KinesisClient, Shard } from '@aws-sdk/client-kinesis';
+import { listAllShards } from '@shardline/common/list-shards';
 import type { ChildShardInfo } from '../types';
 
 /** Children of `shardId` if the listing shows it closed (an ending sequence number), else undefined. */
@@ -53,16 +54,7 @@ export class ShardListing {
     return this.cached.shards;
   }
 
-  private async fetch(): Promise<Shard[]> {
-    const shards: Shard[] = [];
-    let nextToken: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamARN: this.streamArn }),
-      );
-      shards.push(...(out.Shards ?? []));
-      nextToken = out.NextToken;
-    } while (nextToken);
-    return shards;
+  private fetch(): Promise<Shard[]> {
+    return listAllShards(this.client, { streamArn: this.streamArn });
   }
 }

@@ -4,6 +4,7 @@
  * retried.
  */
 import type { StartingPosition } from '@aws-sdk/client-kinesis';
+import { equalJitterDelay } from '@shardline/common';
 import { isFatalReadError } from '../backoff';
 import type { StartPosition } from '../types';
 
@@ -55,9 +56,10 @@ export function decideOnFailure(
     code === 'ResourceInUseException' || code === 'LimitExceededException'
       ? MIN_SUBSCRIBE_INTERVAL_MS
       : 200;
-  const cap = 5000;
-  const exp = Math.min(cap, base * 2 ** Math.min(10, Math.max(0, attempt - 1)));
-  return { action: 'retry', delayMs: Math.max(base, Math.floor(exp / 2 + random() * (exp / 2))) };
+  return {
+    action: 'retry',
+    delayMs: Math.max(base, equalJitterDelay(attempt, base, 5000, random)),
+  };
 }
 
 /**
