@@ -1,9 +1,4 @@
-import {
-  CompressionError,
-  CorruptAggregateError,
-  deaggregate,
-  decompress,
-} from '@shardline/aggregation';
+import { unwrapRecord } from '../decode-chain';
 import { PoisonRecordError } from '../errors';
 import type { KinesisEventRecord, KinesisUserRecord, PoisonRecord } from './types';
 
@@ -19,17 +14,15 @@ export interface DecodeOptions {
 }
 
 /**
- * One event record → its user records, unwrapping in this order:
- *   1. base64 → bytes;
- *   2. a compression envelope around the whole record (a compressed aggregate) is opened;
- *   3. a KPL aggregate is split into its user records (sub-sequence numbers 0..n−1);
- *   4. a compression envelope around each user record is opened.
- * A corrupt aggregate or an envelope that cannot be opened (step 2) poisons the whole Kinesis
- * record; a bad envelope at step 4 poisons that user record only, and its siblings still flow.
- * Never throws for bad data: it is returned as a poison item so the caller decides.
- * Every user record of an aggregate is delivered, whichever shard its key hashes to: aws-kinesis-agg
- * puts records of many shards in one aggregate, and the consumer delivers them too by default
- * (its `dropOutOfRangeAggregates`; an event names no shard hash range to check against anyway).
+ * One event record → its user records: base64 → bytes, then the decode chain the consumer uses
+ * (decode-chain.ts: envelope around the record, KPL aggregate, envelope around each user record).
+ * A corrupt aggregate or an envelope around the record that cannot be opened poisons the whole
+ * Kinesis record; a bad envelope around one user record poisons that user record only, and its
+ * siblings still flow. Never throws for bad data: it is returned as a poison item so the caller
+ * decides. Every user record of an aggregate is delivered, whichever shard its key hashes to:
+ * aws-kinesis-agg puts records of many shards in one aggregate, and the consumer delivers them
+ * too by default (its `dropOutOfRangeAggregates`; an event names no shard hash range to check
+ * against anyway, so no range is given to the chain).
  */
 export function decodeEventRecord(
   event: KinesisEventRecord,
@@ -46,63 +39,42 @@ export function decodeEventRecord(
     sequenceNumber: k.sequenceNumber,
     approximateArrivalTimestamp: arrival,
   };
-  const limit =
-    options.maxDecompressedBytes === undefined
-      ? undefined
-      : { maxBytes: options.maxDecompressedBytes };
-
-  let users;
-  try {
-    const opened = decompress(raw, limit);
-    users = deaggregate(
-      { data: opened, partitionKey: k.partitionKey, sequenceNumber: k.sequenceNumber },
-      { strict: true },
-    );
-  } catch (error) {
-    if (!(error instanceof CorruptAggregateError || error instanceof CompressionError)) throw error;
-    return [
-      {
-        kind: 'poison',
-        error: new PoisonRecordError(shardId, k.sequenceNumber, error),
-        record: { ...base, partitionKey: k.partitionKey, data: raw },
-      },
-    ];
-  }
-
-  const out: DecodedItem[] = new Array(users.length);
-  for (let i = 0; i < users.length; i++) {
-    const user = users[i]!;
-    let data: Uint8Array;
-    try {
-      data = decompress(user.data, limit);
-    } catch (error) {
-      if (!(error instanceof CompressionError)) throw error;
-      out[i] = {
-        kind: 'poison',
-        error: new PoisonRecordError(shardId, k.sequenceNumber, error),
-        record: {
-          ...base,
-          subSequenceNumber: user.subSequenceNumber,
+  const out: DecodedItem[] = [];
+  unwrapRecord(
+    { data: raw, partitionKey: k.partitionKey, sequenceNumber: k.sequenceNumber },
+    { maxDecompressedBytes: options.maxDecompressedBytes },
+    {
+      record(user, data) {
+        const record: KinesisUserRecord = {
+          data: asBuffer(data),
           partitionKey: user.partitionKey,
-          data: asBuffer(user.data),
-        },
-      };
-      continue;
-    }
-    const record: KinesisUserRecord = {
-      data: asBuffer(data),
-      partitionKey: user.partitionKey,
-      sequenceNumber: k.sequenceNumber,
-      subSequenceNumber: user.subSequenceNumber,
-      aggregated: user.aggregated,
-      approximateArrivalTimestamp: arrival,
-      shardId,
-      eventSourceARN: event.eventSourceARN,
-      eventID: event.eventID,
-    };
-    if (user.explicitHashKey !== undefined) record.explicitHashKey = user.explicitHashKey;
-    out[i] = { kind: 'record', record };
-  }
+          sequenceNumber: k.sequenceNumber,
+          subSequenceNumber: user.subSequenceNumber,
+          aggregated: user.aggregated,
+          approximateArrivalTimestamp: arrival,
+          shardId,
+          eventSourceARN: event.eventSourceARN,
+          eventID: event.eventID,
+        };
+        if (user.explicitHashKey !== undefined) record.explicitHashKey = user.explicitHashKey;
+        out.push({ kind: 'record', record });
+      },
+      poison(error, user) {
+        out.push({
+          kind: 'poison',
+          error: new PoisonRecordError(shardId, k.sequenceNumber, error),
+          record: user
+            ? {
+                ...base,
+                subSequenceNumber: user.subSequenceNumber,
+                partitionKey: user.partitionKey,
+                data: asBuffer(user.data),
+              }
+            : { ...base, partitionKey: k.partitionKey, data: raw },
+        });
+      },
+    },
+  );
   return out;
 }
 

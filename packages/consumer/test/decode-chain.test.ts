@@ -1,0 +1,75 @@
+import { aggregate, compress, partitionKeyHash } from '@shardline/aggregation';
+import { describe, expect, it } from 'vitest';
+import { unwrapRecord, type ChainOptions } from '../src/decode-chain';
+
+/** Runs the chain on one record; returns what reached the sink, in order, and its report. */
+function run(data: Uint8Array, options: ChainOptions = {}) {
+  const seen: string[] = [];
+  const report = unwrapRecord({ data, partitionKey: 'a', sequenceNumber: '9' }, options, {
+    record: (user, bytes) =>
+      seen.push(`${user.subSequenceNumber}:${Buffer.from(bytes).toString()}`),
+    poison: (error, user) =>
+      seen.push(`poison ${user ? user.subSequenceNumber : 'all'}:${error.code}`),
+  });
+  return { seen, report };
+}
+
+describe('the decode chain shared by the consumer and the Lambda adapter', () => {
+  const texts = ['a', 'b', 'c'];
+
+  it('opens the envelope around a record, splits the aggregate, opens each user envelope', () => {
+    const [inner] = aggregate(
+      texts.map((t) => ({ partitionKey: 'k', data: compress(Buffer.from(t), 'snappy') })),
+    );
+    expect(run(compress(inner!.data, 'gzip')).seen).toEqual(['0:a', '1:b', '2:c']);
+    expect(run(Buffer.from('plain')).seen).toEqual(['0:plain']);
+  });
+
+  it('poisons one user record whose envelope is bad, in its place, and its siblings still flow', () => {
+    const bad = Buffer.from(compress(Buffer.from('x'), 'gzip'));
+    bad[5] = 7; // byte 5 names the codec: 7 is none
+    const [agg] = aggregate([
+      { partitionKey: 'k', data: Buffer.from('a') },
+      { partitionKey: 'k', data: bad },
+      { partitionKey: 'k', data: Buffer.from('c') },
+    ]);
+    expect(run(agg!.data).seen).toEqual(['0:a', 'poison 1:COMPRESSION_UNKNOWN_CODEC', '2:c']);
+  });
+
+  it('poisons the whole record for a corrupt aggregate or an envelope over the size limit', () => {
+    const [agg] = aggregate(texts.map((t) => ({ partitionKey: 'k', data: Buffer.from(t) })));
+    const corrupt = Buffer.from(agg!.data);
+    corrupt[10]! ^= 0xff;
+    expect(run(corrupt).seen).toEqual(['poison all:CORRUPT_AGGREGATE_MD5']);
+    const big = compress(Buffer.alloc(4096), 'gzip');
+    expect(run(big, { maxDecompressedBytes: 1024 }).seen).toEqual([
+      'poison all:COMPRESSION_TOO_LARGE',
+    ]);
+    expect(run(big).seen).toHaveLength(1);
+    expect(run(big).seen[0]).toMatch(/^0:/);
+  });
+
+  it('skips the user records it is told to', () => {
+    const [agg] = aggregate(texts.map((t) => ({ partitionKey: 'k', data: Buffer.from(t) })));
+    expect(run(agg!.data, { skip: (u) => u.subSequenceNumber < 2 }).seen).toEqual(['2:c']);
+  });
+
+  it('reports an aggregate with records outside the hash range: delivered, or dropped whole', () => {
+    const hash = partitionKeyHash('k');
+    const [mixed] = aggregate([
+      { partitionKey: 'k', data: Buffer.from('in') },
+      { partitionKey: 'other', data: Buffer.from('out') },
+    ]);
+    const hashRange = { start: hash, end: hash };
+    expect(run(mixed!.data, { hashRange })).toEqual({
+      seen: ['0:in', '1:out'],
+      report: { records: 2, outside: 1, dropped: false },
+    });
+    expect(run(mixed!.data, { hashRange, dropOutOfRange: true })).toEqual({
+      seen: [],
+      report: { records: 2, outside: 1, dropped: true },
+    });
+    // No range (the Lambda adapter): nothing to check, every record delivered.
+    expect(run(mixed!.data, { dropOutOfRange: true }).report).toBeUndefined();
+  });
+});
