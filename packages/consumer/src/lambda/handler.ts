@@ -1,10 +1,18 @@
 import { groupByShard } from './event';
-import { resolveOptions, type KinesisHandlerOptions, type ResolvedOptions } from './options';
+import {
+  DEFAULT_GUARD_FRACTION,
+  DEFAULT_MAX_GUARD_MILLIS,
+  resolveOptions,
+  type KinesisHandlerOptions,
+  type KinesisRecordHandlerOptions,
+  type ResolvedOptions,
+} from './options';
 import {
   runShardBatch,
   runShardPerRecord,
   type BatchHandler,
   type RecordHandler,
+  type TimeGuard,
 } from './shard-runner';
 import type {
   BatchItemFailure,
@@ -44,15 +52,42 @@ export function kinesisHandler<C extends object = LambdaContext>(
 /**
  * Wraps a per-record handler: each user record is handed over in shard order; the first one that
  * throws is reported (by its Kinesis record's sequence number) and the rest of its shard is not
- * processed in this invocation. Other shards of the event go on.
+ * processed in this invocation. Other shards of the event go on. With `maxConcurrency` above 1,
+ * up to that many records of a shard run at once, one key at a time in sequence order; records
+ * stop being started when the invocation's remaining time falls under `minRemainingTimeMillis`.
+ *
+ * @example
+ * export const handler = kinesisRecordHandler(async (record) => save(record), {
+ *   maxConcurrency: 16, // I/O-bound handler: 16 keys at once, each key in order
+ *   minRemainingTimeMillis: 10_000, // stop starting records 10 s before the timeout
+ * });
  */
 export function kinesisRecordHandler<C extends object = LambdaContext>(
   handler: RecordHandler<C>,
-  options?: KinesisHandlerOptions<C>,
+  options?: KinesisRecordHandlerOptions<C>,
 ): KinesisLambdaHandler<C> {
   const o = resolveOptions(handler, options);
-  return (event, context) =>
-    run(event, o, (shard) => runShardPerRecord(shard, handler, context, o));
+  return (event, context) => {
+    const guard = timeGuard(context, o.minRemainingTimeMillis);
+    return run(event, o, (shard) => runShardPerRecord(shard, handler, context, o, guard));
+  };
+}
+
+/**
+ * The invocation's remaining-time guard, or undefined when there is none (turned off, or a
+ * context that cannot tell the time). The default threshold is taken from the remaining time at
+ * the start, as the context does not expose the configured timeout: a fixed few seconds would
+ * stop a function with Lambda's default 3 s timeout before its first record.
+ */
+function timeGuard(context: object, configured: number | undefined): TimeGuard | undefined {
+  const get = (context as { getRemainingTimeInMillis?: unknown }).getRemainingTimeInMillis;
+  if (typeof get !== 'function') return undefined;
+  const remaining = (): number => Number(get.call(context));
+  const threshold =
+    configured ??
+    Math.min(DEFAULT_MAX_GUARD_MILLIS, Math.floor(remaining() * DEFAULT_GUARD_FRACTION));
+  if (!(threshold > 0)) return undefined;
+  return { remaining, threshold };
 }
 
 async function run<C extends object>(

@@ -28,17 +28,54 @@ export interface KinesisHandlerOptions<C extends object = LambdaContext> {
   maxDecompressedBytes?: number;
 }
 
+/**
+ * Options of `kinesisRecordHandler`: those of both forms, plus parallelism and the remaining-time
+ * guard, which only the per-record form can apply (the batch form hands the whole batch over in
+ * one call, so the adapter never decides when a record starts).
+ */
+export interface KinesisRecordHandlerOptions<C extends object = LambdaContext>
+  extends KinesisHandlerOptions<C> {
+  /**
+   * Most user records of one shard's batch handled at once. Records with the same partition key
+   * still run strictly one after another, in sequence order (sub-sequence order inside an
+   * aggregate); records of other keys may overtake a busy key. On a failure no further record is
+   * started, the running ones are awaited, and the first record in batch order that did not
+   * complete is reported, so Lambda retries from there (records after it that did complete are
+   * delivered again: make the handler idempotent). Default 1: one record at a time, in order.
+   */
+  maxConcurrency?: number;
+  /**
+   * Remaining-time guard, in milliseconds: no record is started once
+   * `context.getRemainingTimeInMillis()` is below this; the records already running are awaited,
+   * and the shard is reported failed from its first record not started, so Lambda retries from
+   * there instead of timing out (and retrying) the whole batch. 0 turns the guard off; so does a
+   * context without `getRemainingTimeInMillis`. Default: a tenth of the time remaining when the
+   * invocation starts (about a tenth of the function's timeout), at most 5000 ms. Set it above the
+   * slowest record's handling time: a record started just above the threshold must still finish.
+   */
+  minRemainingTimeMillis?: number;
+}
+
 /** Options after validation, with defaults applied. */
 export interface ResolvedOptions<C extends object> {
   onPoisonRecord: KinesisHandlerOptions<C>['onPoisonRecord'];
   logger: LambdaLogger;
   maxDecompressedBytes: number | undefined;
+  /** 1 unless set; the batch form does not read it. */
+  maxConcurrency: number;
+  /** Undefined: the default, computed per invocation from the remaining time. */
+  minRemainingTimeMillis: number | undefined;
 }
+
+/** Upper bound of the default remaining-time guard, in milliseconds. */
+export const DEFAULT_MAX_GUARD_MILLIS = 5_000;
+/** Share of the invocation's starting remaining time the default guard keeps in reserve. */
+export const DEFAULT_GUARD_FRACTION = 0.1;
 
 /** Checks the handler and options once, when the Lambda handler is created (at cold start). */
 export function resolveOptions<C extends object>(
   handler: unknown,
-  options: KinesisHandlerOptions<C> | undefined,
+  options: KinesisRecordHandlerOptions<C> | undefined,
 ): ResolvedOptions<C> {
   if (typeof handler !== 'function')
     throw new ConfigError('the handler must be a function', 'INVALID_HANDLER');
@@ -64,5 +101,28 @@ export function resolveOptions<C extends object>(
       `maxDecompressedBytes must be a positive integer, got ${String(maxDecompressedBytes)}`,
     );
   }
-  return { onPoisonRecord, logger: logger ?? silentLogger, maxDecompressedBytes };
+  const { maxConcurrency, minRemainingTimeMillis } = options ?? {};
+  if (
+    maxConcurrency !== undefined &&
+    !(Number.isSafeInteger(maxConcurrency) && maxConcurrency > 0)
+  ) {
+    throw new ConfigError(
+      `maxConcurrency must be a positive integer, got ${String(maxConcurrency)}`,
+    );
+  }
+  if (
+    minRemainingTimeMillis !== undefined &&
+    !(Number.isFinite(minRemainingTimeMillis) && minRemainingTimeMillis >= 0)
+  ) {
+    throw new ConfigError(
+      `minRemainingTimeMillis must be a number >= 0, got ${String(minRemainingTimeMillis)}`,
+    );
+  }
+  return {
+    onPoisonRecord,
+    logger: logger ?? silentLogger,
+    maxDecompressedBytes,
+    maxConcurrency: maxConcurrency ?? 1,
+    minRemainingTimeMillis,
+  };
 }

@@ -65,38 +65,156 @@ async function settlePoison<C extends object>(
   }
 }
 
-/** Runs the per-record handler over one shard; returns the sequence number to report, if any. */
+/** The invocation's remaining-time guard: no record starts while `remaining()` is below `threshold`. */
+export interface TimeGuard {
+  remaining: () => number;
+  threshold: number;
+}
+
+/** One decoded item of the shard, numbered in batch order. */
+interface Task {
+  index: number;
+  item: DecodedItem;
+  /** Records of one key run one after another; poison hooks share a key of their own. */
+  key: string | symbol;
+}
+
+// Poison hooks run in shard order, one at a time, as they did before parallelism.
+const POISON_LANE = Symbol('poison');
+
+/**
+ * Runs the per-record handler over one shard; returns the sequence number to report, if any.
+ *
+ * Up to `o.maxConcurrency` items run at once, never two of one partition key. Once a record fails
+ * or the time guard trips, nothing more is started; the running ones are awaited, and the Kinesis
+ * record of the first item in batch order that did not complete is reported: Lambda retries from
+ * the lowest reported sequence number, so reporting anything later would lose that item.
+ */
 export async function runShardPerRecord<C extends object>(
   shard: ShardRecords,
   handler: RecordHandler<C>,
   context: C,
   o: ResolvedOptions<C>,
+  guard?: TimeGuard,
 ): Promise<string | undefined> {
-  for (const event of shard.records) {
-    // Decoded one Kinesis record at a time: after a failure the rest of the shard is never decoded.
-    for (const item of decodeEventRecord(event, shard.shardId, o)) {
-      if (item.kind === 'poison') {
-        if (!(await settlePoison(item, context, o))) return item.record.sequenceNumber;
-        continue;
-      }
-      try {
-        await handler(item.record, context);
-      } catch (err) {
-        const r = item.record;
-        o.logger.error(
-          {
-            shardId: r.shardId,
-            sequenceNumber: r.sequenceNumber,
-            subSequenceNumber: r.subSequenceNumber,
-            err,
-          },
-          'record handler failed; Lambda will retry the shard from this Kinesis record',
-        );
-        return r.sequenceNumber;
-      }
-    }
+  // Decoded one Kinesis record at a time, as slots free up: after a failure the rest of the shard
+  // is never decoded.
+  function* items(): Generator<DecodedItem> {
+    for (const event of shard.records) yield* decodeEventRecord(event, shard.shardId, o);
   }
-  return undefined;
+  const source = items();
+  let pulled = 0;
+  const pull = (): Task | undefined => {
+    const next = source.next();
+    if (next.done) return undefined;
+    const item = next.value;
+    const key = item.kind === 'poison' ? POISON_LANE : item.record.partitionKey;
+    return { index: pulled++, item, key };
+  };
+
+  /** Pulled but not started (their key was busy), in batch order. */
+  const waiting: Task[] = [];
+  const busy = new Set<string | symbol>();
+  let running = 0;
+  let stopped = false;
+  let firstFailed: Task | undefined;
+
+  /**
+   * The earliest item that may start: its key is idle and no earlier waiting item has its key
+   * (that one must go first). Pulls new items only when no waiting one can start, so with one
+   * slot (or no busy key) the shard is decoded no further ahead than it is handled.
+   */
+  const nextStartable = (): Task | undefined => {
+    const blocked = new Set<string | symbol>();
+    for (let i = 0; i < waiting.length; i++) {
+      const t = waiting[i]!;
+      if (!busy.has(t.key) && !blocked.has(t.key)) return waiting.splice(i, 1)[0];
+      blocked.add(t.key);
+    }
+    for (let t = pull(); t; t = pull()) {
+      if (!busy.has(t.key) && !blocked.has(t.key)) return t;
+      waiting.push(t);
+      blocked.add(t.key);
+    }
+    return undefined;
+  };
+
+  const fail = (t: Task): void => {
+    stopped = true;
+    if (!firstFailed || t.index < firstFailed.index) firstFailed = t;
+  };
+
+  const execute = async (t: Task): Promise<void> => {
+    if (t.item.kind === 'poison') {
+      if (!(await settlePoison(t.item, context, o))) fail(t);
+      return;
+    }
+    const r = t.item.record;
+    try {
+      await handler(r, context);
+    } catch (err) {
+      o.logger.error(
+        {
+          shardId: r.shardId,
+          sequenceNumber: r.sequenceNumber,
+          subSequenceNumber: r.subSequenceNumber,
+          err,
+        },
+        'record handler failed; Lambda will retry the shard from this Kinesis record',
+      );
+      fail(t);
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const pump = (): void => {
+      try {
+        while (!stopped && running < o.maxConcurrency) {
+          const t = nextStartable();
+          if (!t) break;
+          if (guard && guard.remaining() < guard.threshold) {
+            // Kept as not started, so the report below starts from it.
+            waiting.unshift(t);
+            waiting.sort((a, b) => a.index - b.index);
+            stopped = true;
+            o.logger.warn(
+              {
+                shardId: shard.shardId,
+                sequenceNumber: t.item.record.sequenceNumber,
+                remainingMillis: guard.remaining(),
+                thresholdMillis: guard.threshold,
+              },
+              'remaining time under the guard; reporting the rest of the shard as failed',
+            );
+            break;
+          }
+          running++;
+          busy.add(t.key);
+          void execute(t)
+            // Only a throwing logger gets here; the record counts as failed rather than lost.
+            .catch(() => fail(t))
+            .finally(() => {
+              running--;
+              busy.delete(t.key);
+              pump();
+            });
+        }
+        if (running === 0) resolve();
+      } catch (err) {
+        stopped = true;
+        reject(err);
+      }
+    };
+    pump();
+  });
+
+  // The first item in batch order that did not complete: a failed one, a waiting one, or (after
+  // the guard stopped the shard with nothing waiting) the next one not yet decoded.
+  let report = firstFailed;
+  const firstWaiting = waiting[0];
+  if (firstWaiting && (!report || firstWaiting.index < report.index)) report = firstWaiting;
+  if (!report && stopped) report = pull();
+  return report?.item.record.sequenceNumber;
 }
 
 /** Runs the batch handler over one shard; returns the sequence number to report, if any. */
