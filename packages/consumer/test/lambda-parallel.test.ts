@@ -1,3 +1,4 @@
+import { aggregate } from '@shardline/aggregation';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -149,6 +150,31 @@ describe('kinesisRecordHandler maxConcurrency', () => {
     await c.settle('r0');
     expect(await done).toEqual({ batchItemFailures: [{ itemIdentifier: seqs[1] }] });
     expect(c.started).toEqual(['r0', 'r2']);
+  });
+
+  it('keeps sub-sequence order for one key inside an aggregate, and reports the aggregate for a failed user record', async () => {
+    const agg = aggregate(
+      ['X', 'Y', 'X', 'Z'].map((partitionKey, i) => ({
+        partitionKey,
+        data: Buffer.from(`u${i}`),
+      })),
+    );
+    expect(agg).toHaveLength(1);
+    const { event, seqs } = shardEvent(['a', 'b']);
+    event.Records[0]!.kinesis.data = Buffer.from(agg[0]!.data).toString('base64');
+    const c = controlled();
+    const done = kinesisRecordHandler(c.handler, { maxConcurrency: 8 })(event, fakeContext(60_000));
+    await flush();
+    // u2 shares u0's key: it waits; the second Kinesis record (r1) overtakes it.
+    expect(c.started).toEqual(['u0', 'u1', 'u3', 'r1']);
+    await c.settle('r1');
+    await c.settle('u0');
+    expect(c.started).toEqual(['u0', 'u1', 'u3', 'r1', 'u2']);
+    await c.settle('u2');
+    await c.settle('u3');
+    await c.settle('u1', new Error('u1 failed'));
+    expect(await done).toEqual({ batchItemFailures: [{ itemIdentifier: seqs[0] }] });
+    expect(c.state.keyOverlaps).toBe(0);
   });
 
   it('rejects a maxConcurrency that is not a positive integer', () => {
