@@ -6,7 +6,7 @@
 export { kinesisHandler, kinesisRecordHandler } from './lambda/handler';
 export type { KinesisLambdaHandler } from './lambda/handler';
 export type { BatchControl, BatchHandler, RecordHandler } from './lambda/shard-runner';
-export type { KinesisHandlerOptions } from './lambda/options';
+export type { KinesisHandlerOptions, KinesisRecordHandlerOptions } from './lambda/options';
 export type { LambdaLogger } from './lambda/logger';
 export { RecordFailure, InvalidEventError, UnknownRecordError } from './lambda/errors';
 export { PoisonRecordError } from './errors';
