@@ -2,7 +2,11 @@ import { findEmulatorProcesses, isProcessAlive, type EmulatorProcess } from './e
 
 export interface EmulatorGuardOptions {
   /** The run whose emulators are checked: the `SHARDLINE_RUN_ID` they were started under. */
-  runId: string;
+  runId?: string;
+  /** Further (or, without `runId`, the only) `SHARDLINE_*` environment entries to match. */
+  match?: Record<string, string>;
+  /** Emulator pids known beforehand, followed by pid whether or not they still match. */
+  pids?: number[];
   /** How long processes that are already exiting get to finish. Default 15,000 ms. */
   deadlineMs?: number;
 }
@@ -22,11 +26,19 @@ export interface EmulatorGuardResult {
 export async function checkNoEmulatorsLeft(
   options: EmulatorGuardOptions,
 ): Promise<EmulatorGuardResult> {
+  const match = {
+    ...(options.runId ? { SHARDLINE_RUN_ID: options.runId } : {}),
+    ...options.match,
+  };
+  // An empty match would take every emulator on the machine, other runs' included, for ours.
+  if (Object.keys(match).length === 0 && !options.pids?.length)
+    throw new Error('checkNoEmulatorsLeft needs a runId, a match or pids');
   const deadline = Date.now() + (options.deadlineMs ?? 15_000);
   const seen = new Map<number, EmulatorProcess>();
+  for (const pid of options.pids ?? []) seen.set(pid, { pid, env: {}, command: '' });
   for (;;) {
-    for (const found of findEmulatorProcesses({ SHARDLINE_RUN_ID: options.runId }))
-      seen.set(found.pid, found);
+    if (Object.keys(match).length > 0)
+      for (const found of findEmulatorProcesses(match)) seen.set(found.pid, found);
     const alive = [...seen.values()].filter((p) => isProcessAlive(p.pid));
     if (alive.length === 0) return { left: [] };
     if (Date.now() > deadline) {

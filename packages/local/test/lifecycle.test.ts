@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findEmulatorProcesses, isProcessAlive, startLocalBackend } from '../src/index';
+import { checkNoEmulatorsLeft, findEmulatorProcesses, startLocalBackend } from '../src/index';
 
 // The embedded backend must never outlive its owner, whatever happens to the owner and whenever.
 // Every emulator a test starts carries a tag of its own in its environment, so "nothing of this
@@ -32,19 +32,16 @@ const portFree = async (port: number) =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Waits (up to the deadline) until no emulator carrying `tag`, nor any of `known`, is alive;
- * returns the pids still alive then. Pids once found are followed by pid: an exiting process
- * drops out of a search by environment before its sockets are closed.
+ * The pids of emulators carrying `tag`, or of `known`, still alive after up to 20 s (the guard's
+ * own wait, which also kills what is left so a failure does not leak into later tests).
  */
-async function survivorsAfter(tag: string, known: number[] = [], deadlineMs = 20_000) {
-  const deadline = Date.now() + deadlineMs;
-  const pids = new Set(known);
-  for (;;) {
-    for (const found of findEmulatorProcesses({ SHARDLINE_TEST_TAG: tag })) pids.add(found.pid);
-    const alive = [...pids].filter(isProcessAlive);
-    if (alive.length === 0 || Date.now() > deadline) return alive;
-    await sleep(50);
-  }
+async function survivorsAfter(tag: string, known: number[] = []) {
+  const { left } = await checkNoEmulatorsLeft({
+    match: { SHARDLINE_TEST_TAG: tag },
+    pids: known,
+    deadlineMs: 20_000,
+  });
+  return left.map((p) => p.pid);
 }
 
 const tagged = () => {
