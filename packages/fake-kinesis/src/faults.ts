@@ -1,3 +1,7 @@
+import type { ServerResponse } from 'node:http';
+import type { PartialFailure } from './backend';
+import { sendError, ServiceError, writeRawHead } from './service-error';
+
 /** A fault the fake injects, per matching request. */
 export type FaultKind =
   /** Whole call answered 400 ProvisionedThroughputExceededException (or `code`). */
@@ -33,97 +37,102 @@ export interface FaultRule {
   code?: string;
 }
 
-/** Handle of an injected rule. */
-export interface FaultHandle {
-  /** Times the rule applied so far. */
-  readonly applied: number;
-  remove(): void;
+/** The request a fault acts on, as the fake's server hands it over. */
+export interface FaultedRequest {
+  readonly operation: string;
+  readonly res: ServerResponse;
+  /** Resolves once `release()` is called. */
+  stall(): Promise<void>;
+  /** PutRecords goes on, but with this share of its entries failing. */
+  failEntries(partial: PartialFailure): void;
 }
 
-/** mulberry32: small, seeded, good enough to make fault injection reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** What one kind of fault does. */
+export interface FaultBehaviour {
+  /** Whether it may end the request; any number of the others apply at once (see `FaultPlan.match`). */
+  readonly ends: boolean;
+  /** Acts on the request; true once it has answered it, so nothing else may. */
+  apply(rule: FaultRule, request: FaultedRequest): boolean | Promise<boolean>;
 }
 
-/** What every rule has, whatever server applies it (the fake, or the integration fault proxy). */
-export interface MatchableRule {
-  kind: string;
-  /** Operation name or `*`. Default `*`. */
-  operation?: string;
-  times?: number;
-  probability?: number;
-  /** Apply only to requests whose body contains this text. */
-  bodyContains?: string;
-}
+const answer = (request: FaultedRequest, error: ServiceError): true => {
+  sendError(request.res, error);
+  return true;
+};
+
+/** Every fault kind and what it does: the one place a kind is turned into behaviour. */
+export const FAULT_BEHAVIOUR: { readonly [K in FaultKind]: FaultBehaviour } = {
+  latency: {
+    ends: false,
+    apply: async (rule) => {
+      await new Promise((resolve) => setTimeout(resolve, rule.latencyMs ?? 100));
+      return false;
+    },
+  },
+  stall: {
+    ends: false,
+    apply: async (_rule, request) => {
+      await request.stall();
+      return false;
+    },
+  },
+  partial: {
+    ends: false,
+    apply: (rule, request) => {
+      request.failEntries({
+        fraction: rule.fraction ?? 0.3,
+        code: rule.code ?? 'ProvisionedThroughputExceededException',
+      });
+      return false;
+    },
+  },
+  throttle: {
+    ends: true,
+    apply: (rule, request) =>
+      answer(
+        request,
+        new ServiceError(
+          rule.code ?? 'ProvisionedThroughputExceededException',
+          'Rate exceeded (injected)',
+        ),
+      ),
+  },
+  internal: {
+    ends: true,
+    apply: (_rule, request) =>
+      answer(
+        request,
+        new ServiceError('InternalFailure', 'Internal service failure (injected)', 500),
+      ),
+  },
+  'expired-iterator': {
+    ends: true,
+    // Counts as applied on any operation, but only a GetRecords has an iterator to expire.
+    apply: (_rule, request) =>
+      request.operation === 'GetRecords' &&
+      answer(request, new ServiceError('ExpiredIteratorException', 'Iterator expired (injected)')),
+  },
+  malformed: {
+    ends: true,
+    apply: (_rule, { res }) => {
+      writeRawHead(res);
+      res.end('{"Records": [ this is not json');
+      return true;
+    },
+  },
+  reset: {
+    ends: true,
+    apply: (_rule, { res }) => {
+      // Promise more than is sent, then drop the connection: the client sees a cut-off answer.
+      writeRawHead(res, 1000);
+      res.write('{"FailedRecordCount":0,');
+      res.socket?.destroy();
+      return true;
+    },
+  },
+};
 
 /** Kinds that delay or alter a request without ending it; any number apply at once. */
-export const NON_TERMINAL_FAULTS: ReadonlySet<string> = new Set(['latency', 'stall', 'partial']);
-
-type Active<R> = R & { applied: number; removed: boolean };
-
-/** The rules in force and the decision, per request, of which apply. */
-export class FaultPlan<R extends MatchableRule = FaultRule> {
-  private rules: Active<R>[] = [];
-  /** Rules applied so far, in all and by kind. */
-  injected = 0;
-  readonly injectedByKind: Record<string, number> = {};
-
-  constructor(
-    readonly random: () => number,
-    private readonly nonTerminal: ReadonlySet<string> = NON_TERMINAL_FAULTS,
-  ) {}
-
-  add(rule: R): FaultHandle {
-    const active = { ...rule, applied: 0, removed: false } as Active<R>;
-    this.rules.push(active);
-    return {
-      get applied() {
-        return active.applied;
-      },
-      remove: () => {
-        active.removed = true;
-        this.rules = this.rules.filter((r) => r !== active);
-      },
-    };
-  }
-
-  clear(): void {
-    this.rules = [];
-  }
-
-  get size(): number {
-    return this.rules.length;
-  }
-
-  /**
-   * The rules that apply to this request (each counted as applied): any number of delaying ones
-   * and at most one that ends the request, the first in order of adding.
-   */
-  match(operation: string, body?: string): Active<R>[] {
-    if (this.rules.length === 0) return [];
-    const out: Active<R>[] = [];
-    let ended = false;
-    for (const rule of this.rules) {
-      const ends = !this.nonTerminal.has(rule.kind);
-      if (ends && ended) continue;
-      if (rule.removed) continue;
-      if (rule.operation && rule.operation !== '*' && rule.operation !== operation) continue;
-      if (rule.times !== undefined && rule.applied >= rule.times) continue;
-      if (rule.bodyContains !== undefined && !(body ?? '').includes(rule.bodyContains)) continue;
-      if (rule.probability !== undefined && this.random() >= rule.probability) continue;
-      rule.applied++;
-      this.injected++;
-      this.injectedByKind[rule.kind] = (this.injectedByKind[rule.kind] ?? 0) + 1;
-      out.push(rule);
-      if (ends) ended = true;
-    }
-    return out;
-  }
-}
+export const NON_TERMINAL_FAULTS: ReadonlySet<string> = new Set(
+  (Object.keys(FAULT_BEHAVIOUR) as FaultKind[]).filter((kind) => !FAULT_BEHAVIOUR[kind].ends),
+);

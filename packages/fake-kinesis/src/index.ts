@@ -1,7 +1,11 @@
-export { FakeKinesis, fakeKinesisClient } from './fake-kinesis';
-export type { FakeKinesisOptions, FakeStats } from './fake-kinesis';
-export { FaultPlan, seededRandom, NON_TERMINAL_FAULTS } from './faults';
-export type { FaultRule, FaultKind, FaultHandle, MatchableRule } from './faults';
+export { FakeKinesis } from './fake-kinesis';
+export { fakeKinesisClient } from './client';
+export type { FakeKinesisOptions } from './fake-kinesis';
+export type { FakeStats } from './stats';
+export { FaultPlan, seededRandom } from './fault-plan';
+export { NON_TERMINAL_FAULTS } from './faults';
+export type { FaultRule, FaultKind } from './faults';
+export type { FaultHandle, MatchableRule } from './fault-plan';
 export type { ShardState, StoredRecord } from './streams';
 export { readShardRecords } from './read-shard';
 export { checkKeyOrder } from './key-order';
