@@ -3,6 +3,7 @@ import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { listAllShards } from '@shardline/common/list-shards';
 import type { Logger } from 'pino';
 import { ConfigError } from './errors';
+import { GracefulHandoff } from './handoff/graceful-handoff';
 import { isFinished, type Lease } from './leases/lease';
 import { checkLeaseTableCompatibility } from './leases/kcl-compat';
 import { LeaseCoordinator } from './leases/lease-coordinator';
@@ -66,6 +67,8 @@ export class Consumer extends EventEmitter {
   private readonly workers = new Map<string, ShardWorker>();
   private readonly finished = new Set<string>();
   private coordinator: LeaseCoordinator | undefined;
+  /** Both sides of graceful hand-offs; the coordinator asks and waits, `handOff` answers. */
+  private handoff: GracefulHandoff | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private processor: ShardProcessor | undefined;
@@ -139,7 +142,16 @@ export class Consumer extends EventEmitter {
     });
     this.running = true;
     await this.syncShards();
+    this.handoff = new GracefulHandoff({
+      table: this.table,
+      workerId: this.workerId,
+      failoverTimeMillis: o.failoverTimeMillis,
+      gracefulLeaseHandoffTimeoutMillis: o.gracefulLeaseHandoffTimeoutMillis,
+      logger: this.logger,
+      metric: (e) => this.metric(e),
+    });
     this.coordinator = new LeaseCoordinator({
+      handoff: this.handoff,
       table: this.table,
       workerId: this.workerId,
       failoverTimeMillis: o.failoverTimeMillis,
@@ -351,31 +363,9 @@ export class Consumer extends EventEmitter {
     });
   }
 
-  /** Another worker asked for this shard: finish, checkpoint, hand over. */
+  /** Another worker asked for this shard: finish, and hand over with the final checkpoint. */
   private async handOff(shardId: string): Promise<void> {
-    const worker = this.workers.get(shardId);
-    if (!worker) {
-      await this.table.completeHandoff(shardId, this.workerId).catch(() => {});
-      this.coordinator?.drop(shardId);
-      return;
-    }
-    await worker.shutdown('handoff');
-    const cp = worker.checkpointer.lastCheckpoint;
-    try {
-      await this.table.completeHandoff(
-        shardId,
-        this.workerId,
-        typeof cp === 'string'
-          ? undefined
-          : { checkpoint: cp.sequenceNumber, sub: cp.subSequenceNumber },
-      );
-      this.logger.info({ shardId }, 'lease handed off');
-    } catch (error) {
-      this.logger.warn(
-        { shardId, err: error },
-        'completing the hand-off failed; the new owner takes over after its hand-off timeout',
-      );
-    }
+    await this.handoff?.handOver(shardId, this.workers.get(shardId));
     // We renewed the lease through the hand-off (so it did not expire); it is the new owner's now.
     this.coordinator?.drop(shardId);
   }

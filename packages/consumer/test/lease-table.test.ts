@@ -112,7 +112,7 @@ describe('LeaseTable (dynalite)', () => {
     await t.create(newLease('s1'));
     const held = await t.take((await t.list())[0]!, 'old');
     const checkpointer = new ShardCheckpointer('s1', t, 'old', 'TRIM_HORIZON');
-    checkpointer.lastDelivered = { sequenceNumber: '500', subSequenceNumber: 3 };
+    checkpointer.delivered({ sequenceNumber: '500', subSequenceNumber: 3 });
     await t.requestHandoff(held, 'new'); // arrives between the batch and its checkpoint
     await checkpointer.checkpoint();
     expect(checkpointer.handingOff).toBe(true);
@@ -124,7 +124,7 @@ describe('LeaseTable (dynalite)', () => {
     });
     await t.completeHandoff('s1', 'old', { checkpoint: '500', sub: 3 });
     // Once the hand-off is complete the old owner can no longer move the checkpoint.
-    checkpointer.lastDelivered = { sequenceNumber: '600', subSequenceNumber: 0 };
+    checkpointer.delivered({ sequenceNumber: '600', subSequenceNumber: 0 });
     await expect(checkpointer.checkpoint()).rejects.toBeInstanceOf(LeaseLostError);
     expect((await t.get('s1'))!.checkpoint).toBe('500');
   });
@@ -134,12 +134,12 @@ describe('LeaseTable (dynalite)', () => {
     await t.create(newLease('s1'));
     const held = await t.take((await t.list())[0]!, 'old');
     const checkpointer = new ShardCheckpointer('s1', t, 'old', 'TRIM_HORIZON');
-    checkpointer.lastDelivered = { sequenceNumber: '500', subSequenceNumber: 399 };
+    checkpointer.delivered({ sequenceNumber: '500', subSequenceNumber: 399 });
     await t.requestHandoff(held, 'new');
     // The write goes out as a plain checkpoint (refused: there is a hand-off now); the shutdown
-    // for that hand-off sets handingOff before the refusal comes back.
+    // for that hand-off calls beginHandoff() before the refusal comes back.
     const pending = checkpointer.checkpoint();
-    checkpointer.handingOff = true;
+    checkpointer.beginHandoff();
     await pending;
     expect(checkpointer.disabled).toBe(false);
     expect(checkpointer.lastCheckpoint).toEqual({ sequenceNumber: '500', subSequenceNumber: 399 });
@@ -156,7 +156,7 @@ describe('LeaseTable (dynalite)', () => {
     const held = await t.take((await t.list())[0]!, 'old');
     await t.take(held, 'thief');
     const checkpointer = new ShardCheckpointer('s1', t, 'old', 'TRIM_HORIZON');
-    checkpointer.lastDelivered = { sequenceNumber: '9', subSequenceNumber: 0 };
+    checkpointer.delivered({ sequenceNumber: '9', subSequenceNumber: 0 });
     await expect(checkpointer.checkpoint()).rejects.toBeInstanceOf(LeaseLostError);
     expect(checkpointer.disabled).toBe(true);
   });

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { GracefulHandoff, type HandoffWait } from '../handoff/graceful-handoff';
 import type { ConsumerMetricEvent } from '../metrics';
 import { isFinished, type Lease } from './lease';
 import { LeaseConflict, type LeaseTable } from './lease-table';
@@ -26,15 +27,18 @@ export interface LeaseCoordinatorDeps {
   onLost: (shardId: string) => void;
   /** True when the shard's processing ended (SHARD_END): no need to renew. */
   isDone: (shardId: string) => boolean;
+  /**
+   * Both sides of graceful hand-offs (the consumer shares it with its owner's side); by default
+   * one built from these deps.
+   */
+  handoff?: GracefulHandoff;
 }
 
 interface Held {
   lease: Lease;
   renewedAt: number;
-  /** Set while we wait for the previous owner's hand-off. */
-  handoffSince: number | undefined;
-  /** While waiting: when the previous owner's renewals last moved the counter. */
-  counterMovedAt: number;
+  /** Set while we wait for the previous owner's hand-off (see `GracefulHandoff.poll`). */
+  waiting: HandoffWait | undefined;
   /** Set once another worker asked for this lease: we renew it until we have handed it over. */
   handingOver: boolean;
 }
@@ -52,8 +56,11 @@ export class LeaseCoordinator {
   private running = false;
   private renewing: Promise<void> = Promise.resolve();
   private taking: Promise<void> = Promise.resolve();
+  private readonly handoff: GracefulHandoff;
 
-  constructor(private readonly d: LeaseCoordinatorDeps) {}
+  constructor(private readonly d: LeaseCoordinatorDeps) {
+    this.handoff = d.handoff ?? new GracefulHandoff(d);
+  }
 
   start(): void {
     this.running = true;
@@ -137,18 +144,9 @@ export class LeaseCoordinator {
     for (const lease of decision.steal) {
       if (!this.running) return;
       try {
-        const taken = await d.table.requestHandoff(lease, d.workerId);
-        this.held.set(taken.leaseKey, held(taken, Date.now()));
-        d.metric({
-          type: 'leaseStealRequested',
-          shardId: taken.leaseKey,
-          from: lease.leaseOwner ?? '',
-        });
-        d.logger.info(
-          { shardId: taken.leaseKey, from: lease.leaseOwner },
-          'lease hand-off requested',
-        );
-        d.onAcquired(taken, true);
+        const wait = await this.handoff.request(lease);
+        this.held.set(wait.lease.leaseKey, held(wait.lease, wait));
+        d.onAcquired(wait.lease, true);
       } catch (error) {
         if (!(error instanceof LeaseConflict))
           d.logger.warn({ shardId: lease.leaseKey, err: error }, 'requesting a hand-off failed');
@@ -160,7 +158,7 @@ export class LeaseCoordinator {
     if (!this.running) return;
     await Promise.all(
       [...this.held.values()].map((held) =>
-        held.handoffSince === undefined ? this.renewOne(held) : this.awaitHandoff(held),
+        held.waiting === undefined ? this.renewOne(held) : this.awaitHandoff(held, held.waiting),
       ),
     );
   }
@@ -189,11 +187,7 @@ export class LeaseCoordinator {
       if (error instanceof LeaseConflict) {
         const now = await d.table.get(shardId).catch(() => undefined);
         if (!this.current(held)) return;
-        if (
-          !held.handingOver &&
-          now?.checkpointOwner === d.workerId &&
-          now.leaseOwner !== d.workerId
-        ) {
+        if (!held.handingOver && now && this.handoff.isRequested(now)) {
           // A request raced the renewal: renew on from the counter as it is now. (Once handing
           // over, a moved counter is a take: KCL 2.x's leaves our checkpointOwner in place.)
           held.lease = now;
@@ -217,8 +211,7 @@ export class LeaseCoordinator {
   /** The renewal showed a hand-off request (this worker is `checkpointOwner`): act on it once. */
   private noticeHandoffRequest(held: Held, lease: Lease): void {
     const d = this.d;
-    if (held.handingOver || lease.checkpointOwner !== d.workerId || lease.leaseOwner === d.workerId)
-      return;
+    if (held.handingOver || !this.handoff.isRequested(lease)) return;
     held.handingOver = true;
     d.metric({ type: 'leaseHandedOff', shardId: lease.leaseKey });
     d.logger.info(
@@ -228,86 +221,39 @@ export class LeaseCoordinator {
     d.onHandoffRequested(lease.leaseKey);
   }
 
-  /**
-   * The new owner's side of a hand-off: it does not write the lease (the previous owner renews it
-   * and would lose it to a counter change), it watches it. Done when `checkpointOwner` is gone
-   * and the lease is still ours. The KCL 2.x-compatible taker takes a lease whose counter has
-   * stopped (`DynamoDBLeaseTaker`); so does this, and it also takes over after
-   * `gracefulLeaseHandoffTimeoutMillis` from an owner that renews but never hands over (a KCL 2.x
-   * worker knows nothing of `checkpointOwner`; a KCL 3 one transfers by itself at the same timeout).
-   */
-  private async awaitHandoff(held: Held): Promise<void> {
+  /** The requester's side, one look (`GracefulHandoff.poll`), and what the answer means here. */
+  private async awaitHandoff(held: Held, wait: HandoffWait): Promise<void> {
     const d = this.d;
     const shardId = held.lease.leaseKey;
-    try {
-      const lease = await d.table.get(shardId);
-      if (!this.current(held)) return;
-      if (lease && lease.leaseOwner !== d.workerId && lease.checkpointOwner === d.workerId) {
-        await this.handBackUnread(lease);
+    const result = await this.handoff.poll(wait, () => this.current(held));
+    if (!this.current(held)) return;
+    switch (result.kind) {
+      case 'waiting':
+        held.lease = wait.lease;
         return;
-      }
-      if (!lease || lease.leaseOwner !== d.workerId) {
+      case 'completed':
+      case 'took-over':
+        held.lease = result.lease;
+        held.renewedAt = Date.now();
+        held.waiting = undefined;
+        d.onHandoffComplete(result.lease);
+        return;
+      case 'handed-on':
+        this.held.delete(shardId);
+        d.onLost(shardId);
+        return;
+      case 'lost':
         this.held.delete(shardId);
         d.logger.warn(
-          { shardId, owner: lease?.leaseOwner },
+          { shardId, owner: result.owner },
           'lease lost while waiting for its hand-off',
         );
         d.onLost(shardId);
         return;
-      }
-      const now = Date.now();
-      if (lease.checkpointOwner === undefined) {
-        held.lease = lease;
-        held.renewedAt = now;
-        held.handoffSince = undefined;
-        d.onHandoffComplete(lease);
-        return;
-      }
-      if (lease.leaseCounter !== held.lease.leaseCounter) held.counterMovedAt = now;
-      held.lease = lease;
-      const timedOut = now - held.handoffSince! > d.gracefulLeaseHandoffTimeoutMillis;
-      const ownerGone = now - held.counterMovedAt > d.failoverTimeMillis;
-      if (!timedOut && !ownerGone) return;
-      const cleared = await d.table.clearStaleHandoff(lease, d.workerId);
-      if (!this.current(held)) return;
-      held.lease = cleared;
-      held.renewedAt = Date.now();
-      held.handoffSince = undefined;
-      d.logger.warn(
-        { shardId, previousOwner: lease.checkpointOwner, ownerGone },
-        'previous owner did not complete the hand-off; taking over from its last checkpoint',
-      );
-      d.onHandoffComplete(cleared);
-    } catch (error) {
-      if (!this.current(held)) return;
-      if (error instanceof LeaseConflict) return; // the owner renewed meanwhile: look again next time
-      d.logger.warn({ shardId, err: error }, 'checking a pending hand-off failed');
     }
-  }
-
-  /**
-   * The previous owner handed the lease over and, before this worker saw that, another worker
-   * asked for it (this worker is now its `checkpointOwner`). Nothing was read here, so it is handed
-   * on as it is, with the previous owner's checkpoint, as KCL 3's `ShutdownTask` transfers a
-   * shutdown-requested lease whose consumer never started. The waiting worker stops without
-   * reading.
-   */
-  private async handBackUnread(lease: Lease): Promise<void> {
-    const d = this.d;
-    const shardId = lease.leaseKey;
-    this.held.delete(shardId);
-    try {
-      await d.table.completeHandoff(shardId, d.workerId);
-      d.metric({ type: 'leaseHandedOff', shardId });
-      d.logger.info({ shardId, to: lease.leaseOwner }, 'lease handed on before it was read');
-    } catch (error) {
-      d.logger.warn({ shardId, err: error }, 'handing on an unread lease failed');
-    }
-    d.onLost(shardId);
   }
 }
 
-function held(lease: Lease, handoffSince: number | undefined): Held {
-  const now = Date.now();
-  return { lease, renewedAt: now, handoffSince, counterMovedAt: now, handingOver: false };
+function held(lease: Lease, waiting: HandoffWait | undefined): Held {
+  return { lease, renewedAt: Date.now(), waiting, handingOver: false };
 }

@@ -193,10 +193,13 @@ export class LeaseTable {
   }
 
   /**
-   * The previous owner's last act in a hand-off: checkpoint (optional) and let go. An assign-style
-   * write, as `LeaseGracefulShutdownHandler.attemptLeaseTransfer` → `assignLease` in KCL 3:
-   * conditional on still being the `checkpointOwner`, it removes it and increments `leaseCounter`
-   * and `ownerSwitchesSinceCheckpoint`, so the new owner starts renewing from a fresh counter.
+   * The hand-over: the previous owner's last act in a hand-off, its final checkpoint (optional)
+   * and the transfer in ONE conditional write (`handoff/graceful-handoff.ts` makes it). The
+   * transfer is assign-style, as `LeaseGracefulShutdownHandler.attemptLeaseTransfer` →
+   * `assignLease` in KCL 3: conditional on still being the `checkpointOwner`, it removes it and
+   * increments `leaseCounter` and `ownerSwitchesSinceCheckpoint`, so the new owner starts
+   * renewing from a fresh counter. With a checkpoint, the write is also the KCL's checkpoint
+   * update (`pendingCheckpoint*` removed), and the switch count restarts at this one switch.
    */
   async completeHandoff(
     leaseKey: string,

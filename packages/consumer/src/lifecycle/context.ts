@@ -1,0 +1,146 @@
+import type { Logger } from 'pino';
+import type { ShardCheckpointer } from '../checkpoint/checkpointer';
+import { LeaseLostError } from '../errors';
+import type { Lease } from '../leases/lease';
+import type { LeaseTable } from '../leases/lease-table';
+import type { ConsumerMetricEvent } from '../metrics';
+import type { ConsumerOptions, InitialPosition } from '../options';
+import type { ShardProcessor, ShutdownReason } from '../processor';
+import type { Retrieval, ShardReader } from '../retrieval/types';
+import type { Clock } from './clock';
+import type { ShardLifecycle, ShardState } from './shard-lifecycle';
+
+/** What one shard's processing is wired to. */
+export interface ShardWorkerDeps {
+  lease: Lease;
+  workerId: string;
+  table: LeaseTable;
+  retrieval: Retrieval;
+  processor: ShardProcessor;
+  logger: Logger;
+  initialPosition: InitialPosition;
+  autoCheckpoint: boolean;
+  stallTimeoutMillis: number;
+  dropOutOfRangeAggregates: boolean;
+  onProcessorError: ConsumerOptions['onProcessorError'];
+  onPoisonRecord: ConsumerOptions['onPoisonRecord'];
+  metric: (event: ConsumerMetricEvent) => void;
+  /** The shard ended and SHARD_END is checkpointed: look for its children. */
+  onShardEnded: (shardId: string, children: string[]) => void;
+  /** Time for the stall watchdog and the slow-processor timing; the system clock by default. */
+  clock?: Clock;
+}
+
+/** Health of one shard, for readiness probes. */
+export interface ShardHealth {
+  shardId: string;
+  state: ShardState;
+  leaseHeld: boolean;
+  /** Last time a read returned (records or not). */
+  lastReadAt: number | undefined;
+  millisBehindLatest: number | undefined;
+  recordsProcessed: number;
+  /** Times the shard's reader returned nothing for `stallTimeoutMillis` and was restarted. */
+  stalls: number;
+  /**
+   * True while a `processRecords` call has been running longer than `stallTimeoutMillis`: the
+   * application is slow (or stuck), not the reader, and nothing is restarted.
+   */
+  slowProcessor: boolean;
+  /** `processRecords` calls that ran longer than `stallTimeoutMillis` (`slowProcessor` events). */
+  slowBatches: number;
+  /**
+   * Aggregates read on this shard holding user records that hash outside its range (see
+   * `dropOutOfRangeAggregates`).
+   */
+  outOfRangeAggregates: number;
+  /** User records in those aggregates: delivered, or dropped with `dropOutOfRangeAggregates`. */
+  outOfRangeRecords: number;
+  lastError: string | undefined;
+}
+
+/** A `processRecords` call in flight. */
+export interface ProcessorCall {
+  since: number;
+  records: number;
+  /** A `slowProcessor` event was sent for it. */
+  reported: boolean;
+}
+
+/** The abort reason of a read the stall watchdog gave up on. */
+export class StallError extends Error {}
+/** The abort reason of a graceful shutdown (stop or hand-off). */
+export class StopReading extends Error {}
+
+/**
+ * The state one shard's tasks share: the deps, the checkpointer, the state machine, the health
+ * counters, the reader and its pending read. Each task (initialize, process, shard-end, shutdown,
+ * the watchdog) reads and writes only what it needs here, and the driver runs them in order.
+ */
+export class ShardContext {
+  readonly shardId: string;
+  readonly clock: Clock;
+  /** Aborted on a graceful shutdown (`StopReading`) or a lost lease (`LeaseLostError`). */
+  readonly stop = new AbortController();
+  /** The pending read's controller: aborted by a stop, a lost lease or the watchdog. */
+  readController: AbortController | undefined;
+  reader: ShardReader | undefined;
+  shutdownReason: ShutdownReason | undefined;
+  leaseLost = false;
+  /** When the pending `reader.next()` began; undefined while no read is pending. */
+  readingSince: number | undefined;
+  /** The `processRecords` call in flight, if any. */
+  processing: ProcessorCall | undefined;
+  outOfRangeWarnedAt: number | undefined;
+  readonly health: Omit<ShardHealth, 'slowProcessor' | 'state'>;
+
+  constructor(
+    readonly d: ShardWorkerDeps,
+    readonly checkpointer: ShardCheckpointer,
+    readonly lifecycle: ShardLifecycle,
+    clock: Clock,
+  ) {
+    this.shardId = d.lease.leaseKey;
+    this.clock = clock;
+    this.health = {
+      shardId: this.shardId,
+      leaseHeld: true,
+      lastReadAt: undefined,
+      millisBehindLatest: undefined,
+      recordsProcessed: 0,
+      stalls: 0,
+      slowBatches: 0,
+      outOfRangeAggregates: 0,
+      outOfRangeRecords: 0,
+      lastError: undefined,
+    };
+  }
+
+  /** The lease is gone: stop at once, never checkpoint again. Idempotent. */
+  loseLease(): void {
+    if (this.leaseLost) return;
+    this.leaseLost = true;
+    this.checkpointer.disable();
+    this.health.leaseHeld = false;
+    this.stop.abort(new LeaseLostError(this.shardId));
+    this.readController?.abort(new LeaseLostError(this.shardId));
+  }
+
+  /** A graceful shutdown: the first reason asked for wins. */
+  requestShutdown(reason: ShutdownReason): void {
+    this.shutdownReason ??= reason;
+    if (reason === 'handoff') this.checkpointer.beginHandoff();
+    this.stop.abort(new StopReading());
+    this.readController?.abort(new StopReading());
+  }
+
+  /** A refused checkpoint means a lost lease; any other failure is reported and processing goes on. */
+  onCheckpointError(error: unknown): void {
+    if (error instanceof LeaseLostError) {
+      this.loseLease();
+      return;
+    }
+    this.health.lastError = `checkpoint: ${(error as Error).message}`;
+    this.d.logger.warn({ shardId: this.shardId, err: error }, 'checkpoint failed');
+  }
+}

@@ -1,0 +1,163 @@
+import type { ExtendedSequence } from '../checkpoint/sequence';
+import type { ProcessorErrorAction } from '../options';
+import type { RecordBatch } from '../processor';
+import { decodeRecords } from '../record-decoder';
+import { abortableSleep, errorName } from '../retrieval/backoff';
+import type { RetrievedBatch, StartPosition } from '../retrieval/types';
+import { StallError, type ShardContext } from './context';
+import { restartPosition, type ReadStart } from './initialize';
+import { outOfRangeAggregate, poisonRecord } from './record-events';
+import type { StallWatchdog } from './stall-watchdog';
+
+/** How the process task ended. */
+export type ProcessOutcome =
+  /** The shard was read to its end (the KCL's `ShutdownReason.SHARD_END`). */
+  | { kind: 'shard-ended'; children: string[] }
+  /** A graceful shutdown or a lost lease stopped it; `ctx.leaseLost` says which. */
+  | { kind: 'stopped' };
+
+/** Backoff between two attempts of a failing `processRecords`. */
+export function retryDelay(attempt: number): number {
+  return Math.min(30_000, 200 * 2 ** Math.min(attempt, 8));
+}
+
+/**
+ * The process task (the KCL's `ProcessTask`, looped): read, decode, hand to the processor,
+ * checkpoint, in order, until the shard ends or the shard is stopped. The reader is pulled, so
+ * the next read starts only once the processor returned.
+ */
+export async function processShard(
+  ctx: ShardContext,
+  start: ReadStart,
+  watchdog: StallWatchdog,
+): Promise<ProcessOutcome> {
+  const { d } = ctx;
+  ctx.reader = d.retrieval.createReader(ctx.shardId, start.position);
+  let after: ExtendedSequence | undefined = start.after;
+  const hashRange =
+    d.lease.startingHashKey && d.lease.endingHashKey
+      ? { start: BigInt(d.lease.startingHashKey), end: BigInt(d.lease.endingHashKey) }
+      : undefined;
+
+  while (!ctx.stop.signal.aborted) {
+    const batch = await read(ctx);
+    if (batch === 'stopped') break;
+    if (batch === 'retry') continue;
+    ctx.health.lastReadAt = ctx.clock.now();
+    ctx.health.millisBehindLatest = batch.millisBehindLatest;
+
+    const decoded = decodeRecords(batch.records, {
+      shardId: ctx.shardId,
+      ...(after ? { after } : {}),
+      ...(hashRange ? { hashRange } : {}),
+      dropOutOfRange: d.dropOutOfRangeAggregates,
+    });
+    if (batch.records.length > 0) after = undefined;
+    for (const a of decoded.outOfRange) outOfRangeAggregate(ctx, a);
+    for (const p of decoded.poisoned) await poisonRecord(ctx, p.error, p.record);
+    if (decoded.records.length > 0) {
+      const userBatch: RecordBatch = { shardId: ctx.shardId, records: decoded.records };
+      if (batch.millisBehindLatest !== undefined)
+        userBatch.millisBehindLatest = batch.millisBehindLatest;
+      if (!(await deliver(ctx, userBatch, watchdog))) break; // lease lost, or stopped while retrying
+      const last = decoded.records[decoded.records.length - 1]!;
+      ctx.checkpointer.delivered(last);
+      ctx.health.recordsProcessed += decoded.records.length;
+      d.metric({
+        type: 'batch',
+        shardId: ctx.shardId,
+        records: decoded.records.length,
+        ...(batch.millisBehindLatest !== undefined
+          ? { millisBehindLatest: batch.millisBehindLatest }
+          : {}),
+      });
+      if (d.autoCheckpoint && !ctx.leaseLost)
+        await ctx.checkpointer.checkpoint().catch((error: unknown) => ctx.onCheckpointError(error));
+    }
+    if (batch.shardEnded)
+      return { kind: 'shard-ended', children: (batch.childShards ?? []).map((c) => c.shardId) };
+  }
+  return { kind: 'stopped' };
+}
+
+/**
+ * One read. `'stopped'` when the shard is being stopped; `'retry'` after a stall or a read error,
+ * once the reader has been restarted from the last record delivered.
+ */
+async function read(ctx: ShardContext): Promise<RetrievedBatch | 'stopped' | 'retry'> {
+  const { d } = ctx;
+  const controller = new AbortController();
+  ctx.readController = controller;
+  const onStop = () => controller.abort(ctx.stop.signal.reason);
+  ctx.stop.signal.addEventListener('abort', onStop, { once: true });
+  try {
+    ctx.readingSince = ctx.clock.now();
+    return await ctx.reader!.next(controller.signal);
+  } catch (error) {
+    if (ctx.stop.signal.aborted) return 'stopped';
+    if (controller.signal.reason instanceof StallError) {
+      await restartReader(ctx);
+      return 'retry';
+    }
+    const code = errorName(error);
+    ctx.health.lastError = `${code}: ${(error as Error).message}`;
+    d.metric({ type: 'readError', shardId: ctx.shardId, code });
+    d.logger.error(
+      { shardId: ctx.shardId, code },
+      'reading the shard failed; restarting its reader from the last position',
+    );
+    await abortableSleep(1000, ctx.stop.signal).catch(() => {});
+    await restartReader(ctx);
+    return 'retry';
+  } finally {
+    ctx.readingSince = undefined;
+    ctx.stop.signal.removeEventListener('abort', onStop);
+  }
+}
+
+/** A new reader from the last delivered record (or the checkpoint). */
+async function restartReader(ctx: ShardContext): Promise<void> {
+  await ctx.reader?.close().catch(() => {});
+  const position: StartPosition | undefined = restartPosition(
+    ctx.checkpointer,
+    ctx.d.initialPosition,
+  );
+  if (!position) return;
+  ctx.reader = ctx.d.retrieval.createReader(ctx.shardId, position);
+}
+
+/**
+ * Runs `processRecords` until it succeeds or the `onProcessorError` policy says skip (true), or
+ * the lease goes or a shutdown comes during a retry's backoff (false).
+ */
+async function deliver(
+  ctx: ShardContext,
+  batch: RecordBatch,
+  watchdog: StallWatchdog,
+): Promise<boolean> {
+  const { d } = ctx;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Only the call is timed for the watchdog, never a retry's backoff.
+      watchdog.callStarted(batch.records.length);
+      try {
+        await d.processor.processRecords(batch, ctx.checkpointer);
+      } finally {
+        watchdog.callReturned();
+      }
+      ctx.health.lastError = undefined;
+      return true;
+    } catch (error) {
+      if (ctx.leaseLost) return false;
+      ctx.health.lastError = `processor: ${(error as Error)?.message ?? String(error)}`;
+      d.metric({ type: 'processorError', shardId: ctx.shardId, attempt });
+      d.logger.error({ shardId: ctx.shardId, attempt, err: error }, 'processRecords threw');
+      let action: ProcessorErrorAction = 'retry';
+      if (d.onProcessorError) action = await d.onProcessorError(error, batch, attempt);
+      if (action === 'skip') return true;
+      await abortableSleep(retryDelay(attempt), ctx.stop.signal).catch(() => {});
+      if (ctx.stop.signal.aborted && !ctx.leaseLost && ctx.shutdownReason) return false;
+      if (ctx.leaseLost) return false;
+    }
+  }
+}
