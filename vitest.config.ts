@@ -14,6 +14,7 @@ const resolve = {
     { find: /^@shardline\/consumer\/lambda$/, replacement: source('consumer', 'lambda') },
     { find: /^@shardline\/aggregation\/schema$/, replacement: source('aggregation', 'schema') },
     { find: /^@shardline\/common\/list-shards$/, replacement: source('common', 'list-shards') },
+    { find: /^@shardline\/common\/http-handlers$/, replacement: source('common', 'http-handlers') },
     ...['common', 'aggregation', 'producer', 'consumer', 'local', 'fake-kinesis', 'cli'].map(
       (name) => ({
         find: new RegExp(`^@shardline/${name}$`),

@@ -31,13 +31,13 @@ const fixtures = join(repo, 'integration/fixtures/bundle');
 const run = promisify(execFile);
 
 /**
- * esbuild's ESM output cannot `require()` a Node built-in from a bundled CommonJS package (pino,
- * @smithy/*, @aws-sdk/* do): it throws "Dynamic require of "node:https" is not supported". This
- * is the one-line banner the CDK and SAM docs give for ESM output; the format package and the
- * Lambda entry need no banner.
+ * esbuild's ESM output cannot `require()` a Node built-in from a bundled CommonJS package: the call
+ * throws "Dynamic require of "node:https" is not supported" at run time, and the usual cure is a
+ * `createRequire` banner. Nothing of Shardline needs it: the packages load pino only when given a
+ * logger, and carry the SDK's HTTP handlers as ES modules (`@shardline/common/http-handlers`). A
+ * bundle that needs the banner shows it by calling esbuild's `__require` shim.
  */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+const DYNAMIC_REQUIRE = /__require\(["'`]/;
 
 let project: string;
 const scratch: string[] = [];
@@ -104,12 +104,13 @@ type Format = 'esm' | 'cjs';
 
 /**
  * Bundles a fixture with esbuild's defaults for Node, then copies the output file alone into an
- * empty folder. Fails on any error or warning esbuild reports. Returns the copied file's path.
+ * empty folder. Fails on any error or warning esbuild reports, and on a bundle that would need the
+ * `createRequire` banner. Returns the copied file's path.
  */
 async function bundle(
   fixture: string,
   format: Format,
-  extra: Pick<BuildOptions, 'external' | 'banner'> = {},
+  extra: Pick<BuildOptions, 'external'> = {},
 ): Promise<string> {
   const entry = join(project, basename(fixture));
   copyFileSync(join(fixtures, fixture), entry);
@@ -126,6 +127,7 @@ async function bundle(
   });
   expect(result.errors).toEqual([]);
   expect(result.warnings.map((w) => w.text)).toEqual([]);
+  expect(readFileSync(outfile, 'utf8')).not.toMatch(DYNAMIC_REQUIRE);
   const alone = join(folder('run'), name);
   copyFileSync(outfile, alone);
   return alone;
@@ -196,19 +198,21 @@ describe.each(['esm', 'cjs'] as const)('bundled with esbuild (%s), run alone', (
   });
 
   it('@shardline/producer then @shardline/consumer: a round trip on the embedded backend', async () => {
-    // ESM needs the banner (see ESM_REQUIRE_BANNER). The CJS producer is bundled as CDK does by
-    // default, with @aws-sdk/* external, and finds the SDK the way the Lambda runtime provides it:
-    // through NODE_PATH.
-    const producer = await bundle(
-      'producer-service.ts',
-      format,
-      format === 'esm' ? { banner: { js: ESM_REQUIRE_BANNER } } : { external: ['@aws-sdk/*'] },
-    );
+    // As CDK bundles for the Lambda runtime by default: @aws-sdk/* external, found where the
+    // runtime provides it (NODE_PATH for CommonJS; ES modules ignore NODE_PATH, so beside the
+    // bundle, as the runtime's own resolution does), no banner. The consumer service itself
+    // imports @smithy/node-http-handler for the HTTP/1.1 the emulator needs; that import is the
+    // fixture's, not Shardline's, and is left external with the SDK in ESM.
+    const producer = await bundle('producer-service.ts', format, { external: ['@aws-sdk/*'] });
     const consumer = await bundle(
       'consumer-service.ts',
       format,
-      format === 'esm' ? { banner: { js: ESM_REQUIRE_BANNER } } : {},
+      format === 'esm' ? { external: ['@aws-sdk/*', '@smithy/node-http-handler'] } : {},
     );
+    if (format === 'esm') {
+      provideRuntimeModules(dirname(producer));
+      provideRuntimeModules(dirname(consumer), ['@smithy/node-http-handler']);
+    }
     const streamName = uniqueName(`bundle-${format}`);
     await createStream(streamName, 2);
     const env = { ...awsEnvironment(), BUNDLE_STREAM: streamName, BUNDLE_COUNT: '400' };
@@ -249,15 +253,18 @@ describe('installed without optional dependencies (npm install --omit=optional)'
 
 /** A folder with only the AWS SDK in it, as the Lambda runtime's /var/runtime/node_modules. */
 function lambdaRuntimeModules(): string {
-  const modules = join(folder('runtime'), 'node_modules');
-  for (const client of ['client-kinesis', 'client-dynamodb']) {
-    mkdirSync(join(modules, '@aws-sdk'), { recursive: true });
-    symlinkSync(
-      realpathSync(join(repo, 'integration/node_modules/@aws-sdk', client)),
-      join(modules, '@aws-sdk', client),
-    );
+  const root = folder('runtime');
+  provideRuntimeModules(root);
+  return join(root, 'node_modules');
+}
+
+/** Links the AWS SDK clients (and `more`) into `root`/node_modules, as the Lambda runtime has them. */
+function provideRuntimeModules(root: string, more: string[] = []): void {
+  const modules = join(root, 'node_modules');
+  for (const name of ['@aws-sdk/client-kinesis', '@aws-sdk/client-dynamodb', ...more]) {
+    mkdirSync(dirname(join(modules, name)), { recursive: true });
+    symlinkSync(realpathSync(join(repo, 'integration/node_modules', name)), join(modules, name));
   }
-  return modules;
 }
 
 /** The standard AWS environment for the backend of this run, as a deployed service would have it. */

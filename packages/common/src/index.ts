@@ -4,3 +4,4 @@ export * from './config-checks';
 export { backoffCeiling, fullJitterDelay, equalJitterDelay, abortableSleep } from './backoff';
 export { THROTTLE_CODES, FATAL_CODES, errorCode, isFatalCode, classifyError } from './aws-errors';
 export type { ErrorClass } from './aws-errors';
+export { silentLogger } from './silent-logger';

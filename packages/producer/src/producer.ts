@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import { NodeHttp2Handler, NodeHttpHandler } from '@shardline/common/http-handlers';
 import type { Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { Admission } from './admission';

@@ -11,7 +11,7 @@
  * is not answered; its subscriptions then fail and resubscribe on a new session.
  */
 import type { ClientHttp2Session, SecureClientSessionOptions } from 'node:http2';
-import { NodeHttp2Handler, type NodeHttp2HandlerOptions } from '@smithy/node-http-handler';
+import { NodeHttp2Handler, type NodeHttp2HandlerOptions } from '@shardline/common/http-handlers';
 
 /** Options of {@link createFanoutHttpHandler}. */
 export interface FanoutHttpHandlerOptions {
