@@ -10,6 +10,8 @@ import { LeaseTable } from '../../src/leases/lease-table';
  */
 export function useLeaseTables(): {
   client: () => DynamoDBClient;
+  /** A client of its own on the same dynalite (to add middleware to; destroy it after). */
+  newClient: () => DynamoDBClient;
   table: () => Promise<LeaseTable>;
 } {
   let backend: LocalBackend | undefined;
@@ -36,6 +38,14 @@ export function useLeaseTables(): {
   };
   return {
     client: started,
+    newClient() {
+      started();
+      return new DynamoDBClient({
+        endpoint: backend!.dynamodbEndpoint,
+        region: backend!.region,
+        credentials: { ...backend!.credentials },
+      });
+    },
     async table() {
       const table = new LeaseTable(started(), `leases-${++n}`);
       await table.ensure();
