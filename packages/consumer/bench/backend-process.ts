@@ -1,0 +1,33 @@
+// The consumer benchmark's backend in its own process: fake Kinesis and dynalite. The process under
+// test then spends its CPU on the consumer (or the bare loop) and the SDK alone, as it would against
+// the service, and the backend's cost is in no contender's process.cpuUsage().
+// Environment: BENCH_PER_SHARD user records per shard of stream 'bench' (4 shards), aggregated at
+// BENCH_AGGREGATE_BYTES. Prints one JSON line (endpoints, shard ids, Kinesis records), then answers
+// 'stop' by exiting.
+import { startLocalBackend } from '@shardline/local';
+import { FakeKinesis } from '@shardline/fake-kinesis';
+import { fillShardsWithAggregates } from './fill-stream';
+
+const fake = await FakeKinesis.start();
+fake.createStream('bench', 4);
+fake.createStream('hundred', 100);
+const local = await startLocalBackend({ kinesis: false });
+const kinesis = fake.client();
+await fillShardsWithAggregates(fake, kinesis, 'bench', Number(process.env.BENCH_PER_SHARD), {
+  maxBytes: Number(process.env.BENCH_AGGREGATE_BYTES),
+});
+kinesis.destroy();
+const shards = fake.shards('bench');
+process.stdout.write(
+  `${JSON.stringify({
+    kinesisEndpoint: fake.endpoint,
+    dynamodbEndpoint: local.dynamodbEndpoint,
+    region: local.region,
+    credentials: local.credentials,
+    shardIds: shards.map((s) => s.shardId),
+    kinesisRecords: shards.reduce((n, s) => n + s.records.length, 0),
+  })}\n`,
+);
+process.on('message', (m) => {
+  if (m === 'stop') void Promise.all([local.stop(), fake.close()]).then(() => process.exit(0));
+});
