@@ -71,7 +71,9 @@ export async function processShard(
           ? { millisBehindLatest: batch.millisBehindLatest }
           : {}),
       });
-      if (d.autoCheckpoint && !ctx.leaseLost)
+      // During a hand-off the batch's checkpoint is the final one: the hand-over writes it, in
+      // the same conditional write that moves the lease (handoff/graceful-handoff.ts).
+      if (d.autoCheckpoint && !ctx.leaseLost && ctx.shutdownReason !== 'handoff')
         await ctx.checkpointer.checkpoint().catch((error: unknown) => ctx.onCheckpointError(error));
     }
     if (batch.shardEnded)
