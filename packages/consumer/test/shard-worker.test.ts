@@ -336,3 +336,57 @@ describe('aggregates holding records of other shards', () => {
     await stop(h.worker);
   });
 });
+
+describe('waiting for a hand-off', () => {
+  function waiting(retrieval: Retrieval, initialize: (input: unknown) => void) {
+    return new ShardWorker(
+      {
+        lease: newLease(SHARD, { leaseOwner: 'w', checkpointOwner: 'old' }),
+        workerId: 'w',
+        table: { checkpoint: async () => {} } as unknown as LeaseTable,
+        retrieval,
+        processor: { processRecords: () => {}, initialize },
+        logger: pino({ level: 'silent' }),
+        initialPosition: 'TRIM_HORIZON',
+        autoCheckpoint: true,
+        stallTimeoutMillis: STALL_MS,
+        dropOutOfRangeAggregates: false,
+        onProcessorError: undefined,
+        onPoisonRecord: undefined,
+        metric: () => {},
+        onShardEnded: () => {},
+      },
+      true,
+    );
+  }
+
+  it('reads nothing until the hand-off completes, then resumes exactly after the checkpoint it left', async () => {
+    const retrieval = scriptedRetrieval([]);
+    const initialized: unknown[] = [];
+    const worker = waiting(retrieval, (input) => initialized.push(input));
+    await vi.advanceTimersByTimeAsync(STALL_MS * 10);
+    expect(worker.lifecycle.state).toBe('waiting-for-handoff');
+    expect(retrieval.positions).toEqual([]);
+    worker.handoffComplete(
+      newLease(SHARD, { leaseOwner: 'w', checkpoint: '777', checkpointSubSequenceNumber: 3 }),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(initialized).toEqual([
+      { shardId: SHARD, checkpoint: { sequenceNumber: '777', subSequenceNumber: 3 } },
+    ]);
+    expect(retrieval.positions).toEqual([{ type: 'AT_SEQUENCE_NUMBER', sequenceNumber: '777' }]);
+    await stop(worker);
+  });
+
+  it('a lease lost while waiting leaves the owned states without initializing the processor', async () => {
+    const retrieval = scriptedRetrieval([]);
+    const initialized: unknown[] = [];
+    const worker = waiting(retrieval, (input) => initialized.push(input));
+    worker.loseLease();
+    await worker.done;
+    expect(worker.lifecycle.state).toBe('stopped');
+    expect(worker.status().leaseHeld).toBe(false);
+    expect(initialized).toEqual([]);
+    expect(retrieval.positions).toEqual([]);
+  });
+});
