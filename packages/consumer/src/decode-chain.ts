@@ -1,9 +1,9 @@
 import {
   CompressionError,
   CorruptAggregateError,
+  MAX_HASH_KEY,
   deaggregate,
   decompress,
-  hashKeyOf,
   type DeaggregatedRecord,
   type KinesisRecordIn,
 } from '@shardline/aggregation';
@@ -68,7 +68,8 @@ export function unwrapRecord(
       : { maxBytes: options.maxDecompressedBytes };
   let users: DeaggregatedRecord[];
   try {
-    users = deaggregate({ ...raw, data: decompress(raw.data, limit) }, { strict: true });
+    const data = decompress(raw.data, limit);
+    users = deaggregate(data === raw.data ? raw : { ...raw, data }, STRICT);
   } catch (error) {
     if (!(error instanceof CorruptAggregateError || error instanceof CompressionError)) throw error;
     sink.poison(error);
@@ -86,8 +87,9 @@ export function unwrapRecord(
     outOfRange = { records: users.length, outside, dropped: options.dropOutOfRange === true };
     if (outOfRange.dropped) return outOfRange;
   }
+  const skip = options.skip;
   for (const user of users) {
-    if (options.skip?.(user)) continue;
+    if (skip?.(user)) continue;
     let data: Uint8Array;
     try {
       data = decompress(user.data, limit);
@@ -101,14 +103,125 @@ export function unwrapRecord(
   return outOfRange;
 }
 
-function countOutside(
-  users: readonly { partitionKey: string; explicitHashKey?: string }[],
-  range: { start: bigint; end: bigint },
-): number {
+const STRICT = { strict: true } as const;
+
+/**
+ * How many of an aggregate's user records hash outside `range`. It runs for every user record of
+ * every aggregate, so it avoids what it can: keys repeated back to back are judged once, an
+ * explicit hash key is compared as a decimal string (no BigInt), and a partition key's MD5 digest
+ * as bytes against the range's bounds (no BigInt either).
+ */
+function countOutside(users: readonly DeaggregatedRecord[], range: HashRange): number {
+  const bounds = boundsOf(range);
+  if (bounds.all) return 0;
+  if (bounds.none) return users.length;
   let outside = 0;
+  let lastKey: string | undefined;
+  let lastEhk: string | undefined;
+  let lastOutside = false;
   for (const u of users) {
-    const h = hashKeyOf(u);
-    if (h < range.start || h > range.end) outside++;
+    const ehk = u.explicitHashKey;
+    if (u.partitionKey !== lastKey || ehk !== lastEhk) {
+      lastKey = u.partitionKey;
+      lastEhk = ehk;
+      lastOutside =
+        ehk === undefined
+          ? digestOutside(u.partitionKey, bounds)
+          : decimalOutside(ehk, bounds, range);
+    }
+    if (lastOutside) outside++;
   }
   return outside;
+}
+
+type HashRange = { start: bigint; end: bigint };
+
+interface Bounds {
+  /** The range is the whole hash-key space: nothing can be outside it. */
+  all: boolean;
+  /** The range holds no hash key at all: everything is outside it. */
+  none: boolean;
+  startDecimal: string;
+  endDecimal: string;
+  startBytes: Buffer;
+  endBytes: Buffer;
+}
+
+// One shard's range object is passed on every batch: its bounds are worked out once.
+const boundsCache = new WeakMap<HashRange, Bounds>();
+
+function boundsOf(range: HashRange): Bounds {
+  let bounds = boundsCache.get(range);
+  if (!bounds) {
+    bounds = {
+      all: range.start <= 0n && range.end >= MAX_HASH_KEY,
+      none: range.start > range.end || range.start > MAX_HASH_KEY || range.end < 0n,
+      // Hash keys are never negative, so a negative start compares as 0 does.
+      startDecimal: (range.start < 0n ? 0n : range.start).toString(),
+      endDecimal: range.end.toString(),
+      startBytes: bytes128(range.start),
+      endBytes: bytes128(range.end),
+    };
+    boundsCache.set(range, bounds);
+  }
+  return bounds;
+}
+
+/**
+ * A bound as 16 big-endian bytes, to compare with an MD5 digest (always 0..2^128−1, so clamping
+ * a bound into that space changes no answer once `none` is ruled out).
+ */
+function bytes128(value: bigint): Buffer {
+  const clamped = value < 0n ? 0n : value > MAX_HASH_KEY ? MAX_HASH_KEY : value;
+  const out = Buffer.alloc(16);
+  out.writeBigUInt64BE(clamped >> 64n, 0);
+  out.writeBigUInt64BE(clamped & 0xffffffffffffffffn, 8);
+  return out;
+}
+
+const crypto = process.getBuiltinModule('node:crypto');
+// One-shot hashing (Node ≥ 20.12) skips the Hash object createHash() allocates per key.
+const oneShot = (
+  crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }
+).hash;
+
+function md5(partitionKey: string): Buffer {
+  return oneShot
+    ? oneShot('md5', partitionKey, 'buffer')
+    : crypto.createHash('md5').update(partitionKey, 'utf8').digest();
+}
+
+function digestOutside(partitionKey: string, bounds: Bounds): boolean {
+  const digest = md5(partitionKey);
+  return digest.compare(bounds.startBytes) < 0 || digest.compare(bounds.endBytes) > 0;
+}
+
+/**
+ * A canonical decimal (digits only, no leading zero) orders by length, then character by
+ * character, which is how it compares as a number. Anything else goes through BigInt, as before
+ * (and throws as before when it is no integer).
+ */
+function decimalOutside(ehk: string, bounds: Bounds, range: HashRange): boolean {
+  if (!isCanonicalDecimal(ehk)) {
+    const h = BigInt(ehk);
+    return h < range.start || h > range.end;
+  }
+  return compareDecimal(ehk, bounds.startDecimal) < 0 || compareDecimal(ehk, bounds.endDecimal) > 0;
+}
+
+function isCanonicalDecimal(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || n > 40) return false;
+  if (n > 1 && s.charCodeAt(0) === 48) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Compares two canonical non-negative decimals. */
+function compareDecimal(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -53,16 +53,10 @@ export function decodeRecords(
   for (const r of raw) {
     const report = unwrapRecord(r, options, {
       record(user, data) {
-        const record: ConsumerRecord = {
-          data,
-          partitionKey: user.partitionKey,
-          sequenceNumber: user.sequenceNumber,
-          subSequenceNumber: user.subSequenceNumber,
-          aggregated: user.aggregated,
-        };
-        if (user.explicitHashKey !== undefined) record.explicitHashKey = user.explicitHashKey;
-        if (user.approximateArrivalTimestamp)
-          record.approximateArrivalTimestamp = user.approximateArrivalTimestamp;
+        // The chain's user record is fresh and has exactly the fields of a ConsumerRecord: it is
+        // handed on as it is rather than copied, one object per record fewer.
+        const record: ConsumerRecord = user;
+        if (data !== user.data) record.data = data;
         records.push(record);
       },
       poison(error, user) {

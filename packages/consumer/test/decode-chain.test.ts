@@ -1,4 +1,10 @@
-import { aggregate, compress, partitionKeyHash } from '@shardline/aggregation';
+import {
+  MAX_HASH_KEY,
+  aggregate,
+  compress,
+  hashKeyOf,
+  partitionKeyHash,
+} from '@shardline/aggregation';
 import { describe, expect, it } from 'vitest';
 import { unwrapRecord, type ChainOptions } from '../src/decode-chain';
 
@@ -71,5 +77,46 @@ describe('the decode chain shared by the consumer and the Lambda adapter', () =>
     });
     // No range (the Lambda adapter): nothing to check, every record delivered.
     expect(run(mixed!.data, { dropOutOfRange: true }).report).toBeUndefined();
+  });
+
+  it('counts records outside the range exactly as comparing their hash keys as integers does', () => {
+    // Keys at and one past each bound, by partition key (MD5) and by explicit hash key (decimal,
+    // also with leading zeros), repeated back to back, against ranges inside, at the edges of and
+    // beyond the hash-key space.
+    const pk = partitionKeyHash('k');
+    const keys: { partitionKey: string; explicitHashKey?: string }[] = [];
+    const ranges: { start: bigint; end: bigint }[] = [
+      { start: pk, end: pk },
+      { start: pk + 1n, end: MAX_HASH_KEY },
+      { start: 0n, end: pk - 1n },
+      { start: 0n, end: MAX_HASH_KEY },
+      { start: -5n, end: MAX_HASH_KEY + 5n },
+      { start: 10n ** 20n, end: 10n ** 30n },
+      { start: 10n, end: 5n },
+    ];
+    for (const r of ranges)
+      for (const h of [r.start - 1n, r.start, r.end, r.end + 1n])
+        if (h >= 0n && h <= MAX_HASH_KEY)
+          keys.push(
+            { partitionKey: 'x', explicitHashKey: h.toString() },
+            { partitionKey: 'x', explicitHashKey: h.toString() },
+            { partitionKey: 'x', explicitHashKey: `00${h}` },
+          );
+    for (let i = 0; i < 200; i++)
+      keys.push({ partitionKey: `key-${i}` }, { partitionKey: `key-${i}` });
+    keys.push({ partitionKey: 'k' }, { partitionKey: 'k' });
+    // trustedInput: the aggregator would refuse the leading zeros another writer may put there.
+    const aggs = aggregate(
+      keys.map((k) => ({ ...k, data: Buffer.from('d') })),
+      { trustedInput: true },
+    );
+    expect(aggs).toHaveLength(1);
+    for (const hashRange of ranges) {
+      const expected = keys.filter((k) => {
+        const h = hashKeyOf(k);
+        return h < hashRange.start || h > hashRange.end;
+      }).length;
+      expect(run(aggs[0]!.data, { hashRange }).report?.outside ?? 0).toBe(expected);
+    }
   });
 });
