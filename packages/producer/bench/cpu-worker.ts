@@ -5,7 +5,11 @@
 import { createRequire } from 'node:module';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { inProcessKinesisClient } from './in-process-kinesis';
-import type { Producer as ProducerClass, ProducerOptions, ProducerRecord } from '@shardline/producer';
+import type {
+  Producer as ProducerClass,
+  ProducerOptions,
+  ProducerRecord,
+} from '@shardline/producer';
 
 // BENCH_FROM_SRC=1: the producer's TypeScript sources (while optimising), else the built package.
 const { Producer } = (
@@ -48,6 +52,30 @@ const records: ProducerRecord[] = Array.from({ length: N }, (_, i) => ({
   data,
 }));
 
+async function startProfile(): Promise<import('node:inspector').Session> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<void>((resolve, reject) =>
+      session.post(method, (error) => (error ? reject(error) : resolve())),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session: import('node:inspector').Session, file: string): Promise<void> {
+  const { writeFileSync } = await import('node:fs');
+  const profile = await new Promise<unknown>((resolve, reject) =>
+    session.post('Profiler.stop', (error, result) =>
+      error ? reject(error) : resolve(result.profile),
+    ),
+  );
+  writeFileSync(file, JSON.stringify(profile));
+  session.disconnect();
+}
+
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 // The same in-process service for every contender, answering at once (see in-process-kinesis.ts).
@@ -78,7 +106,11 @@ async function aggregateAndSend(client: KinesisClient, batch: ProducerRecord[]):
   for (const e of encoded) {
     const size = e.data.length + e.partitionKey.length;
     if (entries.length === CALL_ENTRIES || bytes + size > CALL_BYTES) send();
-    entries.push({ PartitionKey: e.partitionKey, ExplicitHashKey: e.ExplicitHashKey, Data: e.data });
+    entries.push({
+      PartitionKey: e.partitionKey,
+      ExplicitHashKey: e.ExplicitHashKey,
+      Data: e.data,
+    });
     bytes += size;
   }
   if (entries.length > 0) send();
@@ -104,7 +136,9 @@ function producerOptions(): ProducerOptions {
     rateLimit: 10_000,
     // Cold and steady runs hold all records at once (200,000 at ≈ 4.7 × 104 B each): within the
     // bounds, so only the beyond path meets backpressure, with the default bounds.
-    ...(path === 'beyond' ? {} : { maxBufferedRecords: 2 * N, maxBufferedBytes: 512 * 1024 * 1024 }),
+    ...(path === 'beyond'
+      ? {}
+      : { maxBufferedRecords: 2 * N, maxBufferedBytes: 512 * 1024 * 1024 }),
   };
 }
 
@@ -135,8 +169,8 @@ async function runShardline(producer: Producer, many: boolean): Promise<void> {
         );
       }
     } else {
-      for (let j = i; j < end; j++)
-        outcomes.push(producer.put(records[j]!).then(undefined, () => void failed++));
+      // As a user writes it: the put promises themselves, awaited together.
+      for (let j = i; j < end; j++) outcomes.push(producer.put(records[j]!));
     }
     if (path === 'steady') await yieldToIo();
   }
@@ -161,6 +195,10 @@ async function once(): Promise<number> {
 }
 
 await once(); // warm-up: JIT and connections, as in a long-running service
+// BENCH_CPU_PROFILE=file.cpuprofile: a V8 CPU profile of the measured run alone.
+const profileTo = process.env.BENCH_CPU_PROFILE;
+const session = profileTo ? await startProfile() : undefined;
 const cpuSeconds = await once();
+if (session) await stopProfile(session, profileTo!);
 client.destroy();
 process.stdout.write(`${JSON.stringify({ cpuSeconds, records: N })}\n`);

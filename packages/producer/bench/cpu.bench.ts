@@ -28,11 +28,7 @@ const targets: Record<Exclude<Contender, 'agg'>, number> = { put: 1.0, putMany: 
 const worker = fileURLToPath(new URL('./cpu-worker.ts', import.meta.url));
 
 function measure(contender: Contender, path: BenchPath): Promise<number> {
-  const execArgv = [
-    '--expose-gc',
-    '--import',
-    'tsx',
-  ];
+  const execArgv = ['--expose-gc', '--import', 'tsx'];
   return new Promise((resolve, reject) =>
     execFile(
       process.execPath,
@@ -58,7 +54,7 @@ const median = (xs: number[]) => {
 const k = (n: number) => `${(n / 1000).toFixed(0)}k`;
 
 console.log(
-  `CPU per record: 200,000 × 100 B, 1,000 keys, in-process fake; records per CPU-second, ${rounds} interleaved rounds, one process per measurement`,
+  `CPU per record: 200,000 × 100 B, 1,000 keys, in-process Kinesis; records per CPU-second, ${rounds} interleaved rounds, one process per measurement`,
 );
 const rates = new Map<string, number[]>();
 for (let round = 0; round < rounds; round++)

@@ -42,6 +42,11 @@ export class BufferBudget {
   private readonly waiters = new Denque<Waiter>();
   /** Waiters queued and not cancelled. */
   private queued = 0;
+  /**
+   * Called after records are released (room may have freed): the admission's queue of held puts
+   * takes its turn there, behind this budget's own waiters, without a promise per put.
+   */
+  onRoom: (() => void) | undefined = undefined;
 
   /**
    * @param maxBytes the memory bound, in bytes.
@@ -99,6 +104,7 @@ export class BufferBudget {
     this.records--;
     this.held -= bytes * this.heldThirds;
     this.wake();
+    this.onRoom?.();
   }
 
   /** Releases several records at once (a whole Kinesis record's worth). */
@@ -107,6 +113,7 @@ export class BufferBudget {
     this.records -= records;
     this.held -= bytes * this.heldThirds;
     this.wake();
+    this.onRoom?.();
   }
 
   /** Fails every waiter (on close). */

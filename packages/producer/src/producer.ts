@@ -271,7 +271,7 @@ export class Producer {
     // The common case (valid record, map loaded, room in the buffer) allocates nothing beyond the
     // record's own state and promise: this is the producer's hottest line.
     const outcome = new Promise<PutResult>(captureResolvers);
-    this.admission.admit(record, options?.signal, false, capturedResolve, capturedReject);
+    this.admission.put(record, options?.signal, capturedResolve!, capturedReject!);
     return outcome;
   }
 
@@ -288,50 +288,10 @@ export class Producer {
     if (!Array.isArray(records))
       return Promise.reject(new TypeError('putMany takes an array of records'));
     const batch = new BatchOutcome(records.length);
-    const signal = options?.signal;
-    for (let i = 0; i < records.length; i++) {
-      const waiting = this.admission.admit(
-        records[i]!,
-        signal,
-        false,
-        undefined,
-        undefined,
-        batch,
-        i,
-      );
-      if (waiting) {
-        // No room (or no shard map yet): the rest wait their turn, one after the other, so a
-        // huge call holds one waiter at a time, not one per record.
-        const rest = this.putRestWhenRoom(records, i + 1, waiting, batch, signal);
-        this.admission.track(rest);
-        break;
-      }
-    }
+    // Records without room (or arriving before the shard map) wait as one entry, in order, as
+    // consecutive puts would.
+    this.admission.putMany(records, batch, options?.signal);
     return batch.promise;
-  }
-
-  /** The slow part of `putMany`: once `first` is in, each record from `start` on waits for room before the next. */
-  private async putRestWhenRoom(
-    records: readonly ProducerRecord[],
-    start: number,
-    first: Promise<void>,
-    batch: BatchOutcome,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    await first;
-    for (let i = start; i < records.length; i++) {
-      // Records of a call made before `close` still go in while it drains.
-      const waiting = this.admission.admit(
-        records[i]!,
-        signal,
-        true,
-        undefined,
-        undefined,
-        batch,
-        i,
-      );
-      if (waiting) await waiting;
-    }
   }
 
   /** Milliseconds since the producer's epoch: the clock of record deadlines. */
@@ -341,11 +301,11 @@ export class Producer {
 
   /** Waits until every record put before this call has its outcome. */
   async flush(): Promise<void> {
-    const accepting = [...this.admission.waiting];
+    const accepting = this.admission.takenIn();
     let drained = this.ledger.drained();
     this.tick();
-    if (accepting.length > 0) {
-      await Promise.all(accepting);
+    if (accepting) {
+      await accepting;
       // Those just accepted are in the ledger now; send them without waiting for the tick.
       drained = this.ledger.drained();
       this.tick();
@@ -385,9 +345,9 @@ export class Producer {
     }
     await Promise.race(stops);
     for (const c of cleanups) c();
-    this.budget.rejectAll(
-      new ProducerClosedError('producer closed while the put waited for buffer room'),
-    );
+    const waited = new ProducerClosedError('producer closed while the put waited for buffer room');
+    this.admission.rejectAll(waited);
+    this.budget.rejectAll(waited);
     for (const record of this.ledger.toArray()) {
       this.outcomes.fail(
         record,

@@ -31,10 +31,21 @@ export class Router {
   }
 
   route(record: PendingRecord): void {
-    const shard = this.shardMap.ranges!.find(record.hashKey);
+    const ranges = this.shardMap.ranges!;
+    const cached = record.keyRoute;
+    if (cached !== undefined && cached.ranges === ranges) {
+      record.predictedShard = cached.shardId;
+      this.next(record);
+      return;
+    }
+    const shard = ranges.find(record.hashKey);
     if (!shard) {
       this.park(record);
       return;
+    }
+    if (cached !== undefined) {
+      cached.ranges = ranges;
+      cached.shardId = shard.shardId;
     }
     record.predictedShard = shard.shardId;
     this.next(record);

@@ -66,14 +66,14 @@ describe('Admission', () => {
     const controller = new AbortController();
     const second = put({ partitionKey: 'k', data: '2' });
     const aborted = put({ partitionKey: 'k', data: '3' }, controller.signal);
-    expect(a.waiting.size).toBe(2);
+    expect(a.waitingCount).toBe(2);
     controller.abort();
     await aborted;
     expect(outcomes[0]).toBeInstanceOf(PutAbortedError);
     budget.release(taken[0]!.bufferedBytes);
     await second;
     expect(taken.map((r) => Buffer.from(r.data).toString())).toEqual(['1', '2']);
-    expect(a.waiting.size).toBe(0);
+    expect(a.waitingCount).toBe(0);
   });
 
   it('once closing, refuses new records but lets a call made before close finish; once closed, nothing', () => {
