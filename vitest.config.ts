@@ -15,12 +15,19 @@ const resolve = {
     { find: /^@shardline\/aggregation\/schema$/, replacement: source('aggregation', 'schema') },
     { find: /^@shardline\/common\/list-shards$/, replacement: source('common', 'list-shards') },
     { find: /^@shardline\/common\/http-handlers$/, replacement: source('common', 'http-handlers') },
-    ...['common', 'aggregation', 'producer', 'consumer', 'local', 'fake-kinesis', 'cli'].map(
-      (name) => ({
-        find: new RegExp(`^@shardline/${name}$`),
-        replacement: source(name),
-      }),
-    ),
+    ...[
+      'common',
+      'aggregation',
+      'producer',
+      'consumer',
+      'local',
+      'fake-kinesis',
+      'cli',
+      'telemetry',
+    ].map((name) => ({
+      find: new RegExp(`^@shardline/${name}$`),
+      replacement: source(name),
+    })),
   ],
 };
 
@@ -46,6 +53,7 @@ export default defineConfig({
       unit('local'),
       unit('fake-kinesis'),
       unit('cli'),
+      unit('telemetry'),
       {
         resolve,
         test: {

@@ -28,6 +28,30 @@ describe('published packages', () => {
     expect(out).toBe('function,function,function,function,function');
   });
 
+  it('@shardline/telemetry loads from CommonJS and as an ES module, without OpenTelemetry installed', () => {
+    const cjs = node([
+      '-e',
+      `const t = require('@shardline/telemetry'); console.log([typeof t.EmfMetrics, typeof t.otelProducerMetrics].join(','))`,
+    ]);
+    expect(cjs).toBe('function,function');
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      `import { EmfMetrics, otelConsumerMetrics } from '@shardline/telemetry'; console.log([typeof EmfMetrics, typeof otelConsumerMetrics].join(','))`,
+    ]);
+    expect(esm).toBe('function,function');
+  });
+
+  it('the producer and the consumer load without pino when no logger is given (it is CommonJS, and costs a cold start)', () => {
+    const out = node([
+      '-e',
+      `const { Producer } = require('@shardline/producer'); require('@shardline/consumer'); require('@shardline/consumer/lambda');
+       const p = new Producer({ streamName: 's', region: 'eu-west-1' }); p.close();
+       console.log(Object.keys(require.cache).filter((k) => /[\\/]pino[\\/]/.test(k)).length)`,
+    ]);
+    expect(out).toBe('0');
+  });
+
   it('round-trips through the built CommonJS aggregation package', () => {
     const out = node([
       '-e',
