@@ -72,9 +72,9 @@ const AWS: Record<keyof AwsFlags, [flag: string, parse: typeof nonEmpty]> = {
 
 const AWS_ENTRIES = Object.entries(AWS) as [keyof AwsFlags, [string, typeof nonEmpty]][];
 
-/** The connection flags, for a command's table. */
+/** The connection flags, for a command's table; help names them in one footer, without values. */
 export const AWS_FLAGS: Record<string, Flag<string | undefined>> = Object.fromEntries(
-  AWS_ENTRIES.map(([, [flag, parse]]) => [flag, option({ placeholder: 'X', parse })]),
+  AWS_ENTRIES.map(([, [flag, parse]]) => [flag, option({ placeholder: 'VALUE', parse })]),
 );
 
 /** The `AwsFlags` a command line gave. */
