@@ -3,6 +3,7 @@
 // Prints one JSON line: { cpuSeconds, records } of the measured run, after one warm-up run of the
 // same workload in this process.
 import { createRequire } from 'node:module';
+import { Session } from 'node:inspector';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { inProcessKinesisClient } from './in-process-kinesis';
 import type {
@@ -12,11 +13,15 @@ import type {
 } from '@shardline/producer';
 
 // BENCH_FROM_SRC=1: the producer's TypeScript sources (while optimising), else the built package.
+// BENCH_PRODUCER_ENTRY=<file>: another build of it (a copy of an older commit's sources, to
+// compare before and after in the same run).
 const { Producer } = (
-  process.env.BENCH_FROM_SRC === '1'
-    ? await import('../src/index')
-    : await import('@shardline/producer')
-) as typeof import('@shardline/producer');
+  process.env.BENCH_PRODUCER_ENTRY
+    ? await import(process.env.BENCH_PRODUCER_ENTRY)
+    : process.env.BENCH_FROM_SRC === '1'
+      ? await import('../src/index')
+      : await import('@shardline/producer')
+) as { Producer: typeof ProducerClass };
 type Producer = ProducerClass;
 
 const require = createRequire(import.meta.url);
@@ -52,8 +57,7 @@ const records: ProducerRecord[] = Array.from({ length: N }, (_, i) => ({
   data,
 }));
 
-async function startProfile(): Promise<import('node:inspector').Session> {
-  const { Session } = await import('node:inspector');
+async function startProfile(): Promise<Session> {
   const session = new Session();
   session.connect();
   const post = (method: string) =>
@@ -65,7 +69,7 @@ async function startProfile(): Promise<import('node:inspector').Session> {
   return session;
 }
 
-async function stopProfile(session: import('node:inspector').Session, file: string): Promise<void> {
+async function stopProfile(session: Session, file: string): Promise<void> {
   const { writeFileSync } = await import('node:fs');
   const profile = await new Promise<unknown>((resolve, reject) =>
     session.post('Profiler.stop', (error, result) =>
@@ -136,6 +140,7 @@ function producerOptions(): ProducerOptions {
     rateLimit: 10_000,
     // Cold and steady runs hold all records at once (200,000 at ≈ 4.7 × 104 B each): within the
     // bounds, so only the beyond path meets backpressure, with the default bounds.
+    ...(JSON.parse(process.env.BENCH_PRODUCER_OPTIONS ?? '{}') as ProducerOptions),
     ...(path === 'beyond'
       ? {}
       : { maxBufferedRecords: 2 * N, maxBufferedBytes: 512 * 1024 * 1024 }),

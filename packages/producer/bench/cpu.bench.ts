@@ -23,17 +23,41 @@ const paths: BenchPath[] = (process.env.BENCH_CPU_PATHS?.split(',') as BenchPath
   'steady',
   'beyond',
 ];
-const contenders: Contender[] = ['agg', 'put', 'putMany'];
-const targets: Record<Exclude<Contender, 'agg'>, number> = { put: 1.0, putMany: 1.5 };
+/** A measured side: what runs (`contender`), and from which build of the producer. */
+interface Side {
+  label: string;
+  contender: Contender;
+  /** Target ratio against aws-kinesis-agg + SDK, if any. */
+  target?: number;
+  /** A copy of the producer's sources to run instead of the built package (before/after). */
+  entry?: string;
+}
+const before = process.env.BENCH_CPU_BEFORE;
+const sides: Side[] = [
+  { label: 'aws-kinesis-agg+SDK', contender: 'agg' },
+  { label: 'put', contender: 'put', target: 1.0 },
+  { label: 'putMany', contender: 'putMany', target: 1.5 },
+  // BENCH_CPU_BEFORE=<index.ts of a copy of older sources>: the same producer before a change,
+  // interleaved in the same rounds.
+  ...(before
+    ? ([
+        { label: 'put (before)', contender: 'put', target: 1.0, entry: before },
+        { label: 'putMany (before)', contender: 'putMany', target: 1.5, entry: before },
+      ] as Side[])
+    : []),
+];
 const worker = fileURLToPath(new URL('./cpu-worker.ts', import.meta.url));
 
-function measure(contender: Contender, path: BenchPath): Promise<number> {
+function measure(side: Side, path: BenchPath): Promise<number> {
   const execArgv = ['--expose-gc', '--import', 'tsx'];
   return new Promise((resolve, reject) =>
     execFile(
       process.execPath,
-      [...execArgv, worker, contender, path],
-      { maxBuffer: 1 << 20 },
+      [...execArgv, worker, side.contender, path],
+      {
+        maxBuffer: 1 << 20,
+        env: { ...process.env, NODE_NO_WARNINGS: '1', BENCH_PRODUCER_ENTRY: side.entry ?? '' },
+      },
       (error, stdout) => {
         if (error) return reject(error);
         const { cpuSeconds, records } = JSON.parse(stdout.trim().split('\n').pop()!) as {
@@ -59,29 +83,27 @@ console.log(
 const rates = new Map<string, number[]>();
 for (let round = 0; round < rounds; round++)
   for (const path of paths)
-    for (const c of contenders) {
-      const key = `${path}/${c}`;
+    for (const side of sides) {
+      const key = `${path}/${side.label}`;
       if (!rates.has(key)) rates.set(key, []);
-      rates.get(key)!.push(await measure(c, path));
+      rates.get(key)!.push(await measure(side, path));
     }
 
+const cell = (xs: number[]) => `${k(median(xs))} (${k(Math.min(...xs))}–${k(Math.max(...xs))})`;
 console.log(
-  'path     aws-kinesis-agg+SDK    put                    putMany                put/agg (target ≥ 1.0)      putMany/agg (target ≥ 1.5)',
+  `${'path'.padEnd(8)}${'side'.padEnd(22)}${'records per CPU-second (median, range)'.padEnd(40)}vs aws-kinesis-agg+SDK (median of the rounds' ratios, range)`,
 );
 for (const path of paths) {
-  const base = rates.get(`${path}/agg`)!;
-  const cell = (xs: number[]) =>
-    `${k(median(xs))} (${k(Math.min(...xs))}–${k(Math.max(...xs))})`.padEnd(21);
-  // Ratios per round (the same round's baseline), so a loaded moment weighs on both sides.
-  const ratio = (c: Exclude<Contender, 'agg'>) => {
-    const rs = rates.get(`${path}/${c}`)!.map((r, i) => r / base[i]!);
-    const m = median(rs);
-    const verdict = m >= targets[c] ? 'met' : 'NOT met';
-    return `${m.toFixed(2)}× (${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}) ${verdict}`.padEnd(
-      27,
-    );
-  };
-  console.log(
-    `${path.padEnd(7)}  ${cell(base)}  ${cell(rates.get(`${path}/put`)!)}  ${cell(rates.get(`${path}/putMany`)!)}  ${ratio('put')}  ${ratio('putMany')}`,
-  );
+  const base = rates.get(`${path}/${sides[0]!.label}`)!;
+  for (const side of sides) {
+    const xs = rates.get(`${path}/${side.label}`)!;
+    let versus = '';
+    if (side.target !== undefined) {
+      // Ratios per round (against the same round's baseline), so a loaded moment weighs on both.
+      const rs = xs.map((r, i) => r / base[i]!);
+      const m = median(rs);
+      versus = `${m.toFixed(2)}× (${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}), target ≥ ${side.target.toFixed(1)}×: ${m >= side.target ? 'met' : 'NOT met'}`;
+    }
+    console.log(`${path.padEnd(8)}${side.label.padEnd(22)}${cell(xs).padEnd(40)}${versus}`);
+  }
 }

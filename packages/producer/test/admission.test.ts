@@ -107,3 +107,144 @@ describe('Admission', () => {
     ]);
   });
 });
+
+describe('Admission queue of held puts', () => {
+  function harness(options: { maxRecords?: number; start?: () => Promise<void> } = {}) {
+    const taken: PendingRecord[] = [];
+    let now = 5;
+    let started = 0;
+    const budget = new BufferBudget(options.maxRecords ?? 100, 1_000_000);
+    const a = new Admission(
+      { recordCompression: undefined, maxRecordBytes: 100, recordTtl: 1_000 },
+      budget,
+      {
+        start: () => (started++, options.start ? options.start() : Promise.resolve()),
+        takeIn: (record) => taken.push(record),
+        clock: () => now,
+      },
+    );
+    const outcomes: unknown[] = [];
+    const put = (data: string) =>
+      a.put(
+        { partitionKey: 'k', data },
+        undefined,
+        (r) => outcomes.push(r),
+        (e) => outcomes.push(e),
+      );
+    const batch = (size: number) => {
+      const settled: PutOutcome[] = new Array<PutOutcome>(size);
+      return { settled, settle: (i: number, o: PutOutcome) => (settled[i] = o) };
+    };
+    const data = (records: PendingRecord[]) => records.map((r) => Buffer.from(r.data).toString());
+    return {
+      a,
+      taken,
+      budget,
+      outcomes,
+      put,
+      batch,
+      data,
+      started: () => started,
+      setNow: (t: number) => (now = t),
+    };
+  }
+
+  it('holds puts and putMany calls made before the shard map, then takes them in in order, their TTL from then', async () => {
+    let loaded!: () => void;
+    const h = harness({ start: () => new Promise((resolve) => (loaded = resolve)) });
+    h.put('p1');
+    const b = h.batch(2);
+    h.a.putMany(
+      [
+        { partitionKey: 'k', data: 'm1' },
+        { partitionKey: 'k', data: 'm2' },
+      ],
+      b,
+      undefined,
+    );
+    h.put('p2');
+    expect(h.taken).toEqual([]);
+    expect(h.a.waitingCount).toBe(3); // the putMany call's records wait as one entry
+    expect(h.started()).toBe(1); // one map load for all of them
+    h.setNow(40);
+    loaded();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(h.data(h.taken)).toEqual(['p1', 'm1', 'm2', 'p2']);
+    expect(h.taken.every((r) => r.acceptedAt === 40 && r.deadline === 1_040)).toBe(true);
+    expect(h.a.waitingCount).toBe(0);
+  });
+
+  it('a failed map load fails every put held for it; the next put tries again', async () => {
+    let calls = 0;
+    const h = harness({
+      start: () =>
+        ++calls === 1 ? Promise.reject(new Error('no such stream')) : Promise.resolve(),
+    });
+    h.put('a');
+    const b = h.batch(2);
+    h.a.putMany(
+      [
+        { partitionKey: 'k', data: 'b' },
+        { partitionKey: 'k', data: 'c' },
+      ],
+      b,
+      undefined,
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.outcomes.map((e) => (e as Error).message)).toEqual(['no such stream']);
+    expect(b.settled.map((o) => o.status === 'rejected' && o.reason.message)).toEqual([
+      'no such stream',
+      'no such stream',
+    ]);
+    expect(h.a.waitingCount).toBe(0);
+    h.put('d');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.started()).toBe(2);
+    expect(h.data(h.taken)).toEqual(['d']);
+  });
+
+  it("a putMany call's rest waits for room as one entry; an abort fails only what still waits", () => {
+    const h = harness({ maxRecords: 2 });
+    h.a.mapReady = true;
+    const controller = new AbortController();
+    const b = h.batch(5);
+    h.a.putMany(
+      Array.from({ length: 5 }, (_, i) => ({ partitionKey: 'k', data: `r${i}` })),
+      b,
+      controller.signal,
+    );
+    expect(h.data(h.taken)).toEqual(['r0', 'r1']);
+    expect(h.a.waitingCount).toBe(1);
+    h.budget.release(h.taken[0]!.bufferedBytes);
+    expect(h.data(h.taken)).toEqual(['r0', 'r1', 'r2']);
+    controller.abort();
+    expect(b.settled.slice(3).map((o) => o.status === 'rejected' && o.reason)).toEqual([
+      expect.any(PutAbortedError),
+      expect.any(PutAbortedError),
+    ]);
+    expect(b.settled[2]).toBeUndefined(); // taken in: its outcome comes from delivery
+    expect(h.a.waitingCount).toBe(0);
+    h.budget.release(h.taken[1]!.bufferedBytes);
+    expect(h.taken).toHaveLength(3);
+  });
+
+  it('takenIn resolves once every put held before it is in, not before', async () => {
+    const h = harness({ maxRecords: 1 });
+    h.a.mapReady = true;
+    h.put('in');
+    h.put('w1');
+    h.put('w2');
+    expect(h.a.takenIn).toBeDefined();
+    let done = false;
+    void h.a.takenIn()!.then(() => (done = true));
+    h.put('later'); // held after the call: not waited for
+    h.budget.release(h.taken[0]!.bufferedBytes);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    h.budget.release(h.taken[1]!.bufferedBytes);
+    await Promise.resolve();
+    expect(done).toBe(true);
+    expect(h.data(h.taken)).toEqual(['in', 'w1', 'w2']);
+  });
+});
