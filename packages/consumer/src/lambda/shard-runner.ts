@@ -3,6 +3,7 @@ import { RecordFailure, UnknownRecordError } from './errors';
 import type { ShardRecords } from './event';
 import type { ResolvedOptions } from './options';
 import type { KinesisUserRecord } from './types';
+import { runKeyOrdered } from '../processing/key-ordered-runner';
 
 /** Lets a batch handler name the user records that failed, without throwing. */
 export interface BatchControl {
@@ -112,32 +113,8 @@ export async function runShardPerRecord<C extends object>(
     return { index: pulled++, item, key };
   };
 
-  /** Pulled but not started (their key was busy), in batch order. */
-  const waiting: Task[] = [];
-  const busy = new Set<string | symbol>();
-  let running = 0;
   let stopped = false;
   let firstFailed: Task | undefined;
-
-  /**
-   * The earliest item that may start: its key is idle and no earlier waiting item has its key
-   * (that one must go first). Pulls new items only when no waiting one can start, so with one
-   * slot (or no busy key) the shard is decoded no further ahead than it is handled.
-   */
-  const nextStartable = (): Task | undefined => {
-    const blocked = new Set<string | symbol>();
-    for (let i = 0; i < waiting.length; i++) {
-      const t = waiting[i]!;
-      if (!busy.has(t.key) && !blocked.has(t.key)) return waiting.splice(i, 1)[0];
-      blocked.add(t.key);
-    }
-    for (let t = pull(); t; t = pull()) {
-      if (!busy.has(t.key) && !blocked.has(t.key)) return t;
-      waiting.push(t);
-      blocked.add(t.key);
-    }
-    return undefined;
-  };
 
   const fail = (t: Task): void => {
     stopped = true;
@@ -166,52 +143,35 @@ export async function runShardPerRecord<C extends object>(
     }
   };
 
-  await new Promise<void>((resolve, reject) => {
-    const pump = (): void => {
-      try {
-        while (!stopped && running < o.maxConcurrency) {
-          const t = nextStartable();
-          if (!t) break;
-          if (guard && guard.remaining() < guard.threshold) {
-            // Kept as not started, so the report below starts from it.
-            waiting.unshift(t);
-            waiting.sort((a, b) => a.index - b.index);
-            stopped = true;
-            o.logger.warn(
-              {
-                shardId: shard.shardId,
-                sequenceNumber: t.item.record.sequenceNumber,
-                remainingMillis: guard.remaining(),
-                thresholdMillis: guard.threshold,
-              },
-              'remaining time under the guard; reporting the rest of the shard as failed',
-            );
-            break;
-          }
-          running++;
-          busy.add(t.key);
-          void execute(t)
-            // Only a throwing logger gets here; the record counts as failed rather than lost.
-            .catch(() => fail(t))
-            .finally(() => {
-              running--;
-              busy.delete(t.key);
-              pump();
-            });
-        }
-        if (running === 0) resolve();
-      } catch (err) {
-        stopped = true;
-        reject(err);
-      }
-    };
-    pump();
+  const { notStarted } = await runKeyOrdered<Task>({
+    maxConcurrency: o.maxConcurrency,
+    pull,
+    keyOf: (t) => t.key,
+    execute,
+    halted: () => stopped,
+    admit: (t) => {
+      if (!guard || guard.remaining() >= guard.threshold) return true;
+      // Kept as not started, so the report below starts from it.
+      stopped = true;
+      o.logger.warn(
+        {
+          shardId: shard.shardId,
+          sequenceNumber: t.item.record.sequenceNumber,
+          remainingMillis: guard.remaining(),
+          thresholdMillis: guard.threshold,
+        },
+        'remaining time under the guard; reporting the rest of the shard as failed',
+      );
+      return false;
+    },
+    // Only a throwing logger gets here; the record counts as failed rather than lost.
+    onRejected: (t) => fail(t),
   });
 
   // The first item in batch order that did not complete: a failed one, a waiting one, or (after
   // the guard stopped the shard with nothing waiting) the next one not yet decoded.
   let report = firstFailed;
-  const firstWaiting = waiting[0];
+  const firstWaiting = notStarted[0];
   if (firstWaiting && (!report || firstWaiting.index < report.index)) report = firstWaiting;
   if (!report && stopped) report = pull();
   return report?.item.record.sequenceNumber;
