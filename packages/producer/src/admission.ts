@@ -198,12 +198,11 @@ export class Admission {
       return undefined;
     }
     const { partitionKey, explicitHashKey } = record;
-    const route = explicitHashKey === undefined ? this.routeOf(partitionKey) : undefined;
-    const pending = new PendingRecord(
+    return new PendingRecord(
       partitionKey,
       explicitHashKey,
       data,
-      route !== undefined ? route.hashKey : BigInt(explicitHashKey!),
+      explicitHashKey === undefined ? this.routeOf(partitionKey) : BigInt(explicitHashKey),
       data.length + partitionKey.length,
       0,
       0,
@@ -212,8 +211,6 @@ export class Admission {
       batch,
       index,
     );
-    pending.keyRoute = route;
-    return pending;
   }
 
   /** The cached route of a partition key (its MD5 computed once). */

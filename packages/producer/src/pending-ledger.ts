@@ -33,14 +33,13 @@ export class PendingLedger {
     if (this.tail) this.tail.next = record;
     else this.head = record;
     this.tail = record;
-    record.listed = true;
     this.count++;
   }
 
   /** Takes a record out; a no-op for one already out. */
   remove(record: PendingRecord): void {
-    if (!record.listed) return;
-    record.listed = false;
+    if (record.seq < 0) return;
+    record.seq = -1;
     const { prev, next } = record;
     if (prev) prev.next = next;
     else this.head = next;

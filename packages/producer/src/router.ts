@@ -33,7 +33,7 @@ export class Router {
   route(record: PendingRecord): void {
     const ranges = this.shardMap.ranges!;
     const cached = record.keyRoute;
-    if (cached !== undefined && cached.ranges === ranges) {
+    if (cached.ranges === ranges) {
       record.predictedShard = cached.shardId;
       this.next(record);
       return;
@@ -43,10 +43,8 @@ export class Router {
       this.park(record);
       return;
     }
-    if (cached !== undefined) {
-      cached.ranges = ranges;
-      cached.shardId = shard.shardId;
-    }
+    cached.ranges = ranges;
+    cached.shardId = shard.shardId;
     record.predictedShard = shard.shardId;
     this.next(record);
   }

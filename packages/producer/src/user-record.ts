@@ -25,26 +25,32 @@ const NO_ATTEMPTS: readonly Attempt[] = Object.freeze([]);
  * say everything that happened to it.
  */
 export class PendingRecord {
+  // Every field costs 8 bytes per record held, and a burst holds 100,000s of them (GC copies each
+  // surviving record twice): outcome sinks share two fields, the ledger's membership is `seq`.
   private attemptList: readonly Attempt[] = NO_ATTEMPTS;
   /** Shard the record is routed to, by the map in use when it was last (re)aggregated. */
   predictedShard = '';
-  /** Its partition key's cached route (hash key, and shard by the last map), shared by the key's records. */
-  keyRoute: KeyRoute | undefined = undefined;
+  /** Its hash key, and the shard it mapped to by the last map: shared by the records of one partition key. */
+  readonly keyRoute: KeyRoute;
   settled = false;
   /** Inside a PutRecords request now: the expiry waits for the request's answer. */
   inFlight = false;
-  /** Links and place in the producer's `PendingLedger` (intrusive: no per-record set entry). */
-  seq = 0;
+  /** Links and place in the producer's `PendingLedger` (intrusive: no per-record set entry); −1 while not in it. */
+  seq = -1;
   prev: PendingRecord | undefined = undefined;
   next: PendingRecord | undefined = undefined;
-  listed = false;
+  /** The `put` promise's resolve, or the `putMany` batch. */
+  private readonly sink: ((result: PutResult) => void) | OutcomeBatch | undefined;
+  /** The `put` promise's reject, or the position in the batch. */
+  private readonly sinkAux: ((error: Error) => void) | number | undefined;
 
   constructor(
     readonly partitionKey: string,
     readonly explicitHashKey: string | undefined,
     /** Data as it goes out (compressed when compression scope is 'record'). */
     readonly data: Uint8Array,
-    readonly hashKey: bigint,
+    /** The hash key, or its partition key's cached route (which holds it). */
+    hashKey: bigint | KeyRoute,
     /** Bytes counted against the buffer bound. */
     readonly bufferedBytes: number,
     /**
@@ -55,12 +61,22 @@ export class PendingRecord {
     /** When its TTL runs out, same clock. */
     public deadline: number,
     /** The `put` promise's resolvers; unused when the record belongs to a `putMany` batch. */
-    private readonly resolveOutcome: ((result: PutResult) => void) | undefined,
-    private readonly rejectOutcome: ((error: Error) => void) | undefined,
-    private readonly batch?: OutcomeBatch,
+    resolveOutcome: ((result: PutResult) => void) | undefined,
+    rejectOutcome: ((error: Error) => void) | undefined,
+    batch?: OutcomeBatch,
     /** Position in the batch. */
-    private readonly batchIndex = 0,
-  ) {}
+    batchIndex = 0,
+  ) {
+    this.keyRoute =
+      typeof hashKey === 'bigint' ? { hashKey, ranges: undefined, shardId: '' } : hashKey;
+    this.sink = batch ?? resolveOutcome;
+    this.sinkAux = batch ? batchIndex : rejectOutcome;
+  }
+
+  /** The 128-bit hash key that routes the record. */
+  get hashKey(): bigint {
+    return this.keyRoute.hashKey;
+  }
 
   /** Every attempt so far, oldest first. */
   get attempts(): readonly Attempt[] {
@@ -75,14 +91,18 @@ export class PendingRecord {
   succeed(result: PutResult): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.batch) this.batch.settle(this.batchIndex, { status: 'fulfilled', value: result });
-    else this.resolveOutcome!(result);
+    const aux = this.sinkAux;
+    if (typeof aux === 'number')
+      (this.sink as OutcomeBatch).settle(aux, { status: 'fulfilled', value: result });
+    else (this.sink as (result: PutResult) => void)(result);
   }
 
   fail(error: Error): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.batch) this.batch.settle(this.batchIndex, { status: 'rejected', reason: error });
-    else this.rejectOutcome!(error);
+    const aux = this.sinkAux;
+    if (typeof aux === 'number')
+      (this.sink as OutcomeBatch).settle(aux, { status: 'rejected', reason: error });
+    else aux!(error);
   }
 }
