@@ -6,6 +6,7 @@ import { ConfigError } from './errors';
 import { GracefulHandoff } from './handoff/graceful-handoff';
 import { isFinished, type Lease } from './leases/lease';
 import { checkLeaseTableCompatibility } from './leases/kcl-compat';
+import { LeaseCleaner } from './leases/lease-cleanup';
 import { LeaseCoordinator } from './leases/lease-coordinator';
 import { LeaseConflict, LeaseTable } from './leases/lease-table';
 import { consumerLogger } from './logger';
@@ -67,6 +68,7 @@ export class Consumer extends EventEmitter {
   private readonly workers = new Map<string, ShardWorker>();
   private readonly finished = new Set<string>();
   private coordinator: LeaseCoordinator | undefined;
+  private readonly leaseCleanup: LeaseCleaner;
   /** Both sides of graceful hand-offs; the coordinator asks and waits, `handOff` answers. */
   private handoff: GracefulHandoff | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -88,6 +90,11 @@ export class Consumer extends EventEmitter {
     this.workerId = this.options.workerId;
     this.logger = consumerLogger(options.logger, this.workerId);
     this.table = new LeaseTable(options.dynamoDBClient, this.options.leaseTableName);
+    this.leaseCleanup = new LeaseCleaner({
+      table: this.table,
+      ...this.options.leaseCleanup,
+      logger: this.logger,
+    });
     this.processor = options.processor;
     this.retrieval =
       this.options.retrieval.mode === 'fanout'
@@ -158,6 +165,7 @@ export class Consumer extends EventEmitter {
       gracefulLeaseHandoffTimeoutMillis: o.gracefulLeaseHandoffTimeoutMillis,
       maxLeasesForWorker: o.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: o.maxLeasesToStealAtOneTime,
+      leaseTakerIntervalMillis: o.leaseTakerIntervalMillis,
       logger: this.logger,
       metric: (e) => this.metric(e),
       ready: (lease, all) => !isFinished(lease) && parentsDone(lease, all),
@@ -378,7 +386,10 @@ export class Consumer extends EventEmitter {
         streamName: this.streamName ?? o.streamName,
         streamArn: o.streamArn,
       });
-      const existing = new Set((await this.table.list()).map((l) => l.leaseKey));
+      // Eventually consistent: a lease created meanwhile costs a create that finds it (creates
+      // are conditional), and cleanup deletes are conditional on what was read.
+      const leases = await this.table.list({ consistent: false });
+      const existing = new Set(leases.map((l) => l.leaseKey));
       for (const lease of leasesForNewShards(shards, existing, o.initialPosition)) {
         if (await this.table.create(lease))
           this.logger.info(
@@ -386,6 +397,7 @@ export class Consumer extends EventEmitter {
             'lease created for new shard',
           );
       }
+      await this.leaseCleanup.run(leases, shards);
     } catch (error) {
       this.logger.warn({ err: error }, 'shard sync failed; will retry');
     }

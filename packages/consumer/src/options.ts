@@ -8,12 +8,28 @@ import type { PoisonRecordError } from './errors';
 import type { ConsumerMetricEvent } from './metrics';
 import type { ConsumerRecord, RecordBatch, ShardProcessor } from './processor';
 import type { FanoutRetrievalOptions } from './retrieval/fanout/index';
+import type { DeadLetterRecord } from './dead-letter/format';
+import type { KinesisDeadLetterOptions } from './dead-letter/kinesis-destination';
+import {
+  resolveRetryBudget,
+  type ResolvedRetryBudget,
+  type RetryBudgetOptions,
+} from './processing/retry-budget';
 
 /** Where a shard with no checkpoint starts. */
 export type InitialPosition = 'TRIM_HORIZON' | 'LATEST' | { timestamp: Date };
 
 /** What to do after the processor threw on a batch. */
 export type ProcessorErrorAction = 'retry' | 'skip';
+
+/**
+ * Where records go once their retry budget is spent: a Kinesis stream (written through
+ * Shardline's producer, one dead-letter record per Kinesis record), or a function of yours (SQS,
+ * S3, anything) that resolves once the records are safe. The format is `DeadLetterRecord`.
+ */
+export type DeadLetterOptions =
+  | { kinesis: KinesisDeadLetterOptions }
+  | { send: (records: readonly DeadLetterRecord[]) => unknown };
 
 /** Options of `new Consumer(...)`. Defaults follow the KCL's. */
 export interface ConsumerOptions {
@@ -47,8 +63,38 @@ export interface ConsumerOptions {
   gracefulLeaseHandoffTimeoutMillis?: number;
   /** Most leases this worker holds. Default unlimited. */
   maxLeasesForWorker?: number;
-  /** Most leases stolen per balancing pass. Default 1. */
+  /**
+   * Most leases stolen per balancing pass. Default: no limit beyond what this worker is short of
+   * its even share (and never more than a victim holds above it), so a joining worker gets its
+   * share in one pass. The KCL's default is 1; set 1 to balance at the KCL's pace (a fleet shared
+   * with KCL workers balances either way: both steal only from workers above the same target).
+   */
   maxLeasesToStealAtOneTime?: number;
+  /**
+   * How often a worker scans the lease table once the fleet is settled (no lease free, expired or
+   * in a hand-off, every worker at an even share). Default `failoverTimeMillis + 25`; while
+   * unsettled it scans every `failoverTimeMillis / 2`. `2 * (failoverTimeMillis + 25)` is the KCL
+   * 2.x taker's cadence: half the idle reads, and a dead worker's leases found up to two failovers
+   * later. See "Lease table cost" in the README.
+   */
+  leaseTakerIntervalMillis?: number;
+  /**
+   * Deleting leases nothing needs any more, as the KCL's `LeaseCleanupManager` does, at each shard
+   * sync. Default: both on.
+   */
+  leaseCleanup?: {
+    /**
+     * Delete a `SHARD_END` lease once every child shard's lease has started (its checkpoint is
+     * past `TRIM_HORIZON`) and its own parents' leases are gone. The KCL's
+     * `cleanupLeasesUponShardCompletion`. Default true.
+     */
+    completedLeases?: boolean;
+    /**
+     * Delete a lease whose shard two shard syncs in a row did not list (past the stream's
+     * retention). Default true.
+     */
+    garbageLeases?: boolean;
+  };
   /** How often shards are listed to find new ones. Default 60,000 ms. */
   shardSyncIntervalMillis?: number;
   /** Polling: most records per GetRecords. Default 10,000. */
@@ -85,8 +131,38 @@ export interface ConsumerOptions {
    */
   dropOutOfRangeAggregates?: boolean;
   /**
-   * Called when the processor throws on a batch. Return `'retry'` (default: retried with backoff,
-   * forever, loudly) or `'skip'` to move on (after sending the batch somewhere safe).
+   * Most records of one shard processed at once. Default 1 (one batch, or one record, at a time).
+   * Above 1 the processor must have `processRecord` (a `ConfigError` with code
+   * `PROCESS_RECORD_REQUIRED` otherwise): up to this many records of a shard run at once, records
+   * with the same partition key strictly one after another in sequence order, and the checkpoint
+   * only moves to a position below which every record has completed. The next batch is read once
+   * every record of the current one has completed (or was dead-lettered).
+   */
+  maxConcurrencyPerShard?: number;
+  /**
+   * Where failing records go once `retryBudget` is spent; the shard then moves past them. A
+   * dead-lettered record is checkpointed past only after the destination acknowledged it; if the
+   * destination fails, the shard stops there (`deadLetterFailing` in `health()`, a
+   * `deadLetterFailed` event per failed try) and tries again with backoff, never skipping.
+   * Default none: failing records are retried forever (or as `onProcessorError` says).
+   */
+  deadLetter?: DeadLetterOptions;
+  /**
+   * How long failing records are retried (with backoff) before they are dead-lettered. Only with
+   * `deadLetter`. Default `{ maxAttempts: 3 }`, backoff from 200 ms to 30 s with full jitter.
+   */
+  retryBudget?: RetryBudgetOptions;
+  /**
+   * With `deadLetter` and `processRecords`: split a failing batch in two, and each failing half
+   * again, until the failing records are alone, as Lambda's `BisectBatchOnFunctionError` does; only
+   * they are retried under the budget and dead-lettered. Records of a half that then succeeds are
+   * delivered again (at least once). `false` retries and dead-letters the whole batch. Default true.
+   */
+  bisectBatchOnError?: boolean;
+  /**
+   * Called when the processor throws on a batch (with `processRecord`: a batch of that one
+   * record). Return `'retry'` (default: retried with backoff, forever, loudly; with `deadLetter`,
+   * until `retryBudget` is spent) or `'skip'` to move on (after sending the batch somewhere safe).
    */
   onProcessorError?: (
     error: unknown,
@@ -120,6 +196,8 @@ export interface ResolvedConsumerOptions {
   gracefulLeaseHandoffTimeoutMillis: number;
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
+  leaseTakerIntervalMillis: number | undefined;
+  leaseCleanup: { completedLeases: boolean; garbageLeases: boolean };
   shardSyncIntervalMillis: number;
   maxRecords: number;
   idleTimeBetweenReadsMillis: number;
@@ -127,6 +205,11 @@ export interface ResolvedConsumerOptions {
   stallTimeoutMillis: number;
   retrieval: { mode: 'polling' } | FanoutRetrievalOptions;
   dropOutOfRangeAggregates: boolean;
+  maxConcurrencyPerShard: number;
+  /** Set exactly when `deadLetter` is. */
+  retryBudget: ResolvedRetryBudget | undefined;
+  deadLetter: DeadLetterOptions | undefined;
+  bisectBatchOnError: boolean;
 }
 
 export function resolveConsumerOptions(
@@ -158,10 +241,12 @@ export function resolveConsumerOptions(
   if (
     !iteratorMode &&
     options.processor !== undefined &&
-    typeof options.processor.processRecords !== 'function'
+    typeof options.processor.processRecords !== 'function' &&
+    typeof options.processor.processRecord !== 'function'
   ) {
-    throw new ConfigError('processor.processRecords must be a function');
+    throw new ConfigError('processor.processRecords (or processor.processRecord) must be a function');
   }
+  const processing = resolveProcessing(options, iteratorMode);
   const initialPosition = options.initialPosition ?? 'LATEST';
   if (
     initialPosition !== 'TRIM_HORIZON' &&
@@ -237,13 +322,15 @@ export function resolveConsumerOptions(
       options.maxLeasesForWorker === undefined
         ? Number.MAX_SAFE_INTEGER
         : int(options.maxLeasesForWorker, 'maxLeasesForWorker', 0, 1, Number.MAX_SAFE_INTEGER),
-    maxLeasesToStealAtOneTime: int(
-      options.maxLeasesToStealAtOneTime,
-      'maxLeasesToStealAtOneTime',
-      1,
-      0,
-      1000,
-    ),
+    maxLeasesToStealAtOneTime:
+      options.maxLeasesToStealAtOneTime === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : int(options.maxLeasesToStealAtOneTime, 'maxLeasesToStealAtOneTime', 1, 0, 1_000_000),
+    leaseTakerIntervalMillis:
+      options.leaseTakerIntervalMillis === undefined
+        ? undefined
+        : int(options.leaseTakerIntervalMillis, 'leaseTakerIntervalMillis', 0, 100, 3_600_000),
+    leaseCleanup: resolveLeaseCleanup(options.leaseCleanup),
     shardSyncIntervalMillis: int(
       options.shardSyncIntervalMillis,
       'shardSyncIntervalMillis',
@@ -257,5 +344,86 @@ export function resolveConsumerOptions(
     stallTimeoutMillis,
     retrieval,
     dropOutOfRangeAggregates: options.dropOutOfRangeAggregates ?? false,
+    ...processing,
   };
+}
+
+/** `maxConcurrencyPerShard`, `deadLetter`, `retryBudget`, `bisectBatchOnError`. */
+function resolveProcessing(
+  options: ConsumerOptions,
+  iteratorMode: boolean,
+): Pick<
+  ResolvedConsumerOptions,
+  'maxConcurrencyPerShard' | 'retryBudget' | 'deadLetter' | 'bisectBatchOnError'
+> {
+  const maxConcurrencyPerShard = int(
+    options.maxConcurrencyPerShard,
+    'maxConcurrencyPerShard',
+    1,
+    1,
+    10_000,
+  );
+  if (
+    maxConcurrencyPerShard > 1 &&
+    (iteratorMode || typeof options.processor?.processRecord !== 'function')
+  ) {
+    throw new ConfigError(
+      `maxConcurrencyPerShard ${maxConcurrencyPerShard} needs a processor with processRecord(record, context): ` +
+        'records of a shard run in parallel one at a time, which processRecords (a whole batch) and the async iterator cannot do',
+      'PROCESS_RECORD_REQUIRED',
+    );
+  }
+  const { deadLetter } = options;
+  if (deadLetter !== undefined) {
+    const kinesis = (deadLetter as { kinesis?: unknown })?.kinesis;
+    const send = (deadLetter as { send?: unknown })?.send;
+    if ((kinesis === undefined) === (send === undefined))
+      throw new ConfigError(
+        'deadLetter must be { kinesis: { streamName | streamArn, ... } } or { send: (records) => Promise<void> }',
+      );
+    if (send !== undefined && typeof send !== 'function')
+      throw new ConfigError('deadLetter.send must be a function');
+    if (kinesis !== undefined) {
+      if (kinesis === null || typeof kinesis !== 'object')
+        throw new ConfigError('deadLetter.kinesis must be an object');
+      checkStreamTarget(kinesis, 'deadLetter.kinesis');
+    }
+  } else if (options.retryBudget !== undefined) {
+    throw new ConfigError(
+      'retryBudget needs a deadLetter destination: a spent budget sends the records there',
+    );
+  }
+  if (![undefined, true, false].includes(options.bisectBatchOnError))
+    throw new ConfigError(
+      `bisectBatchOnError must be true or false, got ${JSON.stringify(options.bisectBatchOnError)}`,
+    );
+  return {
+    maxConcurrencyPerShard,
+    retryBudget: deadLetter ? resolveRetryBudget(options.retryBudget) : undefined,
+    deadLetter,
+    bisectBatchOnError: options.bisectBatchOnError ?? true,
+  };
+}
+
+function resolveLeaseCleanup(value: ConsumerOptions['leaseCleanup']): {
+  completedLeases: boolean;
+  garbageLeases: boolean;
+} {
+  if (value === undefined) return { completedLeases: true, garbageLeases: true };
+  if (value === null || typeof value !== 'object')
+    throw new ConfigError(
+      `leaseCleanup must be an object like { completedLeases, garbageLeases }, got ${JSON.stringify(value)}`,
+    );
+  const out = { completedLeases: true, garbageLeases: true };
+  for (const [key, flag] of Object.entries(value)) {
+    if (key !== 'completedLeases' && key !== 'garbageLeases')
+      throw new ConfigError(
+        `leaseCleanup.${key} is not an option (completedLeases, garbageLeases)`,
+      );
+    if (flag === undefined) continue;
+    if (flag !== true && flag !== false)
+      throw new ConfigError(`leaseCleanup.${key} must be true or false, got ${JSON.stringify(flag)}`);
+    out[key] = flag;
+  }
+  return out;
 }

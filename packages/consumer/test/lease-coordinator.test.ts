@@ -49,6 +49,8 @@ function newWorker(
     // One lease is its even share: it steals s1 and never takes s2 when that looks expired.
     maxLeasesForWorker: 1,
     maxLeasesToStealAtOneTime: 1,
+    // Keeps shard order (every shuffle step swaps a lease with itself): s1 is the one stolen.
+    random: () => 1 - Number.EPSILON,
     logger: pino({ level: 'silent' }),
     metric: () => {},
     ready: () => true,

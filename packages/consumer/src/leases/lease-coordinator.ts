@@ -3,7 +3,7 @@ import { GracefulHandoff, type HandoffWait } from '../handoff/graceful-handoff';
 import type { ConsumerMetricEvent } from '../metrics';
 import { isFinished, type Lease } from './lease';
 import { LeaseConflict, type LeaseTable } from './lease-table';
-import { decideLeases, type ObservedLease } from './lease-taker';
+import { decideLeases, isExpired, type ObservedLease } from './lease-taker';
 
 export interface LeaseCoordinatorDeps {
   table: LeaseTable;
@@ -32,7 +32,41 @@ export interface LeaseCoordinatorDeps {
    * one built from these deps.
    */
   handoff?: GracefulHandoff;
+  /**
+   * How often the taker scans once the fleet is settled (nothing free or expired, every live
+   * worker at an even share, no hand-off pending). Default `failoverTimeMillis + 25` (see
+   * `takerIntervals`). While unsettled it scans every `failoverTimeMillis / 2`.
+   */
+  leaseTakerIntervalMillis?: number;
+  /** Clock for expiry (`Date.now` by default). */
+  now?: () => number;
+  /** Randomness for which leases to take and steal (`Math.random` by default). */
+  random?: () => number;
 }
+
+/**
+ * The taker's two cadences. Unsettled (something to take or steal, a hand-off pending, a worker
+ * off its share, or the first passes after start, which need two looks a failover apart to tell
+ * a dead owner's lease): every `failoverTimeMillis / 2`, today's KCL-1.x-like pace, so a cold
+ * start, a join or a leave converges within a few failovers. Settled: every
+ * `failoverTimeMillis + epsilon` (epsilon 25 ms, `LeaseManagementConfig.epsilonMillis`), half
+ * the KCL 2.x taker's `(failover + epsilon) * 2` (`DynamoDBLeaseCoordinator.takerIntervalMillis`):
+ * a lease is seen expired at the second scan after its owner's last renewal, so a dead worker's
+ * leases are found within about 2 × failover rather than 4 ×.
+ */
+export function takerIntervals(
+  failoverTimeMillis: number,
+  settledMillis?: number,
+): { fast: number; settled: number } {
+  const fast = Math.max(100, Math.floor(failoverTimeMillis / 2));
+  return { fast, settled: Math.max(fast, settledMillis ?? failoverTimeMillis + EPSILON_MILLIS) };
+}
+
+/** `LeaseManagementConfig.epsilonMillis`. */
+const EPSILON_MILLIS = 25;
+
+/** Passes after start that run at the fast pace whatever they find (two looks a failover apart). */
+const WARM_UP_PASSES = 3;
 
 interface Held {
   lease: Lease;
@@ -44,8 +78,10 @@ interface Held {
 }
 
 /**
- * Keeps this worker's leases: renews them every failover/3, takes free or expired ones and
- * balances by graceful steals every failover/2. Every write is a conditional write, so two
+ * Keeps this worker's leases: renews them every failover/3 (conditional writes on the leases it
+ * holds, no reads), takes free or expired ones and balances by graceful steals from one
+ * eventually consistent Scan per pass, every failover/2 while the fleet is unsettled and every
+ * failover + 25 ms once it is (`takerIntervals`). Every write is a conditional write, so two
  * workers can never both believe they hold a shard for longer than a renewal.
  */
 export class LeaseCoordinator {
@@ -53,6 +89,12 @@ export class LeaseCoordinator {
   private readonly observed = new Map<string, ObservedLease>();
   private renewTimer: NodeJS.Timeout | undefined;
   private takeTimer: NodeJS.Timeout | undefined;
+  private passes = 0;
+  private settled = false;
+  private lastScan: { leases: Lease[]; at: number } | undefined;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly intervals: { fast: number; settled: number };
   private running = false;
   private renewing: Promise<void> = Promise.resolve();
   private taking: Promise<void> = Promise.resolve();
@@ -60,26 +102,42 @@ export class LeaseCoordinator {
 
   constructor(private readonly d: LeaseCoordinatorDeps) {
     this.handoff = d.handoff ?? new GracefulHandoff(d);
+    this.now = d.now ?? Date.now;
+    this.random = d.random ?? Math.random;
+    this.intervals = takerIntervals(d.failoverTimeMillis, d.leaseTakerIntervalMillis);
   }
 
   start(): void {
     this.running = true;
     const renewEvery = Math.max(100, Math.floor(this.d.failoverTimeMillis / 3));
-    const takeEvery = Math.max(100, Math.floor(this.d.failoverTimeMillis / 2));
     this.renewTimer = setInterval(() => {
       this.renewing = this.renewing.then(() => this.renewAll());
     }, renewEvery);
-    this.takeTimer = setInterval(() => {
-      this.taking = this.taking.then(() => this.takePass());
-    }, takeEvery);
-    this.taking = this.takePass();
+    this.taking = this.takePass().then(() => this.scheduleTake());
+  }
+
+  private scheduleTake(): void {
+    if (!this.running) return;
+    this.takeTimer = setTimeout(() => {
+      this.taking = this.taking.then(() => this.takePass()).then(() => this.scheduleTake());
+    }, this.takeInterval());
+  }
+
+  /** The delay before the next scheduled balancing pass. */
+  takeInterval(): number {
+    return this.settled ? this.intervals.settled : this.intervals.fast;
+  }
+
+  /** The leases as the last balancing pass read them, and when (shard sync reuses them). */
+  lastListing(): { leases: Lease[]; at: number } | undefined {
+    return this.lastScan;
   }
 
   /** Stops renewing and taking; in-flight passes finish. */
   async stop(): Promise<void> {
     this.running = false;
     if (this.renewTimer) clearInterval(this.renewTimer);
-    if (this.takeTimer) clearInterval(this.takeTimer);
+    if (this.takeTimer) clearTimeout(this.takeTimer);
     await Promise.all([this.renewing, this.taking]);
   }
 
@@ -98,12 +156,17 @@ export class LeaseCoordinator {
     const d = this.d;
     let leases: Lease[];
     try {
-      leases = await d.table.list();
+      // Eventually consistent, as the KCL's taker reads (`DynamoDBLeaseRefresher.listLeases`):
+      // half the read units, and a stale item only costs a conditional write that loses.
+      leases = await d.table.list({ consistent: false });
     } catch (error) {
       d.logger.warn({ err: error }, 'listing leases failed');
+      this.settled = false;
       return;
     }
-    const now = Date.now();
+    const now = this.now();
+    this.passes++;
+    this.lastScan = { leases, at: now };
     const byKey = new Map(leases.map((l) => [l.leaseKey, l]));
     for (const lease of leases) {
       const seen = this.observed.get(lease.leaseKey);
@@ -127,12 +190,20 @@ export class LeaseCoordinator {
       maxLeasesForWorker: d.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: d.maxLeasesToStealAtOneTime,
       ready: (lease) => d.ready(lease, byKey),
+      random: this.random,
     });
+    this.settled =
+      this.passes > WARM_UP_PASSES &&
+      decision.take.length === 0 &&
+      decision.steal.length === 0 &&
+      ![...this.held.values()].some((h) => h.waiting !== undefined) &&
+      fleetSettled([...this.observed.values()], now, d, (lease) => d.ready(lease, byKey));
     for (const lease of decision.take) {
       if (!this.running) return;
       try {
         const taken = await d.table.take(lease, d.workerId);
-        this.held.set(taken.leaseKey, held(taken, undefined));
+        this.settled = false;
+        this.held.set(taken.leaseKey, held(taken, undefined, this.now()));
         d.metric({ type: 'leaseAcquired', shardId: taken.leaseKey });
         d.logger.info({ shardId: taken.leaseKey, previousOwner: lease.leaseOwner }, 'lease taken');
         d.onAcquired(taken, false);
@@ -145,7 +216,7 @@ export class LeaseCoordinator {
       if (!this.running) return;
       try {
         const wait = await this.handoff.request(lease);
-        this.held.set(wait.lease.leaseKey, held(wait.lease, wait));
+        this.held.set(wait.lease.leaseKey, held(wait.lease, wait, this.now()));
         d.onAcquired(wait.lease, true);
       } catch (error) {
         if (!(error instanceof LeaseConflict))
@@ -180,7 +251,7 @@ export class LeaseCoordinator {
       const lease = await d.table.renew(held.lease, d.workerId);
       if (!this.current(held)) return;
       held.lease = lease;
-      held.renewedAt = Date.now();
+      held.renewedAt = this.now();
       this.noticeHandoffRequest(held, lease);
     } catch (error) {
       if (!this.current(held)) return;
@@ -200,7 +271,7 @@ export class LeaseCoordinator {
         return;
       }
       d.logger.warn({ shardId, err: error }, 'renewing a lease failed');
-      if (Date.now() - held.renewedAt > d.failoverTimeMillis) {
+      if (this.now() - held.renewedAt > d.failoverTimeMillis) {
         // Others may consider it expired by now: stop before two workers process it.
         this.held.delete(shardId);
         d.onLost(shardId);
@@ -234,7 +305,7 @@ export class LeaseCoordinator {
       case 'completed':
       case 'took-over':
         held.lease = result.lease;
-        held.renewedAt = Date.now();
+        held.renewedAt = this.now();
         held.waiting = undefined;
         d.onHandoffComplete(result.lease);
         return;
@@ -254,6 +325,28 @@ export class LeaseCoordinator {
   }
 }
 
-function held(lease: Lease, waiting: HandoffWait | undefined): Held {
-  return { lease, renewedAt: Date.now(), waiting, handingOver: false };
+/**
+ * True when nothing is left to move: no ready lease free, expired or in a hand-off, and every
+ * live worker within one of an even share (`maxLeasesForWorker` allowing).
+ */
+function fleetSettled(
+  leases: ObservedLease[],
+  now: number,
+  d: LeaseCoordinatorDeps,
+  ready: (lease: Lease) => boolean,
+): boolean {
+  const active = leases.filter((o) => !isFinished(o.lease) && ready(o.lease));
+  const counts = new Map<string, number>([[d.workerId, 0]]);
+  for (const o of active) {
+    if (isExpired(o, now, d.failoverTimeMillis) || o.lease.checkpointOwner !== undefined)
+      return false;
+    counts.set(o.lease.leaseOwner!, (counts.get(o.lease.leaseOwner!) ?? 0) + 1);
+  }
+  const low = Math.min(Math.floor(active.length / counts.size), d.maxLeasesForWorker);
+  const high = Math.min(Math.ceil(active.length / counts.size), d.maxLeasesForWorker);
+  return [...counts.values()].every((n) => n >= low && n <= high);
+}
+
+function held(lease: Lease, waiting: HandoffWait | undefined, at: number): Held {
+  return { lease, renewedAt: at, waiting, handingOver: false };
 }

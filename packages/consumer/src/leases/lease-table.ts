@@ -1,6 +1,7 @@
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
   GetItemCommand,
   PutItemCommand,
@@ -29,6 +30,13 @@ export class LeaseConflict extends Error {
  * comes back as `LeaseConflict`, never as a silent overwrite.
  */
 export class LeaseTable {
+  /**
+   * Whether the table has KCL 3's `LeaseOwnerToLeaseKeyIndex` (known after `ensure()`): created
+   * with every new table; tables of older Shardline versions and of KCL 2.x have none and work
+   * the same (nothing Shardline does needs it; see "Lease table cost" in the README).
+   */
+  ownerIndex: 'ACTIVE' | 'CREATING' | 'absent' | 'unknown' = 'unknown';
+
   constructor(
     private readonly client: DynamoDBClient,
     readonly tableName: string,
@@ -39,7 +47,11 @@ export class LeaseTable {
     return { abortSignal: AbortSignal.timeout(this.timeoutMs) };
   }
 
-  /** Creates the table (on-demand, hash key `leaseKey`) if absent; refuses one with another key schema. */
+  /**
+   * Creates the table (on-demand, hash key `leaseKey`, with KCL 3's `LeaseOwnerToLeaseKeyIndex`)
+   * if absent; refuses one with another key schema. An existing table is used as it is: no index
+   * is added to it (that would need `UpdateTable` rights and change a table KCL workers share).
+   */
   async ensure(): Promise<void> {
     try {
       const out = await this.client.send(
@@ -47,6 +59,7 @@ export class LeaseTable {
         this.opts(),
       );
       this.checkSchema(out.Table?.KeySchema);
+      this.noteOwnerIndex(out.Table?.GlobalSecondaryIndexes);
       if (out.Table?.TableStatus === 'ACTIVE') return;
     } catch (error) {
       if (
@@ -58,9 +71,13 @@ export class LeaseTable {
         await this.client.send(
           new CreateTableCommand({
             TableName: this.tableName,
-            AttributeDefinitions: [{ AttributeName: 'leaseKey', AttributeType: 'S' }],
+            AttributeDefinitions: [
+              { AttributeName: 'leaseKey', AttributeType: 'S' },
+              { AttributeName: 'leaseOwner', AttributeType: 'S' },
+            ],
             KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
             BillingMode: 'PAY_PER_REQUEST',
+            GlobalSecondaryIndexes: [OWNER_INDEX],
           }),
           this.opts(),
         );
@@ -76,6 +93,7 @@ export class LeaseTable {
         this.opts(),
       );
       this.checkSchema(out.Table?.KeySchema);
+      this.noteOwnerIndex(out.Table?.GlobalSecondaryIndexes);
       if (out.Table?.TableStatus === 'ACTIVE') return;
       if (Date.now() > deadline)
         throw new LeaseTableError(
@@ -83,6 +101,14 @@ export class LeaseTable {
         );
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+  }
+
+  private noteOwnerIndex(
+    indexes: { IndexName?: string; IndexStatus?: string }[] | undefined,
+  ): void {
+    const index = indexes?.find((i) => i.IndexName === OWNER_INDEX_NAME);
+    this.ownerIndex =
+      index === undefined ? 'absent' : index.IndexStatus === 'ACTIVE' ? 'ACTIVE' : 'CREATING';
   }
 
   private checkSchema(schema: { AttributeName?: string; KeyType?: string }[] | undefined): void {
@@ -101,14 +127,17 @@ export class LeaseTable {
    * Every item of the table, leases and KCL 3.5 entities alike (the start-up checks look at the
    * latter); `list()` is what lease handling uses.
    */
-  async scanItems(): Promise<Record<string, AttributeValue>[]> {
+  async scanItems(options: ScanOptions = {}): Promise<Record<string, AttributeValue>[]> {
     const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const out = await this.client.send(
         new ScanCommand({
           TableName: this.tableName,
-          ConsistentRead: true,
+          ConsistentRead: options.consistent ?? true,
+          ...(options.leasesOnly
+            ? { ProjectionExpression: LEASE_PROJECTION, ExpressionAttributeNames: LEASE_NAMES }
+            : {}),
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
         this.opts(),
@@ -124,8 +153,33 @@ export class LeaseTable {
    * states) are skipped, as `DynamoDBLeaseRefresher.list` skips what `fromDynamoRecord` returns
    * null for: they are never taken, balanced or written.
    */
-  async list(): Promise<Lease[]> {
-    return (await this.scanItems()).filter(isLeaseItem).map(leaseFromItem);
+  async list(options: { consistent?: boolean } = {}): Promise<Lease[]> {
+    return (await this.scanItems({ ...options, leasesOnly: true }))
+      .filter(isLeaseItem)
+      .map(leaseFromItem);
+  }
+
+  /**
+   * Deletes a lease, conditional on what the caller decided on (`LeaseConflict` otherwise): a
+   * finished one only while it is still at `SHARD_END`, any other only while its checkpoint is
+   * the one seen (nobody has made progress on it since). `DynamoDBLeaseRefresher.deleteLease`
+   * deletes unconditionally; the condition keeps a worker acting on a stale scan harmless.
+   */
+  async delete(lease: Lease): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { leaseKey: s(lease.leaseKey) },
+          ConditionExpression: `attribute_exists(leaseKey) AND checkpoint = :cp AND ${IS_LEASE}`,
+          ExpressionAttributeValues: { ':cp': s(lease.checkpoint), ':lease': s(LEASE_ENTITY_TYPE) },
+        }),
+        this.opts(),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new LeaseConflict(lease.leaseKey, 'delete');
+      throw error;
+    }
   }
 
   /** Creates a lease unless one exists; returns false if it did. */
@@ -325,6 +379,51 @@ function isConditionFailure(error: unknown): boolean {
     (error as Error)?.name === 'ConditionalCheckFailedException'
   );
 }
+
+export interface ScanOptions {
+  /** Strongly consistent (default) or eventually consistent (half the read units). */
+  consistent?: boolean;
+  /**
+   * Only the attributes a lease is read from (`leaseFromItem`) and `entityType`: less to transfer
+   * and parse. (DynamoDB charges a Scan by the size of the items it reads, projected or not.)
+   */
+  leasesOnly?: boolean;
+}
+
+/** KCL 3's index of leases by owner (`DynamoDBLeaseRefresher.LEASE_OWNER_TO_LEASE_KEY_INDEX_NAME`). */
+export const OWNER_INDEX_NAME = 'LeaseOwnerToLeaseKeyIndex';
+
+/**
+ * The index as KCL 3 creates it (`createLeaseOwnerToLeaseKeyIndexIfNotExists`, key schema from
+ * `DynamoDBLeaseSerializer.getWorkerIdToLeaseKeyIndexKeySchema`): `leaseOwner` HASH, `leaseKey`
+ * RANGE, KEYS_ONLY; on an on-demand table it has no throughput of its own.
+ */
+const OWNER_INDEX = {
+  IndexName: OWNER_INDEX_NAME,
+  KeySchema: [
+    { AttributeName: 'leaseOwner', KeyType: 'HASH' as const },
+    { AttributeName: 'leaseKey', KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'KEYS_ONLY' as const },
+};
+
+const LEASE_ATTRIBUTES = [
+  'leaseKey',
+  'leaseOwner',
+  'leaseCounter',
+  'checkpoint',
+  'checkpointSubSequenceNumber',
+  'ownerSwitchesSinceCheckpoint',
+  'parentShardId',
+  'parentShardIds',
+  'childShardIds',
+  'startingHashKey',
+  'endingHashKey',
+  'checkpointOwner',
+  'entityType',
+];
+const LEASE_NAMES = Object.fromEntries(LEASE_ATTRIBUTES.map((a, i) => [`#a${i}`, a]));
+const LEASE_PROJECTION = Object.keys(LEASE_NAMES).join(', ');
 
 /** The KCL's two-phase checkpoint attributes, which a checkpoint write removes. */
 const PENDING_CHECKPOINT =

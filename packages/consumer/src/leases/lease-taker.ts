@@ -16,6 +16,11 @@ export interface TakerInput {
   maxLeasesToStealAtOneTime: number;
   /** Shards whose parents are all finished (or gone): only these can be processed. */
   ready: (lease: Lease) => boolean;
+  /**
+   * Randomises which free leases are taken and which are stolen (`Math.random` in the
+   * coordinator); without it, shard order (deterministic, for tests).
+   */
+  random?: () => number;
 }
 
 export interface TakerDecision {
@@ -32,10 +37,17 @@ export function isExpired(o: ObservedLease, now: number, failoverTimeMillis: num
 }
 
 /**
- * Pure lease balancing, after the KCL's DynamoDBLeaseTaker: count live workers (owners of
- * unexpired leases, plus this one), aim at an even share of the unfinished, ready leases, take
- * free or expired ones first, and only when none is left steal from the most loaded worker, at
- * most `maxLeasesToStealAtOneTime` per pass, so leases do not ping-pong.
+ * Pure lease balancing, after the KCL's `DynamoDBLeaseTaker` (`computeLeasesToTake`,
+ * `chooseLeasesToSteal`): count live workers (owners of unexpired leases, plus this one), aim at
+ * an even share (`ceil(leases / workers)`, the KCL's target) of the unfinished, ready leases, take
+ * free or expired ones first, and only when none is left steal from workers above the target.
+ *
+ * Unlike the KCL, which takes every expired lease it needs but steals one lease per pass, the
+ * shortfall is stolen at once (up to `maxLeasesToStealAtOneTime`), spread over the loaded
+ * workers from the most loaded down, and never below a victim's target: a joining worker reaches
+ * its share in one pass, and each lease moves once for one join or leave. A worker at the target
+ * loses nothing, so the thief never pushes anyone below the even share and nobody steals back
+ * (no ping-pong); KCL takers, which steal one at a time by the same target, agree on the split.
  */
 export function decideLeases(input: TakerInput): TakerDecision {
   const { workerId, now, failoverTimeMillis } = input;
@@ -50,17 +62,22 @@ export function decideLeases(input: TakerInput): TakerDecision {
     counts.set(owner, list);
   }
   const workers = counts.size;
-  let target = Math.ceil(active.length / workers);
-  target = Math.min(target, input.maxLeasesForWorker);
+  const target = Math.min(Math.ceil(active.length / workers), input.maxLeasesForWorker);
+  // The smallest share in an even split: a worker below it may take from one at the target.
+  const floor = Math.min(Math.floor(active.length / workers), input.maxLeasesForWorker);
   const mine = counts.get(workerId)!.length;
   let needed = target - mine;
   const decision: TakerDecision = { take: [], steal: [], target };
   if (needed <= 0) return decision;
 
-  // Free and expired leases first; the oldest-expired first is fair enough, shard order keeps it stable.
-  const available = active
-    .filter((o) => isExpired(o, now, failoverTimeMillis) && o.lease.leaseOwner !== workerId)
-    .sort((a, b) => a.lease.leaseKey.localeCompare(b.lease.leaseKey));
+  // Free and expired leases first, in random order when `random` is given, so that workers
+  // started together do not all race for the same leases (conditional takes settle conflicts).
+  const available = order(
+    active.filter(
+      (o) => isExpired(o, now, failoverTimeMillis) && o.lease.leaseOwner !== workerId,
+    ),
+    input.random,
+  );
   for (const o of available) {
     if (needed === 0) break;
     decision.take.push(o.lease);
@@ -68,25 +85,44 @@ export function decideLeases(input: TakerInput): TakerDecision {
   }
   if (decision.take.length > 0 || needed <= 0) return decision;
 
-  // Nothing free: steal from the most loaded worker if it holds more than the target (or the
-  // target when we hold none beyond one short), one lease at a time by default.
-  let busiest: [string, ObservedLease[]] | undefined;
-  for (const entry of counts) {
-    if (entry[0] === workerId) continue;
-    if (!busiest || entry[1].length > busiest[1].length) busiest = entry;
+  // Nothing free: steal what is above the target, most loaded workers first. If no one is above
+  // it but this worker is below the smallest even share (e.g. 3, 3, 3, 1 for 10 leases), one
+  // lease from a worker at the target evens it out (the KCL's `leaseCounts == target` case).
+  let budget = Math.min(needed, input.maxLeasesToStealAtOneTime);
+  const others = [...counts]
+    .filter(([owner]) => owner !== workerId)
+    .sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
+  for (const [, theirs] of others) {
+    if (budget <= 0) break;
+    const excess = theirs.length - target;
+    if (excess <= 0) break;
+    const candidates = order(
+      theirs.filter((o) => o.lease.checkpointOwner === undefined),
+      input.random,
+    ).slice(0, Math.min(excess, budget));
+    decision.steal.push(...candidates.map((o) => o.lease));
+    budget -= candidates.length;
   }
-  if (!busiest) return decision;
-  const [, theirs] = busiest;
-  const overTarget = theirs.length > target || (theirs.length === target && mine < target - 1);
-  if (!overTarget) return decision;
-  const candidates = theirs
-    .filter((o) => o.lease.checkpointOwner === undefined)
-    .sort((a, b) => a.lease.leaseKey.localeCompare(b.lease.leaseKey));
-  const count = Math.min(
-    input.maxLeasesToStealAtOneTime,
-    needed,
-    theirs.length - target > 0 ? theirs.length - target : 1,
-  );
-  decision.steal.push(...candidates.slice(0, count).map((o) => o.lease));
+  if (decision.steal.length === 0 && mine < floor && budget > 0) {
+    const busiest = others[0];
+    if (busiest && busiest[1].length === target && target > floor) {
+      const candidate = order(
+        busiest[1].filter((o) => o.lease.checkpointOwner === undefined),
+        input.random,
+      )[0];
+      if (candidate) decision.steal.push(candidate.lease);
+    }
+  }
   return decision;
+}
+
+/** Shard order, or a random one (Fisher-Yates with `random`). */
+function order(leases: ObservedLease[], random: (() => number) | undefined): ObservedLease[] {
+  const out = [...leases].sort((a, b) => a.lease.leaseKey.localeCompare(b.lease.leaseKey));
+  if (!random) return out;
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
