@@ -28,5 +28,27 @@ export type ConsumerMetricEvent =
       dropped: boolean;
     }
   | { type: 'processorError'; shardId: string; attempt: number }
+  /**
+   * Failing records spent their retry budget (`retryBudget`): `records` of them (1 with bisection
+   * or per-record processing), after `attempts` failed calls; they go to the dead-letter
+   * destination next.
+   */
+  | { type: 'retryBudgetSpent'; shardId: string; records: number; attempts: number }
+  /** A failing batch of `records` records was split in two (batch bisection). */
+  | { type: 'batchBisected'; shardId: string; records: number }
+  /** `records` records were acknowledged by the dead-letter destination; the shard moves past them. */
+  | { type: 'deadLettered'; shardId: string; records: number; destination: 'kinesis' | 'function' }
+  /**
+   * Sending `records` records to the dead-letter destination failed (`attempt` in a row): the
+   * shard stops there (health: `deadLetterFailing`) and tries again; nothing is skipped.
+   */
+  | {
+      type: 'deadLetterFailed';
+      shardId: string;
+      records: number;
+      destination: 'kinesis' | 'function';
+      code: string;
+      attempt: number;
+    }
   | { type: 'poisonRecord'; shardId: string; code: string }
   | { type: 'readError'; shardId: string; code: string };

@@ -35,12 +35,26 @@ export interface Checkpointer {
   readonly lastCheckpoint: ExtendedSequence | string;
 }
 
+/** What `processRecord` gets beside the record. */
+export interface RecordContext {
+  shardId: string;
+  /**
+   * Aborted when the shard stops on this worker: its lease was lost, or the worker is stopping or
+   * handing the shard over. Pass it to your I/O; a record that throws because of it is not
+   * checkpointed (the next owner gets it again).
+   */
+  signal: AbortSignal;
+  /** 1 for the first call of this record, 2 for its first retry, and so on. */
+  attempt: number;
+}
+
 /** Why a shard's processing stops without the shard ending. */
 export type ShutdownReason = 'stop' | 'handoff' | 'stall-restart';
 
 /**
- * The application's side, one object for every shard (the shard id is in each call). Only
- * `processRecords` is required.
+ * The application's side, one object for every shard (the shard id is in each call). One of
+ * `processRecords` (a batch at a time) or `processRecord` (a record at a time; required with
+ * `maxConcurrencyPerShard` above 1) is required.
  */
 export interface ShardProcessor {
   /** Before the first batch of a shard this worker took. */
@@ -48,8 +62,19 @@ export interface ShardProcessor {
     shardId: string;
     checkpoint: ExtendedSequence | string;
   }): void | Promise<void>;
-  /** A batch, in shard order. Resolve when it is processed; throwing retries it (see `onProcessorError`). */
-  processRecords(batch: RecordBatch, checkpointer: Checkpointer): void | Promise<void>;
+  /**
+   * A batch, in shard order. Resolve when it is processed; throwing retries it (see
+   * `onProcessorError`, and `retryBudget` / `deadLetter`). Used when present and
+   * `maxConcurrencyPerShard` is 1.
+   */
+  processRecords?(batch: RecordBatch, checkpointer: Checkpointer): void | Promise<void>;
+  /**
+   * One record. With `maxConcurrencyPerShard` N > 1, up to N records of a shard run at once, but
+   * records with the same partition key strictly one after another, in sequence order. Throwing
+   * retries that record (its key waits; other keys go on). Used when `processRecords` is absent,
+   * or when `maxConcurrencyPerShard` is above 1.
+   */
+  processRecord?(record: ConsumerRecord, context: RecordContext): void | Promise<void>;
   /** The lease went to another worker: stop touching the shard. Checkpointing is no longer possible. */
   leaseLost?(input: { shardId: string }): void | Promise<void>;
   /**

@@ -7,6 +7,9 @@ import type { ConsumerMetricEvent } from '../metrics';
 import type { ConsumerOptions, InitialPosition } from '../options';
 import type { ShardProcessor, ShutdownReason } from '../processor';
 import type { Retrieval, ShardReader } from '../retrieval/types';
+import type { DeadLetterDestination } from '../dead-letter/destination';
+import type { DeadLetterSource } from '../dead-letter/format';
+import type { ResolvedRetryBudget } from '../processing/retry-budget';
 import type { Clock } from './clock';
 import type { ShardLifecycle, ShardState } from './shard-lifecycle';
 
@@ -29,6 +32,16 @@ export interface ShardWorkerDeps {
   onShardEnded: (shardId: string, children: string[]) => void;
   /** Time for the stall watchdog and the slow-processor timing; the system clock by default. */
   clock?: Clock;
+  /** Records of the shard processed at once (`processRecord`); 1 by default. */
+  maxConcurrencyPerShard?: number;
+  /** Where records whose `retryBudget` is spent go; none by default (retry forever). */
+  deadLetter?: DeadLetterDestination;
+  /** With `deadLetter`: the budget (defaults when absent). */
+  retryBudget?: ResolvedRetryBudget;
+  /** With `deadLetter` and `processRecords`: bisect a failing batch. Default true. */
+  bisectBatchOnError?: boolean;
+  /** What dead-letter records name as their source (the shard id is added). */
+  deadLetterSource?: Omit<DeadLetterSource, 'shardId'>;
 }
 
 /** Health of one shard, for readiness probes. */
@@ -56,6 +69,13 @@ export interface ShardHealth {
   outOfRangeAggregates: number;
   /** User records in those aggregates: delivered, or dropped with `dropOutOfRangeAggregates`. */
   outOfRangeRecords: number;
+  /** Records the dead-letter destination acknowledged (their retry budget was spent). */
+  deadLettered: number;
+  /**
+   * True while sending to the dead-letter destination fails: the shard is stopped there (nothing
+   * further is processed or checkpointed) and tries the destination again with backoff.
+   */
+  deadLetterFailing: boolean;
   lastError: string | undefined;
 }
 
@@ -112,6 +132,8 @@ export class ShardContext {
       slowBatches: 0,
       outOfRangeAggregates: 0,
       outOfRangeRecords: 0,
+      deadLettered: 0,
+      deadLetterFailing: false,
       lastError: undefined,
     };
   }

@@ -1,10 +1,10 @@
 import type { ExtendedSequence } from '../checkpoint/sequence';
-import type { ProcessorErrorAction } from '../options';
 import type { RecordBatch } from '../processor';
 import { decodeRecords } from '../record-decoder';
 import { abortableSleep, errorName } from '../retrieval/backoff';
 import type { RetrievedBatch, StartPosition } from '../retrieval/types';
 import { StallError, type ShardContext } from './context';
+import { deliver } from './deliver';
 import { restartPosition, type ReadStart } from './initialize';
 import { outOfRangeAggregate, poisonRecord } from './record-events';
 import type { StallWatchdog } from './stall-watchdog';
@@ -16,10 +16,8 @@ export type ProcessOutcome =
   /** A graceful shutdown or a lost lease stopped it; `ctx.leaseLost` says which. */
   | { kind: 'stopped' };
 
-/** Backoff between two attempts of a failing `processRecords`. */
-export function retryDelay(attempt: number): number {
-  return Math.min(30_000, 200 * 2 ** Math.min(attempt, 8));
-}
+// Where it lived before the delivery modes moved to deliver.ts; tests and callers import it here.
+export { retryDelay } from './deliver';
 
 /**
  * The process task (the KCL's `ProcessTask`, looped): read, decode, hand to the processor,
@@ -126,40 +124,4 @@ async function restartReader(ctx: ShardContext): Promise<void> {
   );
   if (!position) return;
   ctx.reader = ctx.d.retrieval.createReader(ctx.shardId, position);
-}
-
-/**
- * Runs `processRecords` until it succeeds or the `onProcessorError` policy says skip (true), or
- * the lease goes or a shutdown comes during a retry's backoff (false).
- */
-async function deliver(
-  ctx: ShardContext,
-  batch: RecordBatch,
-  watchdog: StallWatchdog,
-): Promise<boolean> {
-  const { d } = ctx;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // Only the call is timed for the watchdog, never a retry's backoff.
-      watchdog.callStarted(batch.records.length);
-      try {
-        await d.processor.processRecords(batch, ctx.checkpointer);
-      } finally {
-        watchdog.callReturned();
-      }
-      ctx.health.lastError = undefined;
-      return true;
-    } catch (error) {
-      if (ctx.leaseLost) return false;
-      ctx.health.lastError = `processor: ${(error as Error)?.message ?? String(error)}`;
-      d.metric({ type: 'processorError', shardId: ctx.shardId, attempt });
-      d.logger.error({ shardId: ctx.shardId, attempt, err: error }, 'processRecords threw');
-      let action: ProcessorErrorAction = 'retry';
-      if (d.onProcessorError) action = await d.onProcessorError(error, batch, attempt);
-      if (action === 'skip') return true;
-      await abortableSleep(retryDelay(attempt), ctx.stop.signal).catch(() => {});
-      if (ctx.stop.signal.aborted && !ctx.leaseLost && ctx.shutdownReason) return false;
-      if (ctx.leaseLost) return false;
-    }
-  }
 }
