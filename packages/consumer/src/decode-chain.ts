@@ -1,6 +1,7 @@
 import {
   CompressionError,
   CorruptAggregateError,
+  ENVELOPE_MAGIC,
   MAX_HASH_KEY,
   deaggregate,
   decompress,
@@ -88,21 +89,29 @@ export function unwrapRecord(
     if (outOfRange.dropped) return outOfRange;
   }
   const skip = options.skip;
-  for (const user of users) {
-    if (skip?.(user)) continue;
-    let data: Uint8Array;
+  for (let i = 0; i < users.length; i++) {
+    const user = users[i]!;
+    if (skip !== undefined && skip(user)) continue;
+    const data = user.data;
+    // Most data carries no envelope: one byte rules it out before decompress is called.
+    if (data[0] !== ENVELOPE_FIRST_BYTE) {
+      sink.record(user, data);
+      continue;
+    }
+    let opened: Uint8Array;
     try {
-      data = decompress(user.data, limit);
+      opened = decompress(data, limit);
     } catch (error) {
       if (!(error instanceof CompressionError)) throw error;
       sink.poison(error, user);
       continue;
     }
-    sink.record(user, data);
+    sink.record(user, opened);
   }
   return outOfRange;
 }
 
+const ENVELOPE_FIRST_BYTE = ENVELOPE_MAGIC[0];
 const STRICT = { strict: true } as const;
 
 /**
