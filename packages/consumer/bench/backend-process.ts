@@ -28,6 +28,8 @@ process.stdout.write(
     kinesisRecords: shards.reduce((n, s) => n + s.records.length, 0),
   })}\n`,
 );
+// A parent that died (a failed run) takes the backend with it.
+process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
   if (m === 'stop') void Promise.all([local.stop(), fake.close()]).then(() => process.exit(0));
 });

@@ -133,20 +133,23 @@ function tally(onEnd: (round: Round) => void): (shardId: string, records: number
   };
 }
 
-async function consumerRound(round: number): Promise<Round> {
+async function consumerRound(round: number, extra: object = {}): Promise<Round> {
   gc();
   let result!: (r: Round) => void;
   const done = new Promise<Round>((resolve) => (result = resolve));
   const deliver = tally(result);
   const kinesis = kinesisClient();
   const dynamo = dynamoClient();
+  countCalls(kinesis);
+  countCalls(dynamo);
   const consumer = new Consumer({
     streamName: 'bench',
-    applicationName: `bench-app-${round}`,
+    applicationName: `bench-app-${round}-${Object.keys(extra).length}`,
     kinesisClient: kinesis,
     dynamoDBClient: dynamo,
     initialPosition: 'TRIM_HORIZON',
     maxRecords: LIMIT,
+    ...extra,
     processor: {
       processRecords(batch: RecordBatch) {
         deliver(batch.shardId, batch.records.length);
@@ -218,19 +221,40 @@ async function bareRound(): Promise<Round> {
   return r;
 }
 
+/** Calls per command of the consumer's rounds, with BENCH_CALLS=1 (diagnosis). */
+const calls = new Map<string, number>();
+function countCalls(client: KinesisClient | DynamoDBClient): void {
+  if (process.env.BENCH_CALLS !== '1') return;
+  (client as KinesisClient).middlewareStack.add(
+    (next, context) => (args) => {
+      calls.set(context.commandName!, (calls.get(context.commandName!) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+}
+
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
 const consumerRounds: Round[] = [];
 const bareRounds: Round[] = [];
+// Diagnosis: BENCH_VARIANT='{"autoCheckpoint":false}' adds a third contender, the consumer with
+// those options, to measure what one part costs.
+const variant = process.env.BENCH_VARIANT
+  ? (JSON.parse(process.env.BENCH_VARIANT) as object)
+  : undefined;
+const variantRounds: Round[] = [];
 for (let i = 0; i < ROUNDS; i++) {
-  // Alternating which goes first spreads any drift in machine load over both.
-  const order = i % 2 === 0 ? ['consumer', 'bare'] : ['bare', 'consumer'];
+  // Rotating which goes first spreads any drift in machine load over every contender.
+  const contenders = variant ? ['consumer', 'bare', 'variant'] : ['consumer', 'bare'];
+  const order = contenders.map((_, j) => contenders[(i + j) % contenders.length]!);
   for (const who of order) {
     if (ONLY && ONLY !== who) continue;
     if (who === 'consumer') consumerRounds.push(await consumerRound(i));
-    else bareRounds.push(await bareRound());
+    else if (who === 'bare') bareRounds.push(await bareRound());
+    else variantRounds.push(await consumerRound(i, variant));
   }
 }
 
@@ -263,6 +287,7 @@ if (consumerRounds.length && bareRounds.length) {
 for (const [name, rounds] of [
   ['consumer', consumerRounds],
   ['bare loop', bareRounds],
+  ['variant', variantRounds],
 ] as const) {
   if (!rounds.length) continue;
   console.log(
@@ -286,6 +311,8 @@ if (consumerRounds.length && bareRounds.length) {
     `   start-up, consumer − bare loop: +${ms(startupCpu)} CPU (lease table, shard sync, leases, checkpoint reads)`,
   );
 }
+
+if (calls.size) console.log('   consumer calls, all rounds:', Object.fromEntries(calls));
 
 // 2. Lease-table writes of a worker holding 100 shards, default failover (renewal every 3.3 s).
 if (process.env.BENCH_SKIP_LEASES !== '1' && !ONLY) {
