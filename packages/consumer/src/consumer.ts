@@ -3,6 +3,7 @@ import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { listAllShards } from '@shardline/common/list-shards';
 import type { Logger } from 'pino';
 import { ConfigError } from './errors';
+import { createDestination, type DeadLetterDestination } from './dead-letter/destination';
 import { GracefulHandoff } from './handoff/graceful-handoff';
 import { isFinished, type Lease } from './leases/lease';
 import { checkLeaseTableCompatibility } from './leases/kcl-compat';
@@ -80,6 +81,9 @@ export class Consumer extends EventEmitter {
   private readonly stopController = new AbortController();
   private signalHandler: (() => void) | undefined;
   private streamName: string | undefined;
+  private streamArn: string | undefined;
+  /** `deadLetter`'s destination, shared by every shard; closed by `stop()`. */
+  private readonly deadLetter: DeadLetterDestination | undefined;
   private iteratorQueue: { batch: IteratedBatch; done: () => void }[] | undefined;
   private iteratorWaiter: (() => void) | undefined;
 
@@ -96,6 +100,9 @@ export class Consumer extends EventEmitter {
       logger: this.logger,
     });
     this.processor = options.processor;
+    this.deadLetter = this.options.deadLetter
+      ? createDestination(this.options.deadLetter, options.kinesisClient)
+      : undefined;
     this.retrieval =
       this.options.retrieval.mode === 'fanout'
         ? createFanoutRetrieval({
@@ -130,6 +137,7 @@ export class Consumer extends EventEmitter {
       }),
     );
     const streamArn = summary.StreamDescriptionSummary!.StreamARN!;
+    this.streamArn = streamArn;
     this.streamName = summary.StreamDescriptionSummary!.StreamName!;
     await this.table.ensure();
     // A table Java KCL workers use or left: refuse what cannot be shared before taking anything.
@@ -241,6 +249,7 @@ export class Consumer extends EventEmitter {
     for (const worker of this.workers.values()) worker.loseLease(); // anything still running stops now
     this.stopController.abort(new Error('consumer stopped'));
     await this.retrieval.stop().catch(() => {});
+    await this.deadLetter?.close();
     this.iteratorWaiter?.();
     this.logger.info('consumer stopped');
     // With handleSignals, this is how an application learns it may close its own clients.
@@ -261,6 +270,7 @@ export class Consumer extends EventEmitter {
         shards.every(
           (s) =>
             s.lastError === undefined &&
+            !s.deadLetterFailing &&
             !s.slowProcessor &&
             (s.state !== 'processing' ||
               s.stalls === 0 ||
@@ -346,6 +356,15 @@ export class Consumer extends EventEmitter {
         dropOutOfRangeAggregates: this.options.dropOutOfRangeAggregates,
         onProcessorError: this.raw.onProcessorError,
         onPoisonRecord: this.raw.onPoisonRecord,
+        maxConcurrencyPerShard: this.options.maxConcurrencyPerShard,
+        deadLetter: this.deadLetter,
+        retryBudget: this.options.retryBudget,
+        bisectBatchOnError: this.options.bisectBatchOnError,
+        deadLetterSource: {
+          streamName: this.streamName ?? this.options.streamName ?? '',
+          applicationName: this.options.applicationName,
+          ...(this.streamArn ? { streamArn: this.streamArn } : {}),
+        },
         metric: (e) => this.metric(e),
         onShardEnded: (shardId) => {
           this.finished.add(shardId);

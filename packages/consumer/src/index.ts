@@ -1,12 +1,26 @@
 export { Consumer } from './consumer';
 export type { StopOptions, ConsumerHealth, IteratedBatch } from './consumer';
-export type { ConsumerOptions, InitialPosition, ProcessorErrorAction } from './options';
+export type {
+  ConsumerOptions,
+  InitialPosition,
+  ProcessorErrorAction,
+  DeadLetterOptions,
+} from './options';
+export type { RetryBudgetOptions } from './processing/retry-budget';
+export type { KinesisDeadLetterOptions } from './dead-letter/kinesis-destination';
+export {
+  DEAD_LETTER_FORMAT_VERSION,
+  encodeDeadLetterRecord,
+  decodeDeadLetterRecord,
+} from './dead-letter/format';
+export type { DeadLetterRecord } from './dead-letter/format';
 export type {
   ShardProcessor,
   RecordBatch,
   ConsumerRecord,
   Checkpointer,
   ShutdownReason,
+  RecordContext,
 } from './processor';
 export type { ConsumerMetricEvent } from './metrics';
 export type { ShardHealth } from './shard-worker';
