@@ -247,4 +247,22 @@ describe('Admission queue of held puts', () => {
     expect(done).toBe(true);
     expect(h.data(h.taken)).toEqual(['in', 'w1', 'w2']);
   });
+
+  it('takes a long held queue in slices, letting I/O run between them, in order and completely', async () => {
+    let loaded!: () => void;
+    const h = harness({
+      maxRecords: 100_000,
+      start: () => new Promise((resolve) => (loaded = resolve)),
+    });
+    for (let i = 0; i < 20_000; i++) h.put(`r${i}`);
+    loaded();
+    await Promise.resolve();
+    await Promise.resolve();
+    const firstSlice = h.taken.length;
+    expect(firstSlice).toBeGreaterThan(0);
+    expect(firstSlice).toBeLessThan(20_000);
+    while (h.a.waitingCount > 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(h.taken).toHaveLength(20_000);
+    expect(h.taken.every((r, i) => Buffer.from(r.data).toString() === `r${i}`)).toBe(true);
+  });
 });
