@@ -46,7 +46,9 @@ export function kinesisDestination(
       // Every put must be acknowledged; the first refusal fails the whole send (the shard then
       // retries it all: a record landing twice in the dead-letter stream beats one lost).
       await Promise.all(
-        records.map((r) => p.put({ partitionKey: r.partitionKey, data: encodeDeadLetterRecord(r) })),
+        records.map((r) =>
+          p.put({ partitionKey: r.partitionKey, data: encodeDeadLetterRecord(r) }),
+        ),
       );
     },
     async close() {

@@ -1,4 +1,3 @@
-import { fullJitterDelay } from '@shardline/common';
 import { toDeadLetterRecord } from '../dead-letter/format';
 import type { ProcessorErrorAction } from '../options';
 import { bisect } from '../processing/bisect';
@@ -19,9 +18,6 @@ import type { StallWatchdog } from './stall-watchdog';
 export function retryDelay(attempt: number): number {
   return Math.min(30_000, 200 * 2 ** Math.min(attempt, 8));
 }
-
-/** Backoff between two failed sends to the dead-letter destination. */
-const DEAD_LETTER_RETRY = { baseMs: 1000, capMs: 30_000 };
 
 /**
  * Hands a decoded batch to the processor: `processRecords` (retried, with `deadLetter` under the
@@ -55,8 +51,9 @@ function settleDeps(
   batchOf: (records: readonly ConsumerRecord[]) => RecordBatch,
 ): SettleDeps<ConsumerRecord> {
   const { d } = ctx;
+  const budget = budgetOf(ctx);
   return {
-    budget: budgetOf(ctx),
+    budget,
     now: () => ctx.clock.now(),
     call: async (records, attempt) => {
       await call(records, attempt);
@@ -82,7 +79,7 @@ function settleDeps(
       if (d.onProcessorError) action = await d.onProcessorError(error, batchOf(records), attempt);
       return action;
     },
-    spent: (records, history) => deadLetter(ctx, records, history),
+    spent: (records, history) => deadLetter(ctx, records, history, budget),
     wait: async (ms) => {
       await abortableSleep(ms, ctx.stop.signal).catch(() => {});
       return !ctx.stop.signal.aborted;
@@ -172,13 +169,14 @@ async function deliverRecords(
 /**
  * The budget of `records` is spent: send them to the dead-letter destination, and resolve true
  * only once it acknowledged them. A failing destination stops the shard here (health, metric,
- * log) and is tried again with backoff until it works or the shard stops (false: the records
- * stay unfinished, below the checkpoint).
+ * log) and is tried again with the budget's backoff until it works or the shard stops (false:
+ * the records stay unfinished, below the checkpoint).
  */
 async function deadLetter(
   ctx: ShardContext,
   records: readonly ConsumerRecord[],
   history: FailureHistory,
+  budget: RetryBudget,
 ): Promise<boolean> {
   const { d, health } = ctx;
   const destination = d.deadLetter!;
@@ -223,10 +221,9 @@ async function deadLetter(
         { ...where, attempt, code, err: error },
         'the dead-letter destination failed; the shard stops here (nothing is skipped) and tries it again',
       );
-      await abortableSleep(
-        fullJitterDelay(attempt, DEAD_LETTER_RETRY.baseMs, DEAD_LETTER_RETRY.capMs),
-        ctx.stop.signal,
-      ).catch(() => {});
+      // The budget's backoff, so a destination that is down is not hammered (nor waited on
+      // longer than the records' own retries were).
+      await abortableSleep(budget.backoffFor(attempt), ctx.stop.signal).catch(() => {});
       if (ctx.stop.signal.aborted) return false;
     }
   }

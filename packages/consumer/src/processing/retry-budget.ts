@@ -105,6 +105,11 @@ export class RetryBudget {
   delay(history: FailureHistory): number {
     return this.backoff(Math.max(1, history.ownAttempts));
   }
+
+  /** Backoff before retry number `attempt` of something else (a failed dead-letter send). */
+  backoffFor(attempt: number): number {
+    return this.backoff(Math.max(1, attempt));
+  }
 }
 
 /** What the caller's policy says after a failed call. */
