@@ -1,0 +1,73 @@
+// The fleet bench's backend in its own process: fake Kinesis and dynalite, so the bench process's
+// CPU time (and heap) is the consumers' and the SDK's alone. Prints one JSON line with the
+// endpoints, then answers IPC messages:
+//   { op: 'stream', name, shards }           creates a stream, replies { ok: true }
+//   { op: 'feed', name, perShardPerSecond }   puts that many 100-byte records per shard per second
+//   { op: 'unfeed' }                          stops the feed, replies { ok: true, records }
+//   'stop'                                    exits
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { FakeKinesis } from '@shardline/fake-kinesis';
+import { startLocalBackend } from '@shardline/local';
+
+const fake = await FakeKinesis.start();
+const local = await startLocalBackend({ kinesis: false });
+const kinesis = fake.client();
+let feeding: NodeJS.Timeout | undefined;
+let fed = 0;
+
+type Message =
+  | 'stop'
+  | { op: 'stream'; name: string; shards: number }
+  | { op: 'feed'; name: string; perShardPerSecond: number }
+  | { op: 'unfeed' };
+
+process.on('message', (m: Message) => {
+  if (m === 'stop') {
+    if (feeding) clearInterval(feeding);
+    kinesis.destroy();
+    void Promise.all([local.stop(), fake.close()]).then(() => process.exit(0));
+    return;
+  }
+  if (m.op === 'stream') {
+    fake.createStream(m.name, m.shards);
+    process.send!({ ok: true });
+  } else if (m.op === 'feed') {
+    // One record per shard per tick, routed by explicit hash key to the shard's first hash key.
+    const keys = fake.shards(m.name).map((s) => s.start.toString());
+    const tick = 1000 / m.perShardPerSecond;
+    feeding = setInterval(() => {
+      for (let i = 0; i < keys.length; i += 500) {
+        const slice = keys.slice(i, i + 500);
+        void kinesis
+          .send(
+            new PutRecordsCommand({
+              StreamName: m.name,
+              Records: slice.map((key, j) => ({
+                PartitionKey: `k${i + j}`,
+                ExplicitHashKey: key,
+                Data: Buffer.alloc(100, 97),
+              })),
+            }),
+          )
+          .then(
+            () => (fed += slice.length),
+            () => {},
+          );
+      }
+    }, tick);
+    process.send!({ ok: true });
+  } else if (m.op === 'unfeed') {
+    if (feeding) clearInterval(feeding);
+    feeding = undefined;
+    process.send!({ ok: true, records: fed });
+  }
+});
+
+process.stdout.write(
+  `${JSON.stringify({
+    kinesisEndpoint: fake.endpoint,
+    dynamodbEndpoint: local.dynamodbEndpoint,
+    region: local.region,
+    credentials: local.credentials,
+  })}\n`,
+);

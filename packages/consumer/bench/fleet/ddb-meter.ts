@@ -1,0 +1,96 @@
+/**
+ * Counts a DynamoDB client's requests by operation and the read and write units they consume.
+ * Every request is sent with `ReturnConsumedCapacity: 'TOTAL'`; dynalite answers it as DynamoDB
+ * does (node_modules/dynalite/db/index.js `capacityUnits` and the Scan loop: item sizes summed,
+ * reads in 4 KB units, half for eventually consistent reads, writes in 1 KB units, the larger of
+ * the old and new item for an update). A write whose condition fails is answered without units;
+ * DynamoDB still charges it (the item's size in 1 KB units), so it is counted as 1 WCU, what a
+ * lease item (< 1 KB) costs.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** Counters of one or more metered clients. */
+export interface DdbCounts {
+  /** Requests per operation (`UpdateItem:checkpoint` split from other updates). */
+  requests: Map<string, number>;
+  /** Read capacity units consumed. */
+  rcu: number;
+  /** Write capacity units consumed. */
+  wcu: number;
+  /** Write units of checkpoint writes alone (their rate does not depend on failoverTimeMillis). */
+  checkpointWcu: number;
+  /** Conditional writes that failed (counted as 1 WCU each). */
+  conditionFailures: number;
+}
+
+export function emptyCounts(): DdbCounts {
+  return { requests: new Map(), rcu: 0, wcu: 0, checkpointWcu: 0, conditionFailures: 0 };
+}
+
+export function resetCounts(c: DdbCounts): void {
+  Object.assign(c, emptyCounts());
+}
+
+const READS = new Set(['GetItemCommand', 'ScanCommand', 'QueryCommand', 'BatchGetItemCommand']);
+const WRITES = new Set([
+  'UpdateItemCommand',
+  'PutItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+]);
+
+/** Adds the meter to `client`, counting into `counts`. */
+export function meter(client: DynamoDBClient, counts: DdbCounts): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? 'unknown';
+      const input = args.input as { ReturnConsumedCapacity?: string; UpdateExpression?: string };
+      const isCheckpoint =
+        command === 'UpdateItemCommand' && /\bcheckpoint = :/.test(input.UpdateExpression ?? '');
+      const name = command.replace(/Command$/, '') + (isCheckpoint ? ':checkpoint' : '');
+      const metered = READS.has(command) || WRITES.has(command);
+      if (metered) input.ReturnConsumedCapacity = 'TOTAL';
+      counts.requests.set(name, (counts.requests.get(name) ?? 0) + 1);
+      try {
+        const out = await next(args);
+        const consumed = (out.output as { ConsumedCapacity?: { CapacityUnits?: number } })
+          .ConsumedCapacity;
+        const units = consumed?.CapacityUnits ?? 0;
+        if (READS.has(command)) counts.rcu += units;
+        else if (WRITES.has(command)) {
+          counts.wcu += units;
+          if (isCheckpoint) counts.checkpointWcu += units;
+        }
+        return out;
+      } catch (error) {
+        if ((error as Error).name === 'ConditionalCheckFailedException' && WRITES.has(command)) {
+          counts.conditionFailures++;
+          counts.wcu += 1;
+          if (isCheckpoint) counts.checkpointWcu += 1;
+        }
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'fleetBenchDdbMeter' },
+  );
+}
+
+/** DynamoDB's size of an item: attribute names plus values (numbers about 1 byte per 2 digits). */
+export function itemBytes(item: Record<string, unknown>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item))
+    size += Buffer.byteLength(name) + valueBytes(value);
+  return size;
+}
+
+function valueBytes(v: unknown): number {
+  const a = v as Record<string, unknown>;
+  if ('S' in a) return Buffer.byteLength(a.S as string);
+  if ('N' in a) return Math.ceil(String(a.N).replace(/^-/, '').replace(/^0+/, '').length / 2) + 1;
+  if ('SS' in a) return (a.SS as string[]).reduce((n, s) => n + Buffer.byteLength(s), 0);
+  if ('BOOL' in a || 'NULL' in a) return 1;
+  if ('B' in a) return (a.B as Uint8Array).length;
+  if ('L' in a) return 3 + (a.L as unknown[]).reduce<number>((n, x) => n + 1 + valueBytes(x), 0);
+  if ('M' in a) return 3 + itemBytes(a.M as Record<string, unknown>);
+  return 0;
+}
