@@ -218,15 +218,11 @@ function decimalOutside(ehk: string, bounds: Bounds, range: HashRange): boolean 
   return compareDecimal(ehk, bounds.startDecimal) < 0 || compareDecimal(ehk, bounds.endDecimal) > 0;
 }
 
+// Measured faster than a charCodeAt loop over the 39 digits of a typical key.
+const CANONICAL_DECIMAL = /^(?:0|[1-9][0-9]{0,39})$/;
+
 function isCanonicalDecimal(s: string): boolean {
-  const n = s.length;
-  if (n === 0 || n > 40) return false;
-  if (n > 1 && s.charCodeAt(0) === 48) return false;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
+  return CANONICAL_DECIMAL.test(s);
 }
 
 /** Compares two canonical non-negative decimals. */
