@@ -79,8 +79,8 @@ export interface ConsumerOptions {
    */
   leaseTakerIntervalMillis?: number;
   /**
-   * Deleting leases nothing needs any more, as the KCL's `LeaseCleanupManager` does, at each shard
-   * sync. Default: both on.
+   * Deleting leases nothing needs any more, as the KCL's `LeaseCleanupManager` does, at shard
+   * syncs, each kind at most once per its interval. Default: both on, at the KCL's intervals.
    */
   leaseCleanup?: {
     /**
@@ -94,6 +94,10 @@ export interface ConsumerOptions {
      * retention). Default true.
      */
     garbageLeases?: boolean;
+    /** Least time between looks for finished leases to delete. Default 300,000 ms (the KCL's `completedLeaseCleanupIntervalMillis`). */
+    completedLeaseCleanupIntervalMillis?: number;
+    /** Least time between looks for leases of shards gone. Default 1,800,000 ms (the KCL's `garbageLeaseCleanupIntervalMillis`). */
+    garbageLeaseCleanupIntervalMillis?: number;
   };
   /** How often shards are listed to find new ones. Default 60,000 ms. */
   shardSyncIntervalMillis?: number;
@@ -197,7 +201,7 @@ export interface ResolvedConsumerOptions {
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
   leaseTakerIntervalMillis: number | undefined;
-  leaseCleanup: { completedLeases: boolean; garbageLeases: boolean };
+  leaseCleanup: ResolvedLeaseCleanup;
   shardSyncIntervalMillis: number;
   maxRecords: number;
   idleTimeBetweenReadsMillis: number;
@@ -405,25 +409,51 @@ function resolveProcessing(
   };
 }
 
-function resolveLeaseCleanup(value: ConsumerOptions['leaseCleanup']): {
+/** `leaseCleanup` with its defaults. */
+export interface ResolvedLeaseCleanup {
   completedLeases: boolean;
   garbageLeases: boolean;
-} {
-  if (value === undefined) return { completedLeases: true, garbageLeases: true };
-  if (value === null || typeof value !== 'object')
+  completedLeaseCleanupIntervalMillis: number;
+  garbageLeaseCleanupIntervalMillis: number;
+}
+
+function resolveLeaseCleanup(value: ConsumerOptions['leaseCleanup']): ResolvedLeaseCleanup {
+  if (value !== undefined && (value === null || typeof value !== 'object'))
     throw new ConfigError(
       `leaseCleanup must be an object like { completedLeases, garbageLeases }, got ${JSON.stringify(value)}`,
     );
-  const out = { completedLeases: true, garbageLeases: true };
-  for (const [key, flag] of Object.entries(value)) {
-    if (key !== 'completedLeases' && key !== 'garbageLeases')
-      throw new ConfigError(
-        `leaseCleanup.${key} is not an option (completedLeases, garbageLeases)`,
-      );
-    if (flag === undefined) continue;
-    if (flag !== true && flag !== false)
-      throw new ConfigError(`leaseCleanup.${key} must be true or false, got ${JSON.stringify(flag)}`);
-    out[key] = flag;
-  }
-  return out;
+  const known = [
+    'completedLeases',
+    'garbageLeases',
+    'completedLeaseCleanupIntervalMillis',
+    'garbageLeaseCleanupIntervalMillis',
+  ];
+  for (const key of Object.keys(value ?? {}))
+    if (!known.includes(key))
+      throw new ConfigError(`leaseCleanup.${key} is not an option (${known.join(', ')})`);
+  const flag = (name: 'completedLeases' | 'garbageLeases'): boolean => {
+    const v = value?.[name];
+    if (v === undefined) return true;
+    if (v !== true && v !== false)
+      throw new ConfigError(`leaseCleanup.${name} must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  return {
+    completedLeases: flag('completedLeases'),
+    garbageLeases: flag('garbageLeases'),
+    completedLeaseCleanupIntervalMillis: int(
+      value?.completedLeaseCleanupIntervalMillis,
+      'leaseCleanup.completedLeaseCleanupIntervalMillis',
+      300_000,
+      0,
+      86_400_000,
+    ),
+    garbageLeaseCleanupIntervalMillis: int(
+      value?.garbageLeaseCleanupIntervalMillis,
+      'leaseCleanup.garbageLeaseCleanupIntervalMillis',
+      1_800_000,
+      0,
+      86_400_000,
+    ),
+  };
 }

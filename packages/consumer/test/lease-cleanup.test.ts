@@ -12,11 +12,12 @@ import { LeaseCleaner, planLeaseCleanup } from '../src/leases/lease-cleanup';
 import { LeaseConflict, LeaseTable, OWNER_INDEX_NAME } from '../src/leases/lease-table';
 import { newLease, useLeaseTables } from './support/lease-tables';
 
-const shard = (id: string, parent?: string, adjacent?: string): Shard => ({
-  ShardId: id,
-  ...(parent ? { ParentShardId: parent } : {}),
-  ...(adjacent ? { AdjacentParentShardId: adjacent } : {}),
-});
+const shard = (id: string, parent?: string, adjacent?: string): Shard =>
+  ({
+    ShardId: id,
+    ...(parent ? { ParentShardId: parent } : {}),
+    ...(adjacent ? { AdjacentParentShardId: adjacent } : {}),
+  }) as Shard;
 const done = (key: string, fields: Partial<Lease> = {}): Lease =>
   newLease(key, { checkpoint: 'SHARD_END', ...fields });
 
@@ -151,6 +152,8 @@ describe('LeaseCleaner and the owner index (dynalite)', () => {
       table,
       completedLeases: true,
       garbageLeases: true,
+      completedLeaseCleanupIntervalMillis: 0,
+      garbageLeaseCleanupIntervalMillis: 0,
       logger: pino({ level: 'silent' }),
     });
     const deleted = await cleaner.run(await table.list(), [shard('p'), shard('c1', 'p')]);
@@ -164,6 +167,37 @@ describe('LeaseCleaner and the owner index (dynalite)', () => {
     await table.checkpoint('c1', 'w1', '3', 0);
     await expect(table.delete(owned)).rejects.toBeInstanceOf(LeaseConflict);
     expect(await table.get('c1')).toBeDefined();
+  });
+
+  it('looks for each kind at most once per its interval, from start (injected clock)', async () => {
+    const table = await leaseTables.table();
+    await table.create(done('p', { childShardIds: ['c1'] }));
+    await table.create(newLease('c1', { checkpoint: '1', parentShardIds: ['p'] }));
+    await table.create(newLease('gone', { checkpoint: '5' }));
+    let now = 1_000_000;
+    const cleaner = new LeaseCleaner({
+      table,
+      completedLeases: true,
+      garbageLeases: true,
+      completedLeaseCleanupIntervalMillis: 300_000,
+      garbageLeaseCleanupIntervalMillis: 1_800_000,
+      logger: pino({ level: 'silent' }),
+      now: () => now,
+    });
+    const shards = [shard('p'), shard('c1', 'p')];
+    const run = async () => (await cleaner.run(await table.list(), shards)).map((c) => c.lease.leaseKey);
+    now += 299_999;
+    expect(await run()).toEqual([]);
+    now += 1;
+    expect(await run()).toEqual(['p']);
+    // Garbage: missing at the first look (1,800,000 ms after start), deleted at the second.
+    now = 1_000_000 + 1_800_000;
+    expect(await run()).toEqual([]);
+    now += 1_000_000;
+    expect(await run()).toEqual([]);
+    now += 800_000;
+    expect(await run()).toEqual(['gone']);
+    expect((await table.list()).map((l) => l.leaseKey)).toEqual(['c1']);
   });
 
   it('creates new tables with KCL 3’s LeaseOwnerToLeaseKeyIndex, which answers a Query by owner', async () => {

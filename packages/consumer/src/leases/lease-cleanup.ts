@@ -100,31 +100,52 @@ export interface LeaseCleanerDeps {
   table: LeaseTable;
   completedLeases: boolean;
   garbageLeases: boolean;
+  /** Least time between two looks for finished leases (the KCL's `completedLeaseCleanupIntervalMillis`). */
+  completedLeaseCleanupIntervalMillis: number;
+  /** Least time between two looks for leases of shards gone (`garbageLeaseCleanupIntervalMillis`). */
+  garbageLeaseCleanupIntervalMillis: number;
   logger: Logger;
+  now?: () => number;
 }
 
 /**
- * Runs `planLeaseCleanup` at each shard sync (the KCL runs its `LeaseCleanupManager` on a timer
- * of its own; the sync already has the listing and the leases). Every worker may run it: deletes
- * are conditional (`LeaseTable.delete`), so the ones that lose a race are no-ops.
+ * Runs `planLeaseCleanup` at shard syncs, each kind at most once per its interval from start (the
+ * KCL's `LeaseCleanupManager` runs on timers of its own; the sync already has the listing and the
+ * leases). Every worker may run it: deletes are conditional (`LeaseTable.delete`), so the ones
+ * that lose a race are no-ops.
  */
 export class LeaseCleaner {
   private missing: ReadonlySet<string> = new Set();
+  private readonly now: () => number;
+  private lastCompleted: number;
+  private lastGarbage: number;
 
-  constructor(private readonly d: LeaseCleanerDeps) {}
+  constructor(private readonly d: LeaseCleanerDeps) {
+    this.now = d.now ?? Date.now;
+    this.lastCompleted = this.lastGarbage = this.now();
+  }
 
-  /** Deletes what the plan says; returns the leases deleted. */
+  /** Deletes what the plan says (for the kinds that are due); returns the leases deleted. */
   async run(leases: readonly Lease[], shards: readonly Shard[]): Promise<CleanupCandidate[]> {
     const d = this.d;
-    if (!d.completedLeases && !d.garbageLeases) return [];
+    const now = this.now();
+    const completed =
+      d.completedLeases && now - this.lastCompleted >= d.completedLeaseCleanupIntervalMillis;
+    const garbage =
+      d.garbageLeases && now - this.lastGarbage >= d.garbageLeaseCleanupIntervalMillis;
+    if (!completed && !garbage) return [];
+    if (completed) this.lastCompleted = now;
     const plan = planLeaseCleanup({
       leases,
       shards,
       missingBefore: this.missing,
-      completed: d.completedLeases,
-      garbage: d.garbageLeases,
+      completed,
+      garbage,
     });
-    this.missing = plan.missing;
+    if (garbage) {
+      this.lastGarbage = now;
+      this.missing = plan.missing;
+    }
     const deleted: CleanupCandidate[] = [];
     for (const candidate of plan.delete) {
       try {
