@@ -310,6 +310,14 @@ if (consumerRounds.length && bareRounds.length) {
   console.log(
     `   start-up, consumer − bare loop: +${ms(startupCpu)} CPU (lease table, shard sync, leases, checkpoint reads)`,
   );
+  if (variantRounds.length) {
+    const variantRatio = median(
+      variantRounds.map((v, i) => perCpu(v.steady) / perCpu(bareRounds[i]!.steady)),
+    );
+    console.log(
+      `   steady state, variant ${process.env.BENCH_VARIANT} / bare loop: ${variantRatio.toFixed(2)}x per CPU-second`,
+    );
+  }
 }
 
 if (calls.size) console.log('   consumer calls, all rounds:', Object.fromEntries(calls));
