@@ -284,6 +284,38 @@ describe('processShard with processRecord and maxConcurrencyPerShard', () => {
     ]);
   });
 
+  it('while the destination fails, no other record of the shard starts either', async () => {
+    const destination = recordingDestination();
+    destination.failing = true;
+    const h = handRun();
+    const batch = [rec('p', 'poison'), rec('a', 'a1'), rec('b', 'b1')];
+    const s = scriptedShard({
+      retrieval: scriptedRetrieval([batch, { records: [], shardEnded: true }]),
+      deps: {
+        processor: {
+          processRecord: (r) => {
+            if (text(r) === 'poison') throw new Error('bad record');
+            return h.processRecord(r);
+          },
+        },
+        maxConcurrencyPerShard: 2,
+        deadLetter: destination,
+        retryBudget: noBackoff,
+      },
+    });
+    const done = run(s);
+    await until(() => destination.sends >= 1, 'the destination is tried');
+    expect(h.started).toEqual(['a1']);
+    h.finish('a1');
+    await until(() => destination.sends >= 3, 'the destination is tried again');
+    // A slot is free and b1's key is idle, but the shard is stopped at its failing destination.
+    expect(h.started).toEqual(['a1']);
+    destination.failing = false;
+    await until(() => h.started.length === 2, 'b1 starts once the destination works');
+    h.finish('b1');
+    expect(await done).toEqual({ kind: 'shard-ended', children: [] });
+  });
+
   it('a stop while the destination fails leaves the record below the checkpoint', async () => {
     const destination = recordingDestination();
     destination.failing = true;
