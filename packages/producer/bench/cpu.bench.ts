@@ -37,9 +37,11 @@ const sides: Side[] = [
   { label: 'aws-kinesis-agg+SDK', contender: 'agg' },
   { label: 'put', contender: 'put', target: 1.0 },
   { label: 'putMany', contender: 'putMany', target: 1.5 },
-  // What sending the bytes costs alone (the same aggregates, built beforehand): the ceiling of
-  // any contender's ratio, since each pays at least this.
-  { label: 'floor: SDK send only', contender: 'sdk', target: 0 },
+  // The baseline's PutRecords alone (its aggregates built beforehand): what sending those bytes
+  // in those calls costs. Where a producer sends the same calls (cold, beyond) no producer's
+  // ratio can pass this one's; on the steady path the baseline makes 200 small calls and the
+  // producer about 15, so it is no ceiling there.
+  { label: 'baseline sends only', contender: 'sdk', target: 0 },
   // BENCH_CPU_BEFORE=<index.ts of a copy of older sources>: the same producer before a change,
   // interleaved in the same rounds.
   ...(before
@@ -108,7 +110,7 @@ for (const path of paths) {
       const range = `${m.toFixed(2)}× (${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)})`;
       versus =
         side.target === 0
-          ? `${range}: the most any contender could reach`
+          ? `${range}: aggregation at no cost, the same calls`
           : `${range}, target ≥ ${side.target.toFixed(1)}×: ${m >= side.target ? 'met' : 'NOT met'}`;
     }
     console.log(`${path.padEnd(8)}${side.label.padEnd(22)}${cell(xs).padEnd(40)}${versus}`);
