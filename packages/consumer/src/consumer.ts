@@ -405,9 +405,14 @@ export class Consumer extends EventEmitter {
         streamName: this.streamName ?? o.streamName,
         streamArn: o.streamArn,
       });
-      // Eventually consistent: a lease created meanwhile costs a create that finds it (creates
-      // are conditional), and cleanup deletes are conditional on what was read.
-      const leases = await this.table.list({ consistent: false });
+      // The taker's last scan when it is fresh (no read of its own), else an eventually
+      // consistent one: a lease created meanwhile costs a create that finds it (creates are
+      // conditional), and cleanup deletes are conditional on what was read.
+      const recent = this.coordinator?.lastListing();
+      const leases =
+        recent && Date.now() - recent.at < o.failoverTimeMillis
+          ? recent.leases
+          : await this.table.list({ consistent: false });
       const existing = new Set(leases.map((l) => l.leaseKey));
       for (const lease of leasesForNewShards(shards, existing, o.initialPosition)) {
         if (await this.table.create(lease))

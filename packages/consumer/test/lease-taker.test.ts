@@ -95,4 +95,42 @@ describe('decideLeases', () => {
     const d = decideLeases({ ...base, leases, ready: (l) => l.parentShardIds.length === 0 });
     expect(d.take.map((l) => l.leaseKey)).toEqual(['root']);
   });
+
+  it('steals the whole shortfall at once, from the workers above the target only down to it', () => {
+    const leases = [
+      ...['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((k) => fresh(lease(k, 'a'))),
+      ...['b1', 'b2', 'b3', 'b4'].map((k) => fresh(lease(k, 'b'))),
+      ...['c1', 'c2'].map((k) => fresh(lease(k, 'c'))),
+    ];
+    // 12 leases, 4 workers: target 3. a gives 3, b gives 1, c (below it) gives none.
+    const d = decideLeases({ ...base, maxLeasesToStealAtOneTime: Infinity, leases });
+    expect(d.target).toBe(3);
+    expect(d.steal.map((l) => l.leaseKey)).toEqual(['a1', 'a2', 'a3']);
+    const e = decideLeases({
+      ...base,
+      maxLeasesToStealAtOneTime: Infinity,
+      leases: [...leases, ...['m1'].map((k) => fresh(lease(k, 'me')))],
+    });
+    // 13 leases: target 4; me holds 1, short 3: a gives 2 (down to 4), then nothing else is above.
+    expect(e.steal.map((l) => l.leaseKey)).toEqual(['a1', 'a2']);
+  });
+
+  it('steals a lease that just changed hands last (no lease moved straight back)', () => {
+    const leases = [
+      { ...fresh(lease('s1', 'busy')), ownerSince: NOW - 100 },
+      { ...fresh(lease('s2', 'busy')), ownerSince: NOW - 60_000 },
+      { ...fresh(lease('s3', 'busy')), ownerSince: NOW - 60_000 },
+    ];
+    const d = decideLeases({ ...base, leases });
+    expect(d.steal.map((l) => l.leaseKey)).toEqual(['s2']);
+  });
+
+  it('takes free leases in a random order when given randomness', () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+    let x = 0.3;
+    const random = () => (x = (x * 9301 + 0.49297) % 1);
+    const d = decideLeases({ ...base, random, leases: keys.map((k) => fresh(lease(k))) });
+    expect(d.take.map((l) => l.leaseKey).sort()).toEqual(keys);
+    expect(d.take.map((l) => l.leaseKey)).not.toEqual(keys);
+  });
 });

@@ -175,7 +175,9 @@ export class LeaseCoordinator {
         seen.lease.leaseCounter !== lease.leaseCounter ||
         seen.lease.leaseOwner !== lease.leaseOwner
       ) {
-        this.observed.set(lease.leaseKey, { lease, lastCounterChange: now });
+        const ownerSince =
+          seen && seen.lease.leaseOwner === lease.leaseOwner ? seen.ownerSince : now;
+        this.observed.set(lease.leaseKey, { lease, lastCounterChange: now, ownerSince });
       } else {
         seen.lease = lease;
       }

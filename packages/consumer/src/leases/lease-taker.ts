@@ -5,6 +5,8 @@ export interface ObservedLease {
   lease: Lease;
   /** Local time (ms) the counter was last seen to change. */
   lastCounterChange: number;
+  /** Local time (ms) the current owner was first seen (undefined: long ago). */
+  ownerSince?: number;
 }
 
 export interface TakerInput {
@@ -96,9 +98,11 @@ export function decideLeases(input: TakerInput): TakerDecision {
     if (budget <= 0) break;
     const excess = theirs.length - target;
     if (excess <= 0) break;
-    const candidates = order(
-      theirs.filter((o) => o.lease.checkpointOwner === undefined),
-      input.random,
+    const candidates = longestHeldFirst(
+      order(
+        theirs.filter((o) => o.lease.checkpointOwner === undefined),
+        input.random,
+      ),
     ).slice(0, Math.min(excess, budget));
     decision.steal.push(...candidates.map((o) => o.lease));
     budget -= candidates.length;
@@ -106,14 +110,27 @@ export function decideLeases(input: TakerInput): TakerDecision {
   if (decision.steal.length === 0 && mine < floor && budget > 0) {
     const busiest = others[0];
     if (busiest && busiest[1].length === target && target > floor) {
-      const candidate = order(
-        busiest[1].filter((o) => o.lease.checkpointOwner === undefined),
-        input.random,
+      const candidate = longestHeldFirst(
+        order(
+          busiest[1].filter((o) => o.lease.checkpointOwner === undefined),
+          input.random,
+        ),
       )[0];
       if (candidate) decision.steal.push(candidate.lease);
     }
   }
   return decision;
+}
+
+/**
+ * The leases their owner has held longest first (stable, so ties keep `order`'s order): a lease
+ * that just moved, e.g. one a KCL 3 leader or a KCL taker just took, is the last one stolen, so
+ * no lease is moved straight back and nobody fights over one.
+ */
+function longestHeldFirst(leases: ObservedLease[]): ObservedLease[] {
+  return [...leases].sort(
+    (a, b) => (a.ownerSince ?? -Infinity) - (b.ownerSince ?? -Infinity),
+  );
 }
 
 /** Shard order, or a random one (Fisher-Yates with `random`). */
