@@ -206,26 +206,25 @@ function digestOutside(partitionKey: string, bounds: Bounds): boolean {
 }
 
 /**
- * A canonical decimal (digits only, no leading zero) orders by length, then character by
- * character, which is how it compares as a number. Anything else goes through BigInt, as before
- * (and throws as before when it is no integer).
+ * A key of digits with no leading zero orders by length, then character by character, which is
+ * how it compares as a number, without parsing it. A key that starts otherwise (a leading zero,
+ * a sign, a space, `0x`) goes through BigInt, as before. One that starts with a digit but holds
+ * other characters later, which BigInt refuses, is judged by the same comparison instead of
+ * throwing out of the decode (which stopped the shard); checking every character first costs as
+ * much as BigInt itself, on every record.
  */
 function decimalOutside(ehk: string, bounds: Bounds, range: HashRange): boolean {
-  if (!isCanonicalDecimal(ehk)) {
-    const h = BigInt(ehk);
-    return h < range.start || h > range.end;
+  const first = ehk.charCodeAt(0);
+  if (first >= 49 && first <= 57) {
+    return (
+      compareDecimal(ehk, bounds.startDecimal) < 0 || compareDecimal(ehk, bounds.endDecimal) > 0
+    );
   }
-  return compareDecimal(ehk, bounds.startDecimal) < 0 || compareDecimal(ehk, bounds.endDecimal) > 0;
+  const h = BigInt(ehk);
+  return h < range.start || h > range.end;
 }
 
-// Measured faster than a charCodeAt loop over the 39 digits of a typical key.
-const CANONICAL_DECIMAL = /^(?:0|[1-9][0-9]{0,39})$/;
-
-function isCanonicalDecimal(s: string): boolean {
-  return CANONICAL_DECIMAL.test(s);
-}
-
-/** Compares two canonical non-negative decimals. */
+/** Compares two non-negative decimals without leading zeros. */
 function compareDecimal(a: string, b: string): number {
   if (a.length !== b.length) return a.length - b.length;
   return a < b ? -1 : a > b ? 1 : 0;

@@ -119,4 +119,19 @@ describe('the decode chain shared by the consumer and the Lambda adapter', () =>
       expect(run(aggs[0]!.data, { hashRange }).report?.outside ?? 0).toBe(expected);
     }
   });
+
+  it('judges an explicit hash key that is no integer without throwing, and delivers its records', () => {
+    // Such a key used to throw out of the decode (BigInt), which stopped the shard on it.
+    const [agg] = aggregate(
+      [
+        { partitionKey: 'x', explicitHashKey: '12abc', data: Buffer.from('a') },
+        { partitionKey: 'x', explicitHashKey: '5', data: Buffer.from('b') },
+      ],
+      { trustedInput: true },
+    );
+    expect(run(agg!.data, { hashRange: { start: 10n, end: 99_999n } })).toEqual({
+      seen: ['0:a', '1:b'],
+      report: { records: 2, outside: 1, dropped: false },
+    });
+  });
 });
