@@ -248,7 +248,9 @@ export function resolveConsumerOptions(
     typeof options.processor.processRecords !== 'function' &&
     typeof options.processor.processRecord !== 'function'
   ) {
-    throw new ConfigError('processor.processRecords (or processor.processRecord) must be a function');
+    throw new ConfigError(
+      'processor.processRecords (or processor.processRecord) must be a function',
+    );
   }
   const processing = resolveProcessing(options, iteratorMode);
   const initialPosition = options.initialPosition ?? 'LATEST';
