@@ -74,6 +74,8 @@ class HeldBatch {
     public next: number,
     readonly batch: OutcomeBatch,
     readonly signal: AbortSignal | undefined,
+    /** The call was made before `close`: its records still go in while close drains. */
+    readonly beforeClose: boolean,
   ) {}
 }
 
@@ -163,12 +165,12 @@ export class Admission {
     const now = this.hooks.clock();
     for (let i = 0; i < records.length; i++) {
       if (this.held.length > 0 || !this.mapReady) {
-        this.hold(new HeldBatch(records, i, batch, signal));
+        this.hold(new HeldBatch(records, i, batch, signal, !this.closing));
         return;
       }
       const pending = this.prepare(records[i]!, false, undefined, undefined, batch, i);
       if (pending === undefined || this.tryTakeIn(pending, now)) continue;
-      const rest = new HeldBatch(records, i + 1, batch, signal);
+      const rest = new HeldBatch(records, i + 1, batch, signal, !this.closing);
       rest.head = pending;
       this.hold(rest);
       return;
@@ -365,7 +367,7 @@ export class Admission {
         if (entry.next >= records.length) return true;
         const index = entry.next++;
         // Records of a call made before `close` still go in while it drains.
-        head = this.prepare(records[index]!, true, undefined, undefined, batch, index);
+        head = this.prepare(records[index]!, entry.beforeClose, undefined, undefined, batch, index);
         if (!head) continue;
         entry.head = head;
       }

@@ -265,4 +265,28 @@ describe('Admission queue of held puts', () => {
     expect(h.taken).toHaveLength(20_000);
     expect(h.taken.every((r, i) => Buffer.from(r.data).toString() === `r${i}`)).toBe(true);
   });
+
+  it('a putMany call made while closing is refused, even behind held puts made before close', () => {
+    const h = harness({ maxRecords: 1 });
+    h.a.mapReady = true;
+    h.put('in');
+    h.put('before-close');
+    h.a.closing = true;
+    const b = h.batch(2);
+    h.a.putMany(
+      [
+        { partitionKey: 'k', data: 'late-1' },
+        { partitionKey: 'k', data: 'late-2' },
+      ],
+      b,
+      undefined,
+    );
+    h.budget.release(h.taken[0]!.bufferedBytes);
+    h.budget.release(h.taken[0]!.bufferedBytes);
+    expect(h.data(h.taken)).toEqual(['in', 'before-close']);
+    expect(b.settled.map((o) => o.status === 'rejected' && o.reason)).toEqual([
+      expect.any(ProducerClosedError),
+      expect.any(ProducerClosedError),
+    ]);
+  });
 });
