@@ -140,7 +140,10 @@ async function deliverRecords(
     (r) => ({ ...batch, records: [...r] }),
   );
   let next = 0;
-  // The batch is one "call" for the slow-processor report: the reader waits for all of it.
+  let settled = 0;
+  // For the slow-processor report a "call" runs from one record's completion to the next: the
+  // shard is slow when no record of it finished for stallTimeoutMillis, not when a large batch
+  // of quick records takes long in all.
   watchdog.callStarted(records.length);
   try {
     await runKeyOrdered<number>({
@@ -148,7 +151,10 @@ async function deliverRecords(
       pull: () => (next < records.length ? next++ : undefined),
       keyOf: (i) => records[i]!.partitionKey,
       execute: async (i) => {
-        if ((await settle([records[i]!], deps)) === 'stopped') return;
+        const outcome = await settle([records[i]!], deps);
+        watchdog.callReturned();
+        if (++settled < records.length) watchdog.callStarted(records.length - settled);
+        if (outcome === 'stopped') return;
         const position = prefix.complete(i);
         if (position) ctx.checkpointer.delivered(position);
       },

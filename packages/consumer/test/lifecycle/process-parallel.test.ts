@@ -136,6 +136,29 @@ describe('processShard with processRecord and maxConcurrencyPerShard', () => {
     expect(s.ctx.health.recordsProcessed).toBe(6);
   });
 
+  it('a slow processor is one record taking stallTimeoutMillis, not a big batch of quick ones', async () => {
+    const h = handRun();
+    const batch = [rec('a', 'a1'), rec('a', 'a2'), rec('a', 'a3'), rec('a', 'slow')];
+    const s = scriptedShard({
+      retrieval: scriptedRetrieval([batch, { records: [], shardEnded: true }]),
+      deps: { processor: { processRecord: h.processRecord }, maxConcurrencyPerShard: 1 },
+    });
+    const done = run(s);
+    for (const t of ['a1', 'a2', 'a3']) {
+      await settle();
+      s.clock.advance(600); // 1800 ms for the three, each under the 1000 ms stall timeout
+      h.finish(t);
+    }
+    expect(s.events.filter((e) => e.type === 'slowProcessor')).toEqual([]);
+    await settle();
+    s.clock.advance(1500);
+    h.finish('slow');
+    await done;
+    expect(s.events.filter((e) => e.type === 'slowProcessor')).toEqual([
+      { type: 'slowProcessor', shardId: s.ctx.shardId, runningForMs: 1500, records: 1 },
+    ]);
+  });
+
   it('a hand-off in mid-batch waits for the running records and checkpoints the completed prefix, sub-sequence aware', async () => {
     const h = handRun();
     const [agg] = aggregate(
