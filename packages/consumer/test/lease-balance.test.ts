@@ -77,7 +77,12 @@ function fleet(table: MemoryLeaseTable) {
       workers.delete(id);
       await finish(w.coordinator.stop());
       for (const lease of w.coordinator.heldLeases())
-        await finish(table.asTable().release(lease, id).catch(() => {}));
+        await finish(
+          table
+            .asTable()
+            .release(lease, id)
+            .catch(() => {}),
+        );
     },
     /** Crash: nothing renews its leases any more. */
     async die(id: string) {
@@ -102,7 +107,10 @@ function expectBalanced(table: MemoryLeaseTable, ids: string[], total: number): 
   const fair = total / ids.length;
   for (const id of ids) {
     const n = counts.get(id) ?? 0;
-    expect(Math.abs(n - fair), `${id} holds ${n} of ${total} (fair share ${fair})`).toBeLessThanOrEqual(1);
+    expect(
+      Math.abs(n - fair),
+      `${id} holds ${n} of ${total} (fair share ${fair})`,
+    ).toBeLessThanOrEqual(1);
   }
   expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(total);
 }
@@ -116,7 +124,9 @@ function movesPerLease(moves: readonly { leaseKey: string }[]): number {
 
 describe('lease balancing (fleet on a fake clock)', () => {
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date'] });
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date'],
+    });
   });
   afterEach(() => {
     vi.useRealTimers();

@@ -185,7 +185,8 @@ describe('LeaseCleaner and the owner index (dynalite)', () => {
       now: () => now,
     });
     const shards = [shard('p'), shard('c1', 'p')];
-    const run = async () => (await cleaner.run(await table.list(), shards)).map((c) => c.lease.leaseKey);
+    const run = async () =>
+      (await cleaner.run(await table.list(), shards)).map((c) => c.lease.leaseKey);
     now += 299_999;
     expect(await run()).toEqual([]);
     now += 1;

@@ -159,7 +159,10 @@ export class LeaseCleaner {
         );
       } catch (error) {
         if (!(error instanceof LeaseConflict))
-          d.logger.warn({ shardId: candidate.lease.leaseKey, err: error }, 'deleting a lease failed');
+          d.logger.warn(
+            { shardId: candidate.lease.leaseKey, err: error },
+            'deleting a lease failed',
+          );
       }
     }
     return deleted;

@@ -75,9 +75,7 @@ export function decideLeases(input: TakerInput): TakerDecision {
   // Free and expired leases first, in random order when `random` is given, so that workers
   // started together do not all race for the same leases (conditional takes settle conflicts).
   const available = order(
-    active.filter(
-      (o) => isExpired(o, now, failoverTimeMillis) && o.lease.leaseOwner !== workerId,
-    ),
+    active.filter((o) => isExpired(o, now, failoverTimeMillis) && o.lease.leaseOwner !== workerId),
     input.random,
   );
   for (const o of available) {
@@ -128,9 +126,7 @@ export function decideLeases(input: TakerInput): TakerDecision {
  * no lease is moved straight back and nobody fights over one.
  */
 function longestHeldFirst(leases: ObservedLease[]): ObservedLease[] {
-  return [...leases].sort(
-    (a, b) => (a.ownerSince ?? -Infinity) - (b.ownerSince ?? -Infinity),
-  );
+  return [...leases].sort((a, b) => (a.ownerSince ?? -Infinity) - (b.ownerSince ?? -Infinity));
 }
 
 /** Shard order, or a random one (Fisher-Yates with `random`). */

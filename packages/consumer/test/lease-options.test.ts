@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/errors';
+import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
+
+const ok = {
+  streamName: 's',
+  applicationName: 'app',
+  kinesisClient: { send() {} },
+  dynamoDBClient: { send() {} },
+  processor: { processRecords() {} },
+} as unknown as ConsumerOptions;
+const resolve = (patch: Record<string, unknown>) =>
+  resolveConsumerOptions({ ...ok, ...patch } as ConsumerOptions);
+
+describe('lease options', () => {
+  it('defaults: steal the shortfall, settled scans at failover + 25, cleanup on at the KCL intervals', () => {
+    expect(resolve({})).toMatchObject({
+      maxLeasesToStealAtOneTime: Number.MAX_SAFE_INTEGER,
+      leaseTakerIntervalMillis: undefined,
+      leaseCleanup: {
+        completedLeases: true,
+        garbageLeases: true,
+        completedLeaseCleanupIntervalMillis: 300_000,
+        garbageLeaseCleanupIntervalMillis: 1_800_000,
+      },
+    });
+  });
+
+  it('takes what is given', () => {
+    expect(
+      resolve({
+        maxLeasesToStealAtOneTime: 1,
+        leaseTakerIntervalMillis: 20_050,
+        leaseCleanup: { garbageLeases: false, completedLeaseCleanupIntervalMillis: 0 },
+      }),
+    ).toMatchObject({
+      maxLeasesToStealAtOneTime: 1,
+      leaseTakerIntervalMillis: 20_050,
+      leaseCleanup: {
+        completedLeases: true,
+        garbageLeases: false,
+        completedLeaseCleanupIntervalMillis: 0,
+      },
+    });
+  });
+
+  it.each([
+    [{ maxLeasesToStealAtOneTime: -1 }, /maxLeasesToStealAtOneTime/],
+    [{ maxLeasesToStealAtOneTime: 1.5 }, /maxLeasesToStealAtOneTime/],
+    [{ leaseTakerIntervalMillis: 10 }, /leaseTakerIntervalMillis/],
+    [{ leaseTakerIntervalMillis: '20000' }, /leaseTakerIntervalMillis/],
+    [{ leaseCleanup: true }, /leaseCleanup must be an object/],
+    [{ leaseCleanup: null }, /leaseCleanup must be an object/],
+    [{ leaseCleanup: { completedLeases: 'no' } }, /leaseCleanup.completedLeases/],
+    [{ leaseCleanup: { cleanupLeasesUponShardCompletion: false } }, /is not an option/],
+    [
+      { leaseCleanup: { garbageLeaseCleanupIntervalMillis: -5 } },
+      /garbageLeaseCleanupIntervalMillis/,
+    ],
+  ])('refuses %j with a ConfigError', (patch, message) => {
+    expect(() => resolve(patch)).toThrow(ConfigError);
+    expect(() => resolve(patch)).toThrow(message);
+  });
+});
