@@ -20,10 +20,21 @@ import {
 // maxConcurrencyPerShard on the embedded backend: records of a shard run in parallel, each key
 // strictly in order, through polling, fan-out, graceful hand-offs and a shard split.
 
-const allConsumed = (seen: Seen, sent: Map<string, string[]>) => () => {
-  const got = new Set(seen.records.map((r) => r.id));
-  return [...sent.values()].every((ids) => ids.every((id) => got.has(id)));
-};
+/** Every id of `sent` delivered (at least once). */
+function allConsumed(seen: Seen, sent: Map<string, string[]>): () => boolean {
+  const wanted = [...sent.values()].flat();
+  return () => {
+    const got = new Set(seen.records.map((r) => r.id));
+    return wanted.every((id) => got.has(id));
+  };
+}
+
+/** Per key, the ids of `later` after those of `earlier`. */
+function concat(earlier: Map<string, string[]>, later: Map<string, string[]>) {
+  const all = new Map(earlier);
+  for (const [k, ids] of later) all.set(k, [...(all.get(k) ?? []), ...ids]);
+  return all;
+}
 
 /** Most records of one shard seen running at once, per worker run. */
 interface Overlap {
@@ -69,6 +80,25 @@ function parallelConsumer(
   });
 }
 
+/** A stream of `shards` shards and one worker on it running `n` records of a shard at once. */
+async function oneWorker(
+  prefix: string,
+  shards: number,
+  n: number,
+  extra: Partial<ConsumerOptions> = {},
+): Promise<{ streamName: string; seen: Seen; overlap: Overlap; consumer: Consumer }> {
+  const streamName = uniqueName(prefix);
+  await createStream(streamName, shards);
+  const seen: Seen = { records: [] };
+  const overlap = newOverlap();
+  const consumer = parallelConsumer(seen, overlap, 'w', n, {
+    streamName,
+    applicationName: uniqueName('app'),
+    ...extra,
+  });
+  return { streamName, seen, overlap, consumer };
+}
+
 const newOverlap = (): Overlap => ({
   inFlight: new Map(),
   most: 0,
@@ -78,15 +108,8 @@ const newOverlap = (): Overlap => ({
 
 describe('Consumer with maxConcurrencyPerShard', () => {
   it('polling: records of a shard run in parallel, each key in order, every record once', async () => {
-    const streamName = uniqueName('par-poll');
-    await createStream(streamName, 2);
+    const { streamName, seen, overlap, consumer } = await oneWorker('par-poll', 2, 8);
     const sent = await produce(streamName, 1500, { keys: 60 });
-    const seen: Seen = { records: [] };
-    const overlap = newOverlap();
-    const consumer = parallelConsumer(seen, overlap, 'w', 8, {
-      streamName,
-      applicationName: uniqueName('app'),
-    });
     await consumer.start();
     await waitFor(allConsumed(seen, sent), { timeoutMs: 60_000, message: 'all consumed' });
     await consumer.stop();
@@ -98,14 +121,8 @@ describe('Consumer with maxConcurrencyPerShard', () => {
   });
 
   it('enhanced fan-out: the same guarantees', async () => {
-    const streamName = uniqueName('par-efo');
-    await createStream(streamName, 2);
-    const seen: Seen = { records: [] };
-    const overlap = newOverlap();
     const client = fanoutKinesisClient();
-    const consumer = parallelConsumer(seen, overlap, 'w', 8, {
-      streamName,
-      applicationName: uniqueName('app'),
+    const { streamName, seen, overlap, consumer } = await oneWorker('par-efo', 2, 8, {
       retrieval: { mode: 'fanout', consumerName: uniqueName('efo'), kinesisClient: client },
     });
     await consumer.start();
@@ -140,29 +157,23 @@ describe('Consumer with maxConcurrencyPerShard', () => {
     const second = await moves;
     await waitFor(allConsumed(seen, second), { timeoutMs: 60_000, message: 'second consumed' });
     await Promise.all([a.stop(), b.stop()]);
-    expect(duplicates(seen)).toEqual([]);
-    const merged = new Map([...first]);
-    for (const [k, ids] of second) merged.set(k, [...(merged.get(k) ?? []), ...ids]);
-    expect(orderByKey(seen)).toEqual(merged);
-    expect(overlap.keyOverlaps).toEqual([]);
+    // The hand-off checkpoints the completed prefix: the new owner resumes right after it.
+    expect({
+      order: orderByKey(seen),
+      duplicates: duplicates(seen),
+      overlaps: overlap.keyOverlaps,
+    }).toEqual({ order: concat(first, second), duplicates: [], overlaps: [] });
+    expect(seen.records.some((r) => r.worker === 'b')).toBe(true);
   });
 
   it('a split while consuming: the parent is finished before its children, each key in order', async () => {
-    const streamName = uniqueName('par-split');
-    await createStream(streamName, 1);
-    const seen: Seen = { records: [] };
-    const overlap = newOverlap();
-    const consumer = parallelConsumer(seen, overlap, 'w', 8, {
-      streamName,
-      applicationName: uniqueName('app'),
-    });
+    const { streamName, seen, overlap, consumer } = await oneWorker('par-split', 1, 8);
     await consumer.start();
     const before = await produce(streamName, 600, { prefix: 'before', keys: 30 });
     const [parent] = await listShards(streamName);
     await splitShard(streamName, parent!.ShardId!, 2n ** 127n);
     const after = await produce(streamName, 600, { prefix: 'after', keys: 30 });
-    const sent = new Map([...before]);
-    for (const [k, ids] of after) sent.set(k, [...(sent.get(k) ?? []), ...ids]);
+    const sent = concat(before, after);
     await waitFor(allConsumed(seen, sent), { timeoutMs: 90_000, message: 'all consumed' });
     await consumer.stop();
     expect(orderByKey(seen)).toEqual(sent);
