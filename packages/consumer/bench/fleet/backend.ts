@@ -1,6 +1,7 @@
-// The fleet bench's backend in its own process: fake Kinesis and dynalite, so the bench process's
-// CPU time (and heap) is the consumers' and the SDK's alone. Prints one JSON line with the
-// endpoints, then answers IPC messages:
+// The fleet bench's backend in child processes, so the bench process's CPU time (and heap) is the
+// consumers' and the SDK's alone: FLEET_BACKEND=kinesis runs the fake Kinesis, =dynamodb dynalite
+// (each its own event loop: dynalite's latency is then not queued behind GetRecords). Prints one
+// JSON line with the endpoint(s), then answers IPC messages (the stream ones on the Kinesis side):
 //   { op: 'stream', name, shards }           creates a stream, replies { ok: true }
 //   { op: 'feed', name, perShardPerSecond }   puts that many 100-byte records per shard per second
 //   { op: 'unfeed' }                          stops the feed, replies { ok: true, records }
@@ -9,9 +10,10 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { startLocalBackend } from '@shardline/local';
 
-const fake = await FakeKinesis.start();
-const local = await startLocalBackend({ kinesis: false });
-const kinesis = fake.client();
+const role = process.env.FLEET_BACKEND;
+const fake = role === 'dynamodb' ? undefined : await FakeKinesis.start();
+const local = role === 'kinesis' ? undefined : await startLocalBackend({ kinesis: false });
+const kinesis = fake?.client();
 let feeding: NodeJS.Timeout | undefined;
 let fed = 0;
 
@@ -24,21 +26,21 @@ type Message =
 process.on('message', (m: Message) => {
   if (m === 'stop') {
     if (feeding) clearInterval(feeding);
-    kinesis.destroy();
-    void Promise.all([local.stop(), fake.close()]).then(() => process.exit(0));
+    kinesis?.destroy();
+    void Promise.all([local?.stop(), fake?.close()]).then(() => process.exit(0));
     return;
   }
   if (m.op === 'stream') {
-    fake.createStream(m.name, m.shards);
+    fake!.createStream(m.name, m.shards);
     process.send!({ ok: true });
   } else if (m.op === 'feed') {
     // One record per shard per tick, routed by explicit hash key to the shard's first hash key.
-    const keys = fake.shards(m.name).map((s) => s.start.toString());
+    const keys = fake!.shards(m.name).map((s) => s.start.toString());
     const tick = 1000 / m.perShardPerSecond;
     feeding = setInterval(() => {
       for (let i = 0; i < keys.length; i += 500) {
         const slice = keys.slice(i, i + 500);
-        void kinesis
+        void kinesis!
           .send(
             new PutRecordsCommand({
               StreamName: m.name,
@@ -65,9 +67,12 @@ process.on('message', (m: Message) => {
 
 process.stdout.write(
   `${JSON.stringify({
-    kinesisEndpoint: fake.endpoint,
-    dynamodbEndpoint: local.dynamodbEndpoint,
-    region: local.region,
-    credentials: local.credentials,
+    kinesisEndpoint: fake?.endpoint,
+    dynamodbEndpoint: local?.dynamodbEndpoint,
+    region: local?.region,
+    credentials: local?.credentials,
   })}\n`,
 );
+
+// The bench process died (a crash, a kill): go with it instead of lingering.
+process.on('disconnect', () => process.exit(0));

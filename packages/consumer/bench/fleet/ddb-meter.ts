@@ -21,10 +21,19 @@ export interface DdbCounts {
   checkpointWcu: number;
   /** Conditional writes that failed (counted as 1 WCU each). */
   conditionFailures: number;
+  /** Sum of request latencies (ms), to tell a slow backend from a slow consumer. */
+  latencyMs: number;
 }
 
 export function emptyCounts(): DdbCounts {
-  return { requests: new Map(), rcu: 0, wcu: 0, checkpointWcu: 0, conditionFailures: 0 };
+  return {
+    requests: new Map(),
+    rcu: 0,
+    wcu: 0,
+    checkpointWcu: 0,
+    conditionFailures: 0,
+    latencyMs: 0,
+  };
 }
 
 export function resetCounts(c: DdbCounts): void {
@@ -51,6 +60,7 @@ export function meter(client: DynamoDBClient, counts: DdbCounts): void {
       const metered = READS.has(command) || WRITES.has(command);
       if (metered) input.ReturnConsumedCapacity = 'TOTAL';
       counts.requests.set(name, (counts.requests.get(name) ?? 0) + 1);
+      const sent = performance.now();
       try {
         const out = await next(args);
         const consumed = (out.output as { ConsumedCapacity?: { CapacityUnits?: number } })
@@ -69,6 +79,8 @@ export function meter(client: DynamoDBClient, counts: DdbCounts): void {
           if (isCheckpoint) counts.checkpointWcu += 1;
         }
         throw error;
+      } finally {
+        counts.latencyMs += performance.now() - sent;
       }
     },
     { step: 'initialize', name: 'fleetBenchDdbMeter' },

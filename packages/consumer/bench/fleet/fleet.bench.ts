@@ -1,6 +1,6 @@
 /**
  * Fleet simulation (issue 17): W in-process consumers (one `Consumer` each, own SDK clients) share
- * one stream of S shards on the fake Kinesis and one lease table on dynalite, both in a child
+ * one stream of S shards on the fake Kinesis and one lease table on dynalite, each in its own child
  * process (backend.ts) so this process's CPU and heap are the consumers' alone. Every DynamoDB
  * request of the fleet goes through ddb-meter.ts, which counts requests per operation and the
  * read and write units dynalite reports (`ReturnConsumedCapacity`, computed as DynamoDB does).
@@ -45,6 +45,8 @@ const BASE_FAILOVER = Number(process.env.FLEET_FAILOVER_MS ?? 5000);
 /** Renewal writes per second dynalite sustains here beside everything else (measured ~150-300). */
 const DYNALITE_RENEWALS_PER_S = 100;
 const ALL_S = [100, 1000, 4000];
+/** How long a balance phase may take, in multiples of F (the target is 3). */
+const BALANCE_CAP_F = Number(process.env.FLEET_BALANCE_CAP_F ?? 6);
 const ALL_W = [1, 4, 16];
 
 interface Backend {
@@ -54,21 +56,30 @@ interface Backend {
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-const child = fork(new URL('./backend.ts', import.meta.url).pathname, [], {
-  execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && a !== '--expose-gc'),
-  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-});
-const backend = await new Promise<Backend>((resolve) => {
-  let out = '';
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('\n')) {
-      child.stdout!.off('data', onData);
-      resolve(JSON.parse(out) as Backend);
-    }
-  };
-  child.stdout!.on('data', onData);
-});
+function startBackend(role: 'kinesis' | 'dynamodb') {
+  const proc = fork(new URL('./backend.ts', import.meta.url).pathname, [], {
+    execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && a !== '--expose-gc'),
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, FLEET_BACKEND: role },
+  });
+  const ready = new Promise<Partial<Backend>>((resolve) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) {
+        proc.stdout!.off('data', onData);
+        resolve(JSON.parse(out) as Partial<Backend>);
+      }
+    };
+    proc.stdout!.on('data', onData);
+  });
+  return { proc, ready };
+}
+const kinesisSide = startBackend('kinesis');
+const dynamoSide = startBackend('dynamodb');
+const child = kinesisSide.proc;
+const [k, d] = await Promise.all([kinesisSide.ready, dynamoSide.ready]);
+const backend = { ...d, kinesisEndpoint: k.kinesisEndpoint } as Backend;
 const ask = (message: object) =>
   new Promise<{ ok: boolean; records?: number }>((resolve) => {
     child.once('message', (m) => resolve(m as { ok: boolean; records?: number }));
@@ -168,6 +179,8 @@ interface Units {
   requests: Record<string, number>;
   /** Renewal-like writes (updates other than checkpoints) against one per lease per F/3. */
   renewalsOfNominal: number;
+  /** Mean DynamoDB request latency in the window (ms); the service answers in single digits. */
+  meanLatencyMs: number;
 }
 
 function units(c: DdbCounts, shards: number, windowMs: number, failover: number): Units {
@@ -183,6 +196,12 @@ function units(c: DdbCounts, shards: number, windowMs: number, failover: number)
     checkpointsPerShardHour: perShardHour(c.requests.get('UpdateItem:checkpoint') ?? 0),
     requests: Object.fromEntries(c.requests),
     renewalsOfNominal: (c.requests.get('UpdateItem') ?? 0) / ((shards * windowMs) / (failover / 3)),
+    meanLatencyMs:
+      c.latencyMs /
+      Math.max(
+        1,
+        [...c.requests.values()].reduce((a, b) => a + b, 0),
+      ),
   };
 }
 
@@ -210,7 +229,7 @@ async function runCell(shards: number, workers: number, full: boolean): Promise<
   await ask({ op: 'stream', name: stream, shards });
   const counts = emptyCounts();
   const idleReadMs = shards >= 1000 ? 10_000 : 1000;
-  const capMs = full ? 12 * failover : 0;
+  const capMs = full ? BALANCE_CAP_F * failover : 0;
   const result: CellResult = {
     shards,
     workers,
@@ -265,8 +284,10 @@ async function runCell(shards: number, workers: number, full: boolean): Promise<
             .reduce((a, b) => a + b, 0) / split.items.length;
         break;
       }
-      if (Date.now() - held > 30 * failover) {
-        result.notes.push('leases not all held after 30 × F; units measured anyway');
+      if (Date.now() - held > BALANCE_CAP_F * failover) {
+        result.notes.push(
+          `leases not all held after ${BALANCE_CAP_F} × F more; units measured anyway`,
+        );
         break;
       }
       await sleep(250);
@@ -304,8 +325,13 @@ async function runCell(shards: number, workers: number, full: boolean): Promise<
       // Join.
       const joined = add(workers);
       const joinAt = Date.now();
-      await joined.consumer.start();
-      result.join = await balance(joinAt);
+      try {
+        await joined.consumer.start();
+        result.join = await balance(joinAt);
+      } catch (error) {
+        // A start that times out against a saturated backend is a result, not a crash.
+        result.notes.push(`joining worker failed to start: ${(error as Error).message}`);
+      }
       progress(`join: ${result.join}`);
       // Kill (a fleet of at least two remains).
       const victim = fleet[0]!;
@@ -324,7 +350,7 @@ async function runCell(shards: number, workers: number, full: boolean): Promise<
  * Failover of the cost worker: 1000 renewals per F/3 must stay within what dynalite sustains here,
  * or renewal rounds queue up behind each other and the heap grows with the queue, not the shards.
  */
-const COST_FAILOVER = 60_000;
+const COST_FAILOVER = 120_000;
 
 /** One worker, 1000 idle polled shards: heap per held shard, CPU per 1000. */
 async function shardCost(): Promise<{
@@ -526,7 +552,7 @@ for (const r of results) {
   ] as const) {
     if (!u) continue;
     out(
-      `  S=${r.shards} W=${r.workers} ${state}: reads ${f0(u.atF.reads)}, writes ${f0(u.atF.writes)}, checkpoints ${f0(u.checkpointsPerShardHour)}/shard-h; item ${Math.round(r.itemBytes)} B; ${JSON.stringify(u.requests)}`,
+      `  S=${r.shards} W=${r.workers} ${state}: reads ${f0(u.atF.reads)}, writes ${f0(u.atF.writes)}, checkpoints ${f0(u.checkpointsPerShardHour)}/shard-h; renewals ${Math.round(u.renewalsOfNominal * 100)} % of nominal; mean DynamoDB latency ${u.meanLatencyMs.toFixed(0)} ms; item ${Math.round(r.itemBytes)} B; ${JSON.stringify(u.requests)}`,
     );
   }
 }
@@ -548,7 +574,12 @@ out(
 console.log(lines.join('\n'));
 
 probeClient.destroy();
-await new Promise<void>((resolve) => {
-  child.once('exit', () => resolve());
-  child.send('stop');
-});
+await Promise.all(
+  [kinesisSide.proc, dynamoSide.proc].map(
+    (proc) =>
+      new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.send('stop');
+      }),
+  ),
+);
