@@ -20,6 +20,10 @@ import { dimensionsFor, type MappingOptions, type Measurement } from './measurem
  * | `outOfRangeAggregate` | `OutOfRangeRecords` (Action `Dropped` or `Delivered`) — Operation `ProcessTask` |
  * | `processorError`, `poisonRecord` | `ProcessorErrors`, `PoisonRecords` (ErrorCode) — Operation `ProcessTask` |
  * | `readError` | `ReadErrors` (ErrorCode) — Operation `GetRecords` |
+ * | `retryBudgetSpent` | `RetryBudgetSpentRecords` — Operation `ProcessTask` |
+ * | `batchBisected` | `BatchBisections` — Operation `ProcessTask` |
+ * | `deadLettered` | `DeadLetteredRecords` (Destination) — Operation `ProcessTask` |
+ * | `deadLetterFailed` | `DeadLetterErrors` (Destination, ErrorCode) — Operation `ProcessTask` |
  *
  * `CurrentLeases` is a level: the worker's count of held leases, without `ShardId`.
  */
@@ -76,6 +80,26 @@ export function consumerMeasurements(
       return [count('PoisonRecords', 1, on('ProcessTask', { ErrorCode: event.code }))];
     case 'readError':
       return [count('ReadErrors', 1, on('GetRecords', { ErrorCode: event.code }))];
+    case 'retryBudgetSpent':
+      return [count('RetryBudgetSpentRecords', event.records, on('ProcessTask'))];
+    case 'batchBisected':
+      return [count('BatchBisections', 1, on('ProcessTask'))];
+    case 'deadLettered':
+      return [
+        count(
+          'DeadLetteredRecords',
+          event.records,
+          on('ProcessTask', { Destination: event.destination }),
+        ),
+      ];
+    case 'deadLetterFailed':
+      return [
+        count(
+          'DeadLetterErrors',
+          1,
+          on('ProcessTask', { Destination: event.destination, ErrorCode: event.code }),
+        ),
+      ];
   }
 }
 

@@ -107,4 +107,9 @@ const DESCRIPTIONS: Record<string, string> = {
   ProcessorErrors: 'Processor calls that threw',
   PoisonRecords: 'Records that could not be decoded',
   ReadErrors: 'Failed reads (GetRecords or SubscribeToShard), by error code',
+  RetryBudgetSpentRecords:
+    'Records whose retry budget was spent (sent to the dead-letter destination)',
+  BatchBisections: 'Failing batches split in two',
+  DeadLetteredRecords: 'Records the dead-letter destination acknowledged',
+  DeadLetterErrors: 'Failed sends to the dead-letter destination (the shard waits)',
 };
