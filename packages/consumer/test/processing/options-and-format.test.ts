@@ -6,6 +6,7 @@ import {
   type DeadLetterRecord,
 } from '../../src/dead-letter/format';
 import { functionDestination } from '../../src/dead-letter/function-destination';
+import { kinesisDestination } from '../../src/dead-letter/kinesis-destination';
 import { ConfigError } from '../../src/errors';
 import { resolveConsumerOptions, type ConsumerOptions } from '../../src/options';
 
@@ -129,5 +130,47 @@ describe('dead-letter record format', () => {
         throw new Error('sqs down');
       }).send([letter]),
     ).rejects.toThrow('sqs down');
+  });
+});
+
+describe('Kinesis dead-letter destination', () => {
+  const letter = (n: number): DeadLetterRecord => ({
+    formatVersion: 1,
+    source: { streamName: 'orders', shardId: 'shardId-000000000000', applicationName: 'billing' },
+    sequenceNumber: String(100 + n),
+    subSequenceNumber: 0,
+    partitionKey: `k${n}`,
+    aggregated: false,
+    data: Buffer.from(`r${n}`),
+    error: { name: 'Error', message: 'bad' },
+    attempts: 1,
+    firstFailureAt: new Date(0).toISOString(),
+    lastFailureAt: new Date(0).toISOString(),
+  });
+
+  it('puts each record with its partition key; after a half-failed send, only the rest again', async () => {
+    const puts: string[] = [];
+    let refuse = 'k1';
+    const producer = {
+      put: async (r: { partitionKey: string; data: Uint8Array | string }) => {
+        if (r.partitionKey === refuse) throw new Error('throttled');
+        puts.push(r.partitionKey);
+        expect(decodeDeadLetterRecord(r.data as Uint8Array).partitionKey).toBe(r.partitionKey);
+        return {} as never;
+      },
+      close: async () => {},
+    };
+    let opened = 0;
+    const destination = kinesisDestination({ streamName: 'dlq' }, {} as never, async () => {
+      opened++;
+      return producer;
+    });
+    const letters = [letter(0), letter(1), letter(2)];
+    await expect(destination.send(letters)).rejects.toThrow('throttled');
+    refuse = '';
+    await destination.send(letters);
+    expect(puts.sort()).toEqual(['k0', 'k1', 'k2']);
+    expect(opened).toBe(1);
+    await destination.close();
   });
 });
