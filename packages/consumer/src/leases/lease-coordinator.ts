@@ -200,7 +200,9 @@ export class LeaseCoordinator {
       decision.steal.length === 0 &&
       ![...this.held.values()].some((h) => h.waiting !== undefined) &&
       fleetSettled([...this.observed.values()], now, d, (lease) => d.ready(lease, byKey));
-    for (const lease of decision.take) {
+    // A few writes at a time, not one after the other: a worker short of 100 leases otherwise
+    // spends 100 round trips in one pass (seconds against a loaded table) before it looks again.
+    await eachLimited(decision.take, WRITES_AT_ONCE, async (lease) => {
       if (!this.running) return;
       try {
         const taken = await d.table.take(lease, d.workerId);
@@ -213,8 +215,8 @@ export class LeaseCoordinator {
         if (!(error instanceof LeaseConflict))
           d.logger.warn({ shardId: lease.leaseKey, err: error }, 'taking a lease failed');
       }
-    }
-    for (const lease of decision.steal) {
+    });
+    await eachLimited(decision.steal, WRITES_AT_ONCE, async (lease) => {
       if (!this.running) return;
       try {
         const wait = await this.handoff.request(lease);
@@ -224,7 +226,7 @@ export class LeaseCoordinator {
         if (!(error instanceof LeaseConflict))
           d.logger.warn({ shardId: lease.leaseKey, err: error }, 'requesting a hand-off failed');
       }
-    }
+    });
   }
 
   private async renewAll(): Promise<void> {
@@ -347,6 +349,22 @@ function fleetSettled(
   const low = Math.min(Math.floor(active.length / counts.size), d.maxLeasesForWorker);
   const high = Math.min(Math.ceil(active.length / counts.size), d.maxLeasesForWorker);
   return [...counts.values()].every((n) => n >= low && n <= high);
+}
+
+/** Takes and hand-off requests of one pass in flight at once. */
+const WRITES_AT_ONCE = 8;
+
+/** Runs `fn` over `items`, at most `limit` at a time, in order of start. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 function held(lease: Lease, waiting: HandoffWait | undefined, at: number): Held {
