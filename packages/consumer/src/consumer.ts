@@ -37,7 +37,8 @@ export interface ConsumerHealth {
   running: boolean;
   /**
    * False when any held shard has stalled (and has not read since), has a `processRecords` call
-   * running longer than `stallTimeoutMillis`, or reports an error.
+   * running longer than `stallTimeoutMillis`, is stopped at a failing dead-letter destination, or
+   * reports an error.
    */
   healthy: boolean;
   shards: ShardHealth[];
@@ -55,7 +56,8 @@ export interface IteratedBatch extends RecordBatch {
  *
  * Events (also sent to `onMetric`): `leaseAcquired`, `leaseLost`, `leaseHandedOff`,
  * `leaseStealRequested`, `shardEnded`, `stall`, `slowProcessor`, `outOfRangeAggregate`,
- * `processorError`, `poisonRecord`, `readError`, `batch`, `checkpoint`; and `stopped` once
+ * `processorError`, `poisonRecord`, `readError`, `batch`, `checkpoint`, `retryBudgetSpent`,
+ * `batchBisected`, `deadLettered`, `deadLetterFailed`; and `stopped` once
  * `stop()` has finished (e.g. after SIGTERM with `handleSignals`), when the application can close
  * the clients it passed in.
  */
