@@ -50,23 +50,20 @@ export function runKeyOrdered<T>(run: KeyOrderedRun<T>): Promise<KeyOrderedResul
   let running = 0;
   let refused = false;
 
-  const pull = (): Slot<T> | undefined => {
-    const item = run.pull();
-    return item === undefined ? undefined : { n: pulled++, item, key: run.keyOf(item) };
-  };
-
   /** The earliest item that may start: its key is idle and no earlier waiting item has its key. */
   const nextStartable = (): Slot<T> | undefined => {
-    const blocked = new Set<string | symbol>();
+    // Allocated only when something waits: the common case (no busy key in the way) stays cheap.
+    let blocked = waiting.length > 0 ? new Set<string | symbol>() : undefined;
     for (let i = 0; i < waiting.length; i++) {
       const t = waiting[i]!;
-      if (!busy.has(t.key) && !blocked.has(t.key)) return waiting.splice(i, 1)[0];
-      blocked.add(t.key);
+      if (!busy.has(t.key) && !blocked!.has(t.key)) return waiting.splice(i, 1)[0];
+      blocked!.add(t.key);
     }
-    for (let t = pull(); t; t = pull()) {
-      if (!busy.has(t.key) && !blocked.has(t.key)) return t;
+    for (let item = run.pull(); item !== undefined; item = run.pull()) {
+      const t = { n: pulled++, item, key: run.keyOf(item) };
+      if (!busy.has(t.key) && !blocked?.has(t.key)) return t;
       waiting.push(t);
-      blocked.add(t.key);
+      (blocked ??= new Set()).add(t.key);
     }
     return undefined;
   };
