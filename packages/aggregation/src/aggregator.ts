@@ -11,6 +11,7 @@ import {
   TAG_R_DATA,
   TAG_R_EHK_INDEX,
   TAG_R_PK_INDEX,
+  encodeTags,
   lengthDelimitedSize,
   recordBodySize,
   varintSize,
@@ -23,6 +24,13 @@ export interface UserRecord {
   data: Uint8Array;
   /** Decimal hash key in [0, 2^128 − 1] that overrides the partition key's hash for routing. */
   explicitHashKey?: string;
+  /**
+   * Key/value pairs written as the record's `tags` in an aggregate (the KPL format's field 4,
+   * which the KCL and aws-kinesis-agg skip: other readers see the same data). Lost when the
+   * record goes out alone, because a plain Kinesis record has no place for them. The producer
+   * puts the W3C trace context here (`traceparent`, `tracestate`).
+   */
+  tags?: Readonly<Record<string, string>>;
 }
 
 /** A record ready for PutRecords: one user record as it is, or a KPL aggregate of several. */
@@ -70,6 +78,8 @@ interface Measure {
   ehkIndex: number;
   body: number;
   growth: number;
+  /** The record's encoded tags, when it has any. */
+  tags: Buffer | undefined;
 }
 
 /**
@@ -105,6 +115,9 @@ export class Aggregator {
   private ehkIndexes = new Int32Array(INITIAL_CAPACITY);
   private bodySizes = new Float64Array(INITIAL_CAPACITY);
   private datas: (Uint8Array | undefined)[] = [];
+  /** Encoded tags per pending record; stays empty (no cost) while no record has tags. */
+  private tagBytes: (Buffer | undefined)[] = [];
+  private tagged = false;
   private pending = 0;
   /** Bytes of the protobuf message built so far. */
   private protoBytes = 0;
@@ -117,6 +130,7 @@ export class Aggregator {
     ehkIndex: -1,
     body: 0,
     growth: 0,
+    tags: undefined,
   };
 
   constructor(options: AggregatorOptions = {}) {
@@ -218,6 +232,14 @@ export class Aggregator {
       if (ehk === undefined) tables += this.ehkTable.stage(record.explicitHashKey);
     }
     m.body = recordBodySize(m.pkIndex, m.ehkIndex, record.data.length);
+    m.tags = undefined;
+    if (record.tags !== undefined) {
+      const tags = encodeTags(record.tags);
+      if (tags.length > 0) {
+        m.tags = tags;
+        m.body += tags.length;
+      }
+    }
     m.growth = tables + 1 + varintSize(m.body) + m.body;
     return m;
   }
@@ -238,6 +260,13 @@ export class Aggregator {
     this.ehkIndexes[i] = m.ehkIndex;
     this.bodySizes[i] = m.body;
     this.datas[i] = record.data;
+    if (m.tags !== undefined) {
+      if (!this.tagged) {
+        this.tagged = true;
+        this.tagBytes.length = 0;
+      }
+      this.tagBytes[i] = m.tags;
+    } else if (this.tagged) this.tagBytes[i] = undefined;
     this.pending = i + 1;
   }
 
@@ -286,6 +315,13 @@ export class Aggregator {
       offset = writeVarint(out, offset, data.length);
       out.set(data, offset);
       offset += data.length;
+      if (this.tagged) {
+        const tags = this.tagBytes[i];
+        if (tags !== undefined) {
+          out.set(tags, offset);
+          offset += tags.length;
+        }
+      }
     }
     if (offset !== protoEnd) {
       // Size accounting and encoding disagree: a bug, never bad input. Fail loudly.
@@ -304,6 +340,10 @@ export class Aggregator {
     this.ehkTable.reset();
     // Drop the data references (the arrays themselves are kept for the next aggregate).
     this.datas.fill(undefined, 0, this.pending);
+    if (this.tagged) {
+      this.tagBytes = [];
+      this.tagged = false;
+    }
     this.pending = 0;
     this.protoBytes = 0;
     this.first = undefined;

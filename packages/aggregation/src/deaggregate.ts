@@ -23,6 +23,11 @@ export interface DeaggregatedRecord {
   /** True when it came out of a KPL aggregate. */
   aggregated: boolean;
   approximateArrivalTimestamp?: Date;
+  /**
+   * The record's `tags` from its aggregate (key → value; a tag without a value reads as `''`),
+   * such as the W3C trace context the Shardline producer writes. Absent when it has none.
+   */
+  tags?: Record<string, string>;
 }
 
 /** How to treat records that carry the KPL magic but are not valid aggregates. */
@@ -151,6 +156,7 @@ function decodeRecord(
   let ehkIndex = -1;
   let dataStart = -1;
   let dataEnd = -1;
+  let tags: Record<string, string> | undefined;
   while (reader.offset < end) {
     const tag = reader.varint();
     const field = tag >>> 3;
@@ -158,9 +164,13 @@ function decodeRecord(
     if (field === 1 && wireType === 0) pkIndex = reader.varint();
     else if (field === 2 && wireType === 0) ehkIndex = reader.varint();
     else if (field === 3 && wireType === 2) [dataStart, dataEnd] = reader.lengthDelimited();
-    else if (field >= 1 && field <= 3)
+    else if (field === 4 && wireType === 2) {
+      const [tagStart, tagEnd] = reader.lengthDelimited();
+      tags ??= {};
+      readTag(buffer, tagStart, tagEnd, tags);
+    } else if (field >= 1 && field <= 4)
       throw new WireError('protobuf', `record field ${field} has wire type ${wireType}`);
-    else reader.skip(wireType); // tags (field 4) and unknown fields
+    else reader.skip(wireType); // unknown fields
   }
   if (pkIndex < 0 || dataStart < 0) {
     throw new WireError('protobuf', `record ${subSequenceNumber} lacks a required field`);
@@ -194,7 +204,30 @@ function decodeRecord(
   if (parent.approximateArrivalTimestamp !== undefined) {
     out.approximateArrivalTimestamp = parent.approximateArrivalTimestamp;
   }
+  if (tags !== undefined) out.tags = tags;
   return out;
+}
+
+/** One `Tag { required string key = 1; optional string value = 2; }` into `into`. */
+function readTag(buffer: Buffer, start: number, end: number, into: Record<string, string>): void {
+  const reader = new WireReader(buffer, start, end);
+  let key: string | undefined;
+  let value = '';
+  while (reader.offset < end) {
+    const tag = reader.varint();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if ((field === 1 || field === 2) && wireType === 2) {
+      const [s, e] = reader.lengthDelimited();
+      if (field === 1) key = buffer.toString('utf8', s, e);
+      else value = buffer.toString('utf8', s, e);
+    } else if (field === 1 || field === 2)
+      throw new WireError('protobuf', `tag field ${field} has wire type ${wireType}`);
+    else reader.skip(wireType);
+  }
+  if (key === undefined) throw new WireError('protobuf', 'tag lacks its key');
+  // A plain object keyed by arbitrary strings: define, never assign, so "__proto__" is a key.
+  Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function asCorrupt(cause: unknown, sequenceNumber: string): CorruptAggregateError {

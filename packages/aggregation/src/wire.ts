@@ -26,6 +26,9 @@ export const TAG_RECORD = 0x1a; // field 3, length-delimited
 export const TAG_R_PK_INDEX = 0x08; // Record field 1, varint
 export const TAG_R_EHK_INDEX = 0x10; // Record field 2, varint
 export const TAG_R_DATA = 0x1a; // Record field 3, length-delimited
+export const TAG_R_TAG = 0x22; // Record field 4 (repeated Tag), length-delimited
+export const TAG_TAG_KEY = 0x0a; // Tag field 1, length-delimited
+export const TAG_TAG_VALUE = 0x12; // Tag field 2, length-delimited
 
 /** True when `data` starts with `magic` (the KPL's, or the compression envelope's). */
 export function startsWith(data: Uint8Array, magic: Uint8Array): boolean {
@@ -72,6 +75,36 @@ export function recordBodySize(pkIndex: number, ehkIndex: number, dataLength: nu
     (ehkIndex >= 0 ? 1 + varintSize(ehkIndex) : 0) +
     lengthDelimitedSize(dataLength)
   );
+}
+
+/**
+ * A record's `tags` (field 4: `Tag { required string key = 1; optional string value = 2; }`),
+ * encoded as the bytes that go inside its `Record` message, in insertion order. Built once per
+ * tagged record when it is measured, so its size is exact and the encoder copies it in one piece.
+ */
+export function encodeTags(tags: Readonly<Record<string, string>>): Buffer {
+  let size = 0;
+  for (const key in tags) {
+    const k = Buffer.byteLength(key, 'utf8');
+    const v = Buffer.byteLength(tags[key]!, 'utf8');
+    size += lengthDelimitedSize(lengthDelimitedSize(k) + lengthDelimitedSize(v));
+  }
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const key in tags) {
+    const value = tags[key]!;
+    const k = Buffer.byteLength(key, 'utf8');
+    const v = Buffer.byteLength(value, 'utf8');
+    out[offset++] = TAG_R_TAG;
+    offset = writeVarint(out, offset, lengthDelimitedSize(k) + lengthDelimitedSize(v));
+    out[offset++] = TAG_TAG_KEY;
+    offset = writeVarint(out, offset, k);
+    offset += out.write(key, offset, 'utf8');
+    out[offset++] = TAG_TAG_VALUE;
+    offset = writeVarint(out, offset, v);
+    offset += out.write(value, offset, 'utf8');
+  }
+  return out;
 }
 
 /** Thrown by the reader; deaggregate turns it into a CorruptAggregateError. */

@@ -126,7 +126,7 @@ describe('deaggregate', () => {
     });
   }
 
-  it('skips tags and unknown fields', () => {
+  it('reads tags (a tag without a value as empty) and skips unknown fields', () => {
     // pk table "k"; record { pk 0, data "x", tags {key "t"} }; unknown field 9 varint
     const proto = Buffer.from(
       '0a016b' + '1a0a' + '0800' + '1a0178' + '2203' + '0a0174' + '4801',
@@ -140,6 +140,7 @@ describe('deaggregate', () => {
         sequenceNumber: '12345',
         subSequenceNumber: 0,
         aggregated: true,
+        tags: { t: '' },
       },
     ]);
   });
