@@ -17,9 +17,13 @@
  *
  * Run: pnpm bench (or pnpm build, then npx tsx packages/consumer/bench/consumer.bench.ts: benchmarks
  * run the built packages, as users do). BENCH_ONLY=consumer|bare runs one contender (for
- * node --cpu-prof), BENCH_ROUNDS sets the rounds (default 5), BENCH_SKIP_LEASES=1 skips part 2.
+ * node --cpu-prof), BENCH_ROUNDS sets the rounds (default 5), BENCH_SKIP_LEASES=1 skips part 2,
+ * BENCH_PROFILE=<dir> profiles each round's steady state alone, BENCH_VARIANT and BENCH_CALLS=1
+ * help diagnosis (see below).
  */
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetRecordsCommand,
@@ -72,6 +76,13 @@ const backend = await new Promise<Backend>((resolve) => {
   child.stdout!.on('data', onData);
 });
 
+// BENCH_PROFILE=<dir>: a CPU profile of each round's steady state alone (not start-up, not module
+// loading) into <dir>/<contender>-<round>.cpuprofile, for the README's breakdown.
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+const profiler = PROFILE_DIR ? new Session() : undefined;
+profiler?.connect();
+profiler?.post('Profiler.enable');
+
 const kinesisClient = () => fakeKinesisClient(backend.kinesisEndpoint, { region: backend.region });
 const dynamoClient = () =>
   new DynamoDBClient({
@@ -111,7 +122,10 @@ interface Round {
  * Counts deliveries like a no-op processor; marks the end of start-up (every shard has delivered
  * its first batch) and the end (every record delivered).
  */
-function tally(onEnd: (round: Round) => void): (shardId: string, records: number) => void {
+function tally(
+  onEnd: (round: Round) => void,
+  name: string,
+): (shardId: string, records: number) => void {
   const start = mark(0);
   const seen = new Set<string>();
   let steady: Mark | undefined;
@@ -120,10 +134,17 @@ function tally(onEnd: (round: Round) => void): (shardId: string, records: number
     delivered += records;
     if (!steady) {
       seen.add(shardId);
-      if (seen.size === SHARDS) steady = mark(delivered);
+      if (seen.size === SHARDS) {
+        steady = mark(delivered);
+        profiler?.post('Profiler.start');
+      }
     }
     if (delivered >= RECORDS) {
       const end = mark(delivered);
+      profiler?.post('Profiler.stop', (error, result) => {
+        if (!error)
+          writeFileSync(`${PROFILE_DIR}/${name}.cpuprofile`, JSON.stringify(result.profile));
+      });
       onEnd({
         startup: phase(start, steady!),
         steady: phase(steady!, end),
@@ -137,7 +158,7 @@ async function consumerRound(round: number, extra: object = {}): Promise<Round> 
   gc();
   let result!: (r: Round) => void;
   const done = new Promise<Round>((resolve) => (result = resolve));
-  const deliver = tally(result);
+  const deliver = tally(result, `consumer${Object.keys(extra).length ? '-variant' : ''}-${round}`);
   const kinesis = kinesisClient();
   const dynamo = dynamoClient();
   countCalls(kinesis);
@@ -208,11 +229,11 @@ async function bareShard(
   }
 }
 
-async function bareRound(): Promise<Round> {
+async function bareRound(round: number): Promise<Round> {
   gc();
   let result!: (r: Round) => void;
   const done = new Promise<Round>((resolve) => (result = resolve));
-  const deliver = tally(result);
+  const deliver = tally(result, `bare-${round}`);
   const kinesis = kinesisClient();
   const listed = await kinesis.send(new ListShardsCommand({ StreamName: 'bench' }));
   await Promise.all((listed.Shards ?? []).map((s) => bareShard(kinesis, s.ShardId!, deliver)));
@@ -253,7 +274,7 @@ for (let i = 0; i < ROUNDS; i++) {
   for (const who of order) {
     if (ONLY && ONLY !== who) continue;
     if (who === 'consumer') consumerRounds.push(await consumerRound(i));
-    else if (who === 'bare') bareRounds.push(await bareRound());
+    else if (who === 'bare') bareRounds.push(await bareRound(i));
     else variantRounds.push(await consumerRound(i, variant));
   }
 }
