@@ -1,4 +1,4 @@
-import type { ShardlineError } from '@shardline/aggregation';
+import type { DeaggregatedRecord, ShardlineError } from '@shardline/aggregation';
 import { compareSequence, type ExtendedSequence } from './checkpoint/sequence';
 import { unwrapRecord, type ChainOptions, type OutOfRange } from './decode-chain';
 import { PoisonRecordError } from './errors';
@@ -55,6 +55,10 @@ export function decodeRecords(
       record(user, data) {
         // The chain's user record is fresh and has exactly the fields of a ConsumerRecord: it is
         // handed on as it is rather than copied, one object per record fewer.
+        if (user.tags !== undefined) {
+          records.push(copied(user, data));
+          return;
+        }
         const record: ConsumerRecord = user;
         if (data !== user.data) record.data = data;
         records.push(record);
@@ -72,6 +76,24 @@ export function decodeRecords(
     if (report) outOfRange.push({ sequenceNumber: r.sequenceNumber, ...report });
   }
   return { records, poisoned, outOfRange };
+}
+
+/**
+ * A record with a field a ConsumerRecord does not declare (an aggregate's tags): copied field by
+ * field, so what processors see stays what ConsumerRecord says.
+ */
+function copied(user: DeaggregatedRecord, data: Uint8Array): ConsumerRecord {
+  const record: ConsumerRecord = {
+    data,
+    partitionKey: user.partitionKey,
+    sequenceNumber: user.sequenceNumber,
+    subSequenceNumber: user.subSequenceNumber,
+    aggregated: user.aggregated,
+  };
+  if (user.explicitHashKey !== undefined) record.explicitHashKey = user.explicitHashKey;
+  if (user.approximateArrivalTimestamp)
+    record.approximateArrivalTimestamp = user.approximateArrivalTimestamp;
+  return record;
 }
 
 function poison(shardId: string, r: RawKinesisRecord, error: ShardlineError): Poisoned {

@@ -7,6 +7,7 @@ import {
 } from '@shardline/aggregation';
 import { describe, expect, it } from 'vitest';
 import { unwrapRecord, type ChainOptions } from '../src/decode-chain';
+import { decodeRecords } from '../src/record-decoder';
 
 /** Runs the chain on one record; returns what reached the sink, in order, and its report. */
 function run(data: Uint8Array, options: ChainOptions = {}) {
@@ -133,5 +134,43 @@ describe('the decode chain shared by the consumer and the Lambda adapter', () =>
       seen: ['0:a', '1:b'],
       report: { records: 2, outside: 1, dropped: false },
     });
+  });
+
+  it('hands processors exactly the fields of a ConsumerRecord, tagged aggregates included', () => {
+    const [agg] = aggregate([
+      { partitionKey: 'a', data: Buffer.from('x'), tags: { t: 'v' } },
+      { partitionKey: 'b', explicitHashKey: '7', data: compress(Buffer.from('y'), 'gzip') },
+    ]);
+    const arrival = new Date(1000);
+    const { records } = decodeRecords(
+      [
+        {
+          data: agg!.data,
+          partitionKey: 'a',
+          sequenceNumber: '9',
+          approximateArrivalTimestamp: arrival,
+        },
+      ],
+      { shardId: 's' },
+    );
+    expect(records.map((r) => ({ ...r, data: Buffer.from(r.data).toString() }))).toStrictEqual([
+      {
+        partitionKey: 'a',
+        data: 'x',
+        sequenceNumber: '9',
+        subSequenceNumber: 0,
+        aggregated: true,
+        approximateArrivalTimestamp: arrival,
+      },
+      {
+        partitionKey: 'b',
+        explicitHashKey: '7',
+        data: 'y',
+        sequenceNumber: '9',
+        subSequenceNumber: 1,
+        aggregated: true,
+        approximateArrivalTimestamp: arrival,
+      },
+    ]);
   });
 });
