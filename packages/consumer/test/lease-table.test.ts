@@ -160,4 +160,40 @@ describe('LeaseTable (dynalite)', () => {
     await expect(checkpointer.checkpoint()).rejects.toBeInstanceOf(LeaseLostError);
     expect(checkpointer.disabled).toBe(true);
   });
+
+  it('lists leases with an eventually consistent, projected Scan; the start-up checks read whole items, consistently', async () => {
+    const client = leaseTables.newClient();
+    const scans: { ConsistentRead?: boolean; ProjectionExpression?: string }[] = [];
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { ConsistentRead?: boolean; ProjectionExpression?: string };
+        if ('ExclusiveStartKey' in input || 'ConsistentRead' in input) scans.push({ ...input });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    try {
+      const t = new LeaseTable(client, (await table()).tableName);
+      await t.create(newLease('s1'));
+      await t.list({ consistent: false });
+      await t.scanItems();
+      expect(scans).toEqual([
+        expect.objectContaining({
+          ConsistentRead: false,
+          ProjectionExpression: expect.stringContaining('#a'),
+        }),
+        expect.objectContaining({ ConsistentRead: true }),
+      ]);
+      expect(scans[1]!.ProjectionExpression).toBeUndefined();
+      expect(await t.list({ consistent: false })).toEqual([
+        expect.objectContaining({
+          leaseKey: 's1',
+          parentShardIds: ['p0'],
+          checkpoint: 'TRIM_HORIZON',
+        }),
+      ]);
+    } finally {
+      client.destroy();
+    }
+  });
 });
