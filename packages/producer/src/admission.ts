@@ -12,6 +12,7 @@ import type { BufferBudget } from './backpressure';
 import { ProducerClosedError, PutAbortedError } from './errors';
 import type { PutResult } from './outcome';
 import { PendingRecord, type KeyRoute, type OutcomeBatch } from './user-record';
+import { ActiveTraceContext, traceTags, type TraceContext, type TraceTags } from './trace-context';
 
 /** Partition keys whose routes are cached; the cache is dropped whole when full (O(1), bounded). */
 const MAX_CACHED_KEYS = 65_536;
@@ -29,10 +30,16 @@ export interface AdmittedInput {
   partitionKey: string;
   data: Uint8Array | string;
   explicitHashKey?: string;
+  traceContext?: TraceContext;
 }
+
+/** The active trace context of a call: its tags, none, or why the supplier could not give one. */
+type Active = TraceTags | Error | undefined;
 
 export interface AdmissionOptions {
   recordCompression: CompressionCodec | undefined;
+  /** Supplies the active trace context at put time; undefined: records carry only their own. */
+  traceContext?: (() => TraceContext | undefined) | undefined;
   maxRecordBytes: number;
   recordTtl: number;
 }
@@ -76,6 +83,8 @@ class HeldBatch {
     readonly signal: AbortSignal | undefined,
     /** The call was made before `close`: its records still go in while close drains. */
     readonly beforeClose: boolean,
+    /** The trace context active when the call was made (its records are checked later). */
+    readonly active: Active,
   ) {}
 }
 
@@ -108,6 +117,7 @@ export class Admission {
   private drainTaken = 0;
   private draining = false;
   private drainAgain = false;
+  private readonly activeTrace: ActiveTraceContext | undefined;
 
   constructor(
     private readonly options: AdmissionOptions,
@@ -115,6 +125,7 @@ export class Admission {
     private readonly hooks: AdmissionHooks,
   ) {
     budget.onRoom = () => this.drain();
+    this.activeTrace = options.traceContext && new ActiveTraceContext(options.traceContext);
   }
 
   /** Puts held, waiting for the shard map or buffer room (a `putMany` call's rest counts once). */
@@ -137,7 +148,15 @@ export class Admission {
     batch?: OutcomeBatch,
     index = 0,
   ): Promise<void> | undefined {
-    const pending = this.prepare(record, whileClosing, resolve, reject, batch, index);
+    const pending = this.prepare(
+      record,
+      whileClosing,
+      resolve,
+      reject,
+      batch,
+      index,
+      this.active(),
+    );
     if (pending === undefined || this.tryTakeIn(pending)) return undefined;
     return new Promise<void>((done) => this.hold(new HeldPut(pending, signal, done)));
   }
@@ -149,7 +168,7 @@ export class Admission {
     resolve: (result: PutResult) => void,
     reject: (error: Error) => void,
   ): void {
-    const pending = this.prepare(record, false, resolve, reject, undefined, 0);
+    const pending = this.prepare(record, false, resolve, reject, undefined, 0, this.active());
     if (pending === undefined || this.tryTakeIn(pending)) return;
     this.hold(signal ? new HeldPut(pending, signal, undefined) : pending);
   }
@@ -163,14 +182,16 @@ export class Admission {
     // One clock read for the call: its records are taken in within the same millisecond or so,
     // and a read per record was a visible share of the fast path.
     const now = this.hooks.clock();
+    // One context for the call, read now: the records held for later are checked outside it.
+    const active = this.active();
     for (let i = 0; i < records.length; i++) {
       if (this.held.length > 0 || !this.mapReady) {
-        this.hold(new HeldBatch(records, i, batch, signal, !this.closing));
+        this.hold(new HeldBatch(records, i, batch, signal, !this.closing, active));
         return;
       }
-      const pending = this.prepare(records[i]!, false, undefined, undefined, batch, i);
+      const pending = this.prepare(records[i]!, false, undefined, undefined, batch, i, active);
       if (pending === undefined || this.tryTakeIn(pending, now)) continue;
-      const rest = new HeldBatch(records, i + 1, batch, signal, !this.closing);
+      const rest = new HeldBatch(records, i + 1, batch, signal, !this.closing, active);
       rest.head = pending;
       this.hold(rest);
       return;
@@ -197,17 +218,22 @@ export class Admission {
     reject: ((error: Error) => void) | undefined,
     batch: OutcomeBatch | undefined,
     index: number,
+    active: Active,
   ): PendingRecord | undefined {
     let data: Uint8Array;
+    let tags: TraceTags | undefined;
     try {
       data = this.check(record, whileClosing);
+      if (record.traceContext !== undefined) tags = traceTags(record.traceContext);
+      else if (active instanceof Error) throw active;
+      else tags = active;
     } catch (error) {
       if (batch) batch.settle(index, { status: 'rejected', reason: error as Error });
       else reject!(error as Error);
       return undefined;
     }
     const { partitionKey, explicitHashKey } = record;
-    return new PendingRecord(
+    const pending = new PendingRecord(
       partitionKey,
       explicitHashKey,
       data,
@@ -220,6 +246,18 @@ export class Admission {
       batch,
       index,
     );
+    if (tags !== undefined) pending.tags = tags;
+    return pending;
+  }
+
+  /** The supplier's trace context now; an error it throws or a bad context is the call's records' error. */
+  private active(): Active {
+    if (this.activeTrace === undefined) return undefined;
+    try {
+      return this.activeTrace.tags();
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   /** The cached route of a partition key (its MD5 computed once). */
@@ -367,7 +405,15 @@ export class Admission {
         if (entry.next >= records.length) return true;
         const index = entry.next++;
         // Records of a call made before `close` still go in while it drains.
-        head = this.prepare(records[index]!, entry.beforeClose, undefined, undefined, batch, index);
+        head = this.prepare(
+          records[index]!,
+          entry.beforeClose,
+          undefined,
+          undefined,
+          batch,
+          index,
+          entry.active,
+        );
         if (!head) continue;
         entry.head = head;
       }

@@ -16,3 +16,5 @@ export {
   PutAbortedError,
 } from './errors';
 export { REDACT_PATHS } from './logger';
+export type { TraceContext } from './trace-context';
+export { traceTags } from './trace-context';

@@ -7,6 +7,7 @@ import {
 } from '@shardline/aggregation';
 import type { Logger } from 'pino';
 import type { MetricEvent } from './metrics';
+import type { TraceContext } from './trace-context';
 
 const MiB = 1024 * 1024;
 
@@ -108,6 +109,16 @@ export interface ProducerOptions {
   logger?: Logger;
   /** Called for every metric event (records put, aggregates sent, calls, retries, throttles, failures). Must be cheap. */
   onMetric?: (event: MetricEvent) => void;
+  /**
+   * Supplies the active W3C trace context at put time, carried with each record that does not
+   * bring its own (`ProducerRecord.traceContext`) as its `traceparent`/`tracestate` tags inside
+   * the KPL aggregate, which other readers (the KCL, aws-kinesis-agg) skip. A record sent alone
+   * carries none: a plain Kinesis record has no place for it. `otelTraceContext(api)` from
+   * `@shardline/telemetry` gives one that reads OpenTelemetry's active context. Called once per
+   * `put` (once per `putMany` call); a bad context or a throw fails those puts with it
+   * (`InvalidRecordError` `TRACE_CONTEXT_INVALID` for a malformed one). Default: none.
+   */
+  traceContext?: () => TraceContext | undefined;
 }
 
 /** Options with every default filled in and checked. */
@@ -130,6 +141,7 @@ export interface ResolvedOptions {
   maxBufferedRecords: number;
   maxRecordBytes: number;
   compression: { codec: CompressionCodec; scope: 'record' | 'aggregate' } | undefined;
+  traceContext: (() => TraceContext | undefined) | undefined;
   retries: number;
   retryMinTimeout: number;
   retryMaxTimeout: number;
@@ -239,6 +251,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     compression: compression
       ? { codec: compression.codec, scope: compression.scope ?? 'aggregate' }
       : undefined,
+    traceContext: fn(options.traceContext, 'traceContext'),
     retries: int(options.retry?.retries, 'retry.retries', 10, 0, 1000),
     retryMinTimeout,
     retryMaxTimeout,
@@ -250,6 +263,12 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
       24 * 3600_000,
     ),
   };
+}
+
+function fn<T>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function')
+    throw new ConfigError(`${name} must be a function, got ${typeof value}`);
+  return value;
 }
 
 function bool(value: unknown, name: string, fallback: boolean): boolean {

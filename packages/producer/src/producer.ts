@@ -24,6 +24,7 @@ import { Sender, type CallResult } from './sender';
 import { Sequencer } from './sequencer';
 import { ShardMap, type ShardRanges } from './shard-map';
 import { PendingLedger } from './pending-ledger';
+import type { TraceContext } from './trace-context';
 
 /** A record to put. `data` as bytes, or a string sent as UTF-8. */
 export interface ProducerRecord {
@@ -31,6 +32,14 @@ export interface ProducerRecord {
   data: Uint8Array | string;
   /** Decimal hash key in [0, 2^128 − 1] that routes the record instead of its partition key. */
   explicitHashKey?: string;
+  /**
+   * The W3C trace context to carry with the record, instead of the one the producer's
+   * `traceContext` option supplies. It travels as the record's tags inside a KPL aggregate; a
+   * record sent alone (aggregation off, or no other record to share its aggregate) carries none,
+   * because a plain Kinesis record has no place for it that other readers would not see.
+   * A malformed one fails the put with `InvalidRecordError` (`TRACE_CONTEXT_INVALID`).
+   */
+  traceContext?: TraceContext;
 }
 
 /** Options of one `put`. */
@@ -211,6 +220,7 @@ export class Producer {
     this.admission = new Admission(
       {
         recordCompression: o.compression?.scope === 'record' ? o.compression.codec : undefined,
+        traceContext: o.traceContext,
         maxRecordBytes: o.maxRecordBytes,
         recordTtl: o.recordTtl,
       },

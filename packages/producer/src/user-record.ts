@@ -33,6 +33,11 @@ export class PendingRecord {
   /** Its hash key, and the shard it mapped to by the last map: shared by the records of one partition key. */
   readonly keyRoute: KeyRoute;
   settled = false;
+  /**
+   * The W3C trace context it carries (`traceparent`, `tracestate`), written as its tags when it
+   * shares an aggregate; undefined for most records (one field, no object, when tracing is off).
+   */
+  tags: Readonly<Record<string, string>> | undefined = undefined;
   /** Inside a PutRecords request now: the expiry waits for the request's answer. */
   inFlight = false;
   /** Links and place in the producer's `PendingLedger` (intrusive: no per-record set entry); −1 while not in it. */
