@@ -12,6 +12,19 @@ export interface ConsumerRecord {
   /** True when it came out of a KPL aggregate. */
   aggregated: boolean;
   approximateArrivalTimestamp?: Date;
+  /**
+   * The W3C trace context the producer carried with the record (its `traceparent`/`tracestate`
+   * tags inside a KPL aggregate, as the Shardline producer writes them). Absent when it carried
+   * none: a record sent alone has no place for one. `tracedProcessor` from `@shardline/telemetry`
+   * starts each processing span as its child or link.
+   */
+  traceContext?: RecordTraceContext;
+}
+
+/** A W3C trace context as its two header values carry it. */
+export interface RecordTraceContext {
+  traceparent: string;
+  tracestate?: string;
 }
 
 /** What `processRecords` gets. */

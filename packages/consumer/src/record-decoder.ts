@@ -3,6 +3,7 @@ import { compareSequence, type ExtendedSequence } from './checkpoint/sequence';
 import { unwrapRecord, type ChainOptions, type OutOfRange } from './decode-chain';
 import { PoisonRecordError } from './errors';
 import type { ConsumerRecord } from './processor';
+import { traceContextOf } from './lambda/trace-context';
 import type { RawKinesisRecord } from './retrieval/types';
 
 /** A record that could not be decoded, with why. */
@@ -80,7 +81,8 @@ export function decodeRecords(
 
 /**
  * A record with a field a ConsumerRecord does not declare (an aggregate's tags): copied field by
- * field, so what processors see stays what ConsumerRecord says.
+ * field, so what processors see stays what ConsumerRecord says; a trace context among the tags
+ * becomes its `traceContext`.
  */
 function copied(user: DeaggregatedRecord, data: Uint8Array): ConsumerRecord {
   const record: ConsumerRecord = {
@@ -93,6 +95,8 @@ function copied(user: DeaggregatedRecord, data: Uint8Array): ConsumerRecord {
   if (user.explicitHashKey !== undefined) record.explicitHashKey = user.explicitHashKey;
   if (user.approximateArrivalTimestamp)
     record.approximateArrivalTimestamp = user.approximateArrivalTimestamp;
+  const traceContext = traceContextOf(user.tags!);
+  if (traceContext) record.traceContext = traceContext;
   return record;
 }
 

@@ -1,5 +1,6 @@
 import { unwrapRecord } from '../decode-chain';
 import { PoisonRecordError } from '../errors';
+import { traceContextOf } from './trace-context';
 import type { KinesisEventRecord, KinesisUserRecord, PoisonRecord } from './types';
 
 /** One decoded item of a shard, in delivery order: a user record, or a part that cannot be decoded. */
@@ -57,6 +58,10 @@ export function decodeEventRecord(
           eventID: event.eventID,
         };
         if (user.explicitHashKey !== undefined) record.explicitHashKey = user.explicitHashKey;
+        if (user.tags !== undefined) {
+          const traceContext = traceContextOf(user.tags);
+          if (traceContext) record.traceContext = traceContext;
+        }
         out.push({ kind: 'record', record });
       },
       poison(error, user) {

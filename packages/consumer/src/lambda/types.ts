@@ -71,6 +71,12 @@ export interface KinesisUserRecord {
   eventSourceARN: string;
   /** The event record's `eventID` (`shardId-…:<sequence number>`). */
   eventID: string;
+  /**
+   * The W3C trace context the producer carried with the record (its aggregate tags); absent when
+   * it carried none. `tracedRecordHandler` from `@shardline/telemetry` makes it the parent of
+   * the record's processing span.
+   */
+  traceContext?: { traceparent: string; tracestate?: string };
 }
 
 /** A Kinesis record, or one user record inside it, that cannot be decoded; given to `onPoisonRecord`. */
