@@ -8,3 +8,5 @@ export { producerMeasurements } from './producer-metrics';
 export { consumerMeasurements } from './consumer-metrics';
 export { checkMappingOptions, dimensionsFor, ucum } from './measurement';
 export type { Granularity, MappingOptions, Measurement, Unit } from './measurement';
+export { otelTraceContext, tracedProcessor, tracedRecordHandler, spanContextOf } from './traces';
+export type { OtelApi, OtelTraceContextOptions, TraceHeaders, TracingOptions } from './traces';
