@@ -354,6 +354,8 @@ export class Consumer extends EventEmitter {
         logger: this.logger,
         initialPosition: this.options.initialPosition,
         autoCheckpoint: this.options.autoCheckpoint,
+        checkpointIntervalMillis: this.options.checkpointIntervalMillis,
+        checkpointMaxRecords: this.options.checkpointMaxRecords,
         stallTimeoutMillis: this.options.stallTimeoutMillis,
         dropOutOfRangeAggregates: this.options.dropOutOfRangeAggregates,
         onProcessorError: this.raw.onProcessorError,

@@ -233,7 +233,7 @@ describe('consumer options', () => {
     expect(resolveConsumerOptions(ok)).toMatchObject({
       failoverTimeMillis: 10_000,
       gracefulLeaseHandoffTimeoutMillis: 30_000,
-      maxLeasesToStealAtOneTime: 1,
+      maxLeasesToStealAtOneTime: Number.MAX_SAFE_INTEGER,
       maxRecords: 10_000,
       idleTimeBetweenReadsMillis: 1000,
       initialPosition: 'LATEST',

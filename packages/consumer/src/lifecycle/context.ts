@@ -23,6 +23,10 @@ export interface ShardWorkerDeps {
   logger: Logger;
   initialPosition: InitialPosition;
   autoCheckpoint: boolean;
+  /** With `autoCheckpoint`: at most one write per this time (0: every batch). Default 0. */
+  checkpointIntervalMillis?: number;
+  /** With an interval: write once this many records wait. Default: no bound by count. */
+  checkpointMaxRecords?: number;
   stallTimeoutMillis: number;
   dropOutOfRangeAggregates: boolean;
   onProcessorError: ConsumerOptions['onProcessorError'];

@@ -1,3 +1,4 @@
+import { CheckpointCadence } from '../checkpoint/cadence';
 import type { ExtendedSequence } from '../checkpoint/sequence';
 import type { RecordBatch } from '../processor';
 import { decodeRecords } from '../record-decoder';
@@ -37,6 +38,11 @@ export async function processShard(
       ? { start: BigInt(d.lease.startingHashKey), end: BigInt(d.lease.endingHashKey) }
       : undefined;
 
+  const cadence = new CheckpointCadence(
+    d.checkpointIntervalMillis ?? 0,
+    d.checkpointMaxRecords ?? Number.MAX_SAFE_INTEGER,
+    () => ctx.clock.now(),
+  );
   while (!ctx.stop.signal.aborted) {
     const batch = await read(ctx);
     if (batch === 'stopped') break;
@@ -69,10 +75,14 @@ export async function processShard(
           ? { millisBehindLatest: batch.millisBehindLatest }
           : {}),
       });
-      // During a hand-off the batch's checkpoint is the final one: the hand-over writes it, in
-      // the same conditional write that moves the lease (handoff/graceful-handoff.ts).
-      if (d.autoCheckpoint && !ctx.leaseLost && ctx.shutdownReason !== 'handoff')
-        await ctx.checkpointer.checkpoint().catch((error: unknown) => ctx.onCheckpointError(error));
+      cadence.delivered(decoded.records.length);
+    }
+    // During a hand-off the batch's checkpoint is the final one: the hand-over writes it, in
+    // the same conditional write that moves the lease (handoff/graceful-handoff.ts). Checked after
+    // empty reads too, so an interval's last records do not wait for the next busy batch.
+    if (d.autoCheckpoint && cadence.due && !ctx.leaseLost && ctx.shutdownReason !== 'handoff') {
+      cadence.written();
+      await ctx.checkpointer.checkpoint().catch((error: unknown) => ctx.onCheckpointError(error));
     }
     if (batch.shardEnded)
       return { kind: 'shard-ended', children: (batch.childShards ?? []).map((c) => c.shardId) };

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { CheckpointCadence } from '../src/checkpoint/cadence';
+import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
+import { ConfigError } from '../src/index';
+import { processShard } from '../src/lifecycle/process';
+import { StallWatchdog } from '../src/lifecycle/stall-watchdog';
+import type { Retrieval } from '../src/retrieval/types';
+import { plain, scriptedRetrieval, scriptedShard, type Step } from './support/scripted';
+
+describe('CheckpointCadence', () => {
+  it('0: due after every batch; an interval: at most one write per interval; maxRecords: also by count', () => {
+    let now = 0;
+    const every = new CheckpointCadence(0, Number.MAX_SAFE_INTEGER, () => now);
+    expect(every.due).toBe(false);
+    every.delivered(1);
+    expect(every.due).toBe(true);
+    every.written();
+    expect(every.due).toBe(false);
+
+    const timed = new CheckpointCadence(1000, 50, () => now);
+    timed.delivered(10);
+    now = 999;
+    expect(timed.due).toBe(false);
+    now = 1000;
+    expect(timed.due).toBe(true);
+    timed.written();
+    timed.delivered(49);
+    expect(timed.due).toBe(false);
+    timed.delivered(1);
+    expect(timed.due).toBe(true);
+    timed.written();
+    now = 5000;
+    expect(timed.due).toBe(false); // nothing waits: no write, however long ago the last
+  });
+});
+
+/** Readers that move the clock by `stepMs` before every read (time passing between reads). */
+function timedRetrieval(inner: Retrieval, advance: () => void): Retrieval {
+  return {
+    ...inner,
+    createReader(shardId, position) {
+      const reader = inner.createReader(shardId, position);
+      return {
+        ...reader,
+        next: (signal) => {
+          advance();
+          return reader.next(signal);
+        },
+      };
+    },
+  };
+}
+
+async function run(steps: Step[], deps: Record<string, unknown>, stepMs: number) {
+  const box: { clock?: { advance(ms: number): void } } = {};
+  const s = scriptedShard({
+    retrieval: timedRetrieval(scriptedRetrieval(steps), () => box.clock!.advance(stepMs)),
+    deps,
+  });
+  box.clock = s.clock;
+  await processShard(
+    s.ctx,
+    { position: { type: 'TRIM_HORIZON' }, after: undefined },
+    new StallWatchdog(s.ctx),
+  );
+  return s;
+}
+
+describe('the process task with checkpointIntervalMillis', () => {
+  it('writes at most once per interval, the last record delivered by then; an empty read past the interval writes what waits', async () => {
+    const r = Array.from({ length: 6 }, (_, i) => plain(`c${i}`));
+    // Reads at t = 300, 600, ..., one record each, then two empty reads and the shard's end.
+    const s = await run(
+      [[r[0]!], [r[1]!], [r[2]!], [r[3]!], [r[4]!], [], [], [], { records: [], shardEnded: true }],
+      { checkpointIntervalMillis: 1000 },
+      300,
+    );
+    // t=1200 (4th read): due, writes r3; t=2400 (8th read, empty): due again, writes r4.
+    expect(s.written.map((w) => w.checkpoint)).toEqual([
+      r[3]!.sequenceNumber,
+      r[4]!.sequenceNumber,
+    ]);
+  });
+
+  it('checkpointMaxRecords writes once that many wait, inside the interval', async () => {
+    const r = Array.from({ length: 5 }, (_, i) => plain(`m${i}`));
+    const s = await run(
+      [[r[0]!, r[1]!], [r[2]!], [r[3]!, r[4]!], { records: [], shardEnded: true }],
+      { checkpointIntervalMillis: 60_000, checkpointMaxRecords: 3 },
+      10,
+    );
+    expect(s.written.map((w) => w.checkpoint)).toEqual([r[2]!.sequenceNumber]);
+  });
+
+  it('0 (the default) writes after every batch, as before', async () => {
+    const r = [plain('d0'), plain('d1')];
+    const s = await run([[r[0]!], [r[1]!], { records: [], shardEnded: true }], {}, 10);
+    expect(s.written.map((w) => w.checkpoint)).toEqual([
+      r[0]!.sequenceNumber,
+      r[1]!.sequenceNumber,
+    ]);
+  });
+});
+
+describe('options', () => {
+  const base = {
+    streamName: 's',
+    applicationName: 'app',
+    kinesisClient: { send: () => {} },
+    dynamoDBClient: { send: () => {} },
+    processor: { processRecords: () => {} },
+  } as unknown as ConsumerOptions;
+  it('defaults to a checkpoint per batch, and refuses bad values', () => {
+    const resolved = resolveConsumerOptions(base, false);
+    expect([resolved.checkpointIntervalMillis, resolved.checkpointMaxRecords]).toEqual([
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ]);
+    expect(() => resolveConsumerOptions({ ...base, checkpointIntervalMillis: -1 }, false)).toThrow(
+      ConfigError,
+    );
+    expect(() => resolveConsumerOptions({ ...base, checkpointMaxRecords: 0 }, false)).toThrow(
+      ConfigError,
+    );
+  });
+});
