@@ -21,6 +21,7 @@ export type {
   Checkpointer,
   ShutdownReason,
   RecordContext,
+  RecordTraceContext,
 } from './processor';
 export type { ConsumerMetricEvent } from './metrics';
 export type { ShardHealth } from './shard-worker';
