@@ -22,11 +22,11 @@ interface ShardBuffer {
  */
 export class AggregateStage {
   private readonly buffers = new Map<string, ShardBuffer>();
-  private buffered = 0;
+  protected buffered = 0;
 
   constructor(
-    private readonly options: AggregateStageOptions,
-    private readonly emit: (record: KinesisRecord) => void,
+    protected readonly options: AggregateStageOptions,
+    protected readonly emit: (record: KinesisRecord) => void,
   ) {}
 
   /** User records held here, waiting for their aggregate to be finished. */
@@ -130,7 +130,7 @@ export class AggregateStage {
     return out;
   }
 
-  private single(record: PendingRecord): KinesisRecord {
+  protected single(record: PendingRecord): KinesisRecord {
     return this.finish(
       record.predictedShard,
       record.partitionKey,
@@ -140,7 +140,7 @@ export class AggregateStage {
     );
   }
 
-  private finish(
+  protected finish(
     shardId: string,
     partitionKey: string,
     explicitHashKey: string | undefined,

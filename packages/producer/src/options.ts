@@ -6,6 +6,7 @@ import {
   type CompressionCodec,
 } from '@shardline/aggregation';
 import type { Logger } from 'pino';
+import { MAX_LAMBDA_LANES } from './lambda-lanes';
 import type { MetricEvent } from './metrics';
 import type { TraceContext } from './trace-context';
 
@@ -119,6 +120,16 @@ export interface ProducerOptions {
    * (`InvalidRecordError` `TRACE_CONTEXT_INVALID` for a malformed one). Default: none.
    */
   traceContext?: () => TraceContext | undefined;
+  /**
+   * Lambda lanes per shard, 1 to 100 (default: off, aggregates as without the option). With it,
+   * records are aggregated per (shard, lane of their partition key: the low 32 bits of its
+   * hash key modulo `lambdaLanes`), and every aggregate, a lone record too, goes out with partition key
+   * `lane-<n>` and an explicit hash key inside its shard. A Lambda event source mapping with
+   * `ParallelizationFactor` > 1 then spreads a shard over several concurrent batches while one
+   * key always stays in one of them (in order). Choose at least the factor, e.g. twice it: lanes
+   * share a Lambda batch by hash. Needs `aggregation` (the default). See the README's "Lambda lanes".
+   */
+  lambdaLanes?: number;
 }
 
 /** Options with every default filled in and checked. */
@@ -142,6 +153,8 @@ export interface ResolvedOptions {
   maxRecordBytes: number;
   compression: { codec: CompressionCodec; scope: 'record' | 'aggregate' } | undefined;
   traceContext: (() => TraceContext | undefined) | undefined;
+  /** Lanes per shard, or undefined: off. */
+  lambdaLanes: number | undefined;
   retries: number;
   retryMinTimeout: number;
   retryMaxTimeout: number;
@@ -203,10 +216,17 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
       `httpHandler must be 'http1' or 'http2', got ${JSON.stringify(options.httpHandler)}`,
     );
   }
+  const aggregation = bool(options.aggregation, 'aggregation', true);
+  const lambdaLanes =
+    options.lambdaLanes === undefined
+      ? undefined
+      : int(options.lambdaLanes, 'lambdaLanes', 1, 1, MAX_LAMBDA_LANES);
+  if (lambdaLanes !== undefined && !aggregation)
+    throw new ConfigError('lambdaLanes needs aggregation: lane keys are carried by aggregates');
   return {
     streamName,
     streamArn,
-    aggregation: bool(options.aggregation, 'aggregation', true),
+    aggregation,
     aggregationMaxCount: int(
       options.aggregationMaxCount,
       'aggregationMaxCount',
@@ -252,6 +272,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
       ? { codec: compression.codec, scope: compression.scope ?? 'aggregate' }
       : undefined,
     traceContext: fn(options.traceContext, 'traceContext'),
+    lambdaLanes,
     retries: int(options.retry?.retries, 'retry.retries', 10, 0, 1000),
     retryMinTimeout,
     retryMaxTimeout,

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { Admission } from './admission';
 import { AggregateStage } from './aggregate-stage';
+import { LaneAggregateStage } from './lane-aggregate-stage';
 import { BufferBudget, heldPerUserByte } from './backpressure';
 import { Collector } from './collector';
 import { KinesisRejectedError, ProducerClosedError } from './errors';
@@ -140,15 +141,24 @@ export class Producer {
     );
     // The wiring, in the order data flows: route → aggregate stage → sequencer (ordering lanes)
     // → collector (limiter, batching) → sender → retrier → outcome, or back to a lane or to route.
-    this.stage = new AggregateStage(
-      {
-        aggregation: o.aggregation,
-        maxBytes: Math.min(o.aggregationMaxSize, o.maxRecordBytes),
-        maxCount: o.aggregationMaxCount,
-        compressCodec: o.compression?.scope === 'aggregate' ? o.compression.codec : undefined,
-      },
-      (record) => this.sequencer.offer(record),
-    );
+    const stageOptions = {
+      aggregation: o.aggregation,
+      maxBytes: Math.min(o.aggregationMaxSize, o.maxRecordBytes),
+      maxCount: o.aggregationMaxCount,
+      compressCodec: o.compression?.scope === 'aggregate' ? o.compression.codec : undefined,
+    };
+    const toSequencer = (record: KinesisRecord) => this.sequencer.offer(record);
+    this.stage =
+      o.lambdaLanes === undefined
+        ? new AggregateStage(stageOptions, toSequencer)
+        : new LaneAggregateStage(
+            {
+              ...stageOptions,
+              lanes: o.lambdaLanes,
+              rangeOf: (shardId) => this.shardMap.ranges?.range(shardId),
+            },
+            toSequencer,
+          );
     this.sequencer = new Sequencer(!o.preserveKeyOrder ? 'off' : o.aggregation ? 'shard' : 'key', {
       forward: (record, waited) => {
         this.collector.offer(record);

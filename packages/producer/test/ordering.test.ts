@@ -79,6 +79,12 @@ describe('per-key order (preserveKeyOrder, the default)', () => {
     ['aggregated: one aggregate per shard out at a time', { aggregationMaxCount: 25 }, 'split'],
     ['aggregated, shards merged mid-run', { aggregationMaxCount: 25 }, 'merge'],
     ['not aggregated: one record per key out at a time', { aggregation: false }, 'split'],
+    [
+      'lambda lanes: aggregates per (shard, lane), one per shard out at a time',
+      { aggregationMaxCount: 25, lambdaLanes: 8 },
+      'split',
+    ],
+    ['lambda lanes, shards merged mid-run', { aggregationMaxCount: 25, lambdaLanes: 8 }, 'merge'],
   ] as [string, Partial<ProducerOptions>, 'split' | 'merge'][]) {
     it(`${label}: in put order per key through faults and a ${reshard}; none missing, no duplicates`, async () => {
       const { streamName, producer } = ctx.setup(2, {
