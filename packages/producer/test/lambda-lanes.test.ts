@@ -65,6 +65,7 @@ describe('lane assignment rule', () => {
       subSequenceNumber: 0,
     });
     expect(Buffer.from(u!.data).equals(data)).toBe(true);
+    expect(u!.tags).toEqual(tags);
     const plain = deaggregate(
       {
         data: encodeSingleAggregate('k', undefined, data, undefined),
