@@ -1,5 +1,11 @@
 import type { ConsumerMetricEvent } from '@shardline/consumer';
-import { dimensionsFor, type MappingOptions, type Measurement } from './measurement';
+import {
+  count,
+  dimensionsFor,
+  histogram,
+  type MappingOptions,
+  type Measurement,
+} from './measurement';
 
 /**
  * The consumer's events under the KCL's metric names where the KCL has one ("Monitoring the KCL
@@ -38,13 +44,14 @@ export function consumerMeasurements(
     case 'batch': {
       const out = [count('RecordsProcessed', event.records, on('ProcessTask'))];
       if (event.millisBehindLatest !== undefined)
-        out.push({
-          name: 'MillisBehindLatest',
-          kind: 'histogram',
-          value: event.millisBehindLatest,
-          unit: 'Milliseconds',
-          dimensions: on('ProcessTask'),
-        });
+        out.push(
+          histogram(
+            'MillisBehindLatest',
+            event.millisBehindLatest,
+            'Milliseconds',
+            on('ProcessTask'),
+          ),
+        );
       return out;
     }
     case 'checkpoint':
@@ -101,10 +108,6 @@ export function consumerMeasurements(
         ),
       ];
   }
-}
-
-function count(name: string, value: number, dimensions: Record<string, string>): Measurement {
-  return { name, kind: 'count', value, unit: 'Count', dimensions };
 }
 
 function leases(delta: number, dimensions: Record<string, string>): Measurement {

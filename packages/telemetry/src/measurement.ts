@@ -45,6 +45,26 @@ export interface MappingOptions {
   dimensions?: Readonly<Record<string, string>>;
 }
 
+/** A count measurement (a sum over time), in `Count` unless said. */
+export function count(
+  name: string,
+  value: number,
+  dimensions: Record<string, string>,
+  unit: Unit = 'Count',
+): Measurement {
+  return { name, kind: 'count', value, unit, dimensions };
+}
+
+/** One observation of a distribution (a latency, a size). */
+export function histogram(
+  name: string,
+  value: number,
+  unit: Unit,
+  dimensions: Record<string, string>,
+): Measurement {
+  return { name, kind: 'histogram', value, unit, dimensions };
+}
+
 /** Builds the dimensions for one event, honouring the granularity. */
 export function dimensionsFor(
   options: MappingOptions,

@@ -1,5 +1,11 @@
 import type { MetricEvent } from '@shardline/producer';
-import { dimensionsFor, type MappingOptions, type Measurement } from './measurement';
+import {
+  count,
+  dimensionsFor,
+  histogram,
+  type MappingOptions,
+  type Measurement,
+} from './measurement';
 
 /**
  * The producer's events under the KPL's metric names (the KPL's "Monitoring the KPL with Amazon
@@ -42,13 +48,7 @@ export function producerMeasurements(event: MetricEvent, options: MappingOptions
       const dims = dimensionsFor(options, event.shardId);
       return [
         count('KinesisRecordsPut', 1, dims),
-        {
-          name: 'KinesisRecordsDataPut',
-          kind: 'count',
-          value: event.bytes,
-          unit: 'Bytes',
-          dimensions: dims,
-        },
+        count('KinesisRecordsDataPut', event.bytes, dims, 'Bytes'),
         histogram('UserRecordsPerKinesisRecord', event.userRecords, 'Count', dims),
       ];
     }
@@ -75,17 +75,4 @@ function errors(options: MappingOptions, shardId: string | undefined, code: stri
     count('ErrorsByCode', 1, dimensionsFor(options, shardId, { ErrorCode: code })),
     count('AllErrors', 1, dimensionsFor(options, shardId)),
   ];
-}
-
-function count(name: string, value: number, dimensions: Record<string, string>): Measurement {
-  return { name, kind: 'count', value, unit: 'Count', dimensions };
-}
-
-function histogram(
-  name: string,
-  value: number,
-  unit: Measurement['unit'],
-  dimensions: Record<string, string>,
-): Measurement {
-  return { name, kind: 'histogram', value, unit, dimensions };
 }
