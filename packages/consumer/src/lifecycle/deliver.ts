@@ -1,3 +1,4 @@
+import { backoffCeiling } from '@shardline/common';
 import { toDeadLetterRecord } from '../dead-letter/format';
 import type { ProcessorErrorAction } from '../options';
 import { bisect } from '../processing/bisect';
@@ -14,9 +15,12 @@ import { abortableSleep, errorName } from '../retrieval/backoff';
 import type { ShardContext } from './context';
 import type { StallWatchdog } from './stall-watchdog';
 
-/** Backoff between two attempts of a failing `processRecords`, without a dead-letter destination. */
+/**
+ * Backoff between two attempts of a failing `processRecords`, without a dead-letter destination:
+ * the shared formula, 200 ms doubling per attempt, at most 30 s.
+ */
 export function retryDelay(attempt: number): number {
-  return Math.min(30_000, 200 * 2 ** Math.min(attempt, 8));
+  return backoffCeiling(attempt + 1, 200, 30_000);
 }
 
 /**
