@@ -191,13 +191,24 @@ export class Aggregator {
     return undefined;
   }
 
-  /** Emits what is pending (as a plain record when it is a single one), or undefined if nothing is. */
-  flush(): KinesisRecordOut | undefined {
+  /**
+   * Emits what is pending, or undefined if nothing is. A single pending record is emitted plain,
+   * unless `singleAsAggregate` asks for a one-record aggregate (where a caller needs every record
+   * in aggregate form under its own partition key, as the producer's Lambda lanes do) and that
+   * fits within `maxBytes`.
+   */
+  flush(options?: { singleAsAggregate?: boolean }): KinesisRecordOut | undefined {
     const count = this.pending;
     if (count === 0) return undefined;
     const first = this.first!;
     let out: KinesisRecordOut;
-    if (count === 1) {
+    const plain =
+      count === 1 &&
+      !(
+        options?.singleAsAggregate === true &&
+        AGGREGATE_OVERHEAD + this.protoBytes + AGGREGATE_PARTITION_KEY.length <= this.maxBytes
+      );
+    if (plain) {
       out = { partitionKey: first.partitionKey, data: first.data, recordCount: 1 };
       if (first.explicitHashKey !== undefined) out.explicitHashKey = first.explicitHashKey;
     } else {

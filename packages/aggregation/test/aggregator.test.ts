@@ -201,3 +201,27 @@ describe('Aggregator size accounting', () => {
     expect(back.map((r) => r.partitionKey)).toEqual(records.map((r) => r.partitionKey));
   });
 });
+
+describe('flush({ singleAsAggregate })', () => {
+  it('emits a lone record as a one-record aggregate that de-aggregates to it, when asked and when it fits', () => {
+    const data = Buffer.from('x'.repeat(300));
+    const tags = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const aggregator = new Aggregator();
+    aggregator.add({ partitionKey: 'user-1', explicitHashKey: '12345', data, tags });
+    const out = aggregator.flush({ singleAsAggregate: true })!;
+    expect([out.partitionKey, out.explicitHashKey, out.recordCount]).toEqual(['a', '12345', 1]);
+    const [u, ...rest] = deaggregate(
+      { data: out.data, partitionKey: out.partitionKey, sequenceNumber: '1' },
+      { strict: true },
+    );
+    expect(rest).toHaveLength(0);
+    expect(u).toMatchObject({ partitionKey: 'user-1', explicitHashKey: '12345', tags });
+    expect(Buffer.from(u!.data).equals(data)).toBe(true);
+    // Without the option, or without room for the wrapper, it stays plain.
+    aggregator.add({ partitionKey: 'k', data });
+    expect(aggregator.flush()!.partitionKey).toBe('k');
+    const tight = new Aggregator({ maxBytes: data.length + 1 });
+    tight.add({ partitionKey: 'k', data });
+    expect(tight.flush({ singleAsAggregate: true })!.partitionKey).toBe('k');
+  });
+});

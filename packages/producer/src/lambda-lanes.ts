@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { KPL_MAGIC } from '@shardline/aggregation';
 import type { ShardRange } from './shard-map';
 
@@ -38,47 +37,4 @@ export function singleAggregateBytes(
 ): number {
   // magic + digest + the tables, indexes and record fields, each with up to a 5-byte length.
   return KPL_MAGIC.length + 16 + 5 * 6 + keyBytes + dataBytes + tagBytes + 8;
-}
-
-/**
- * A KPL aggregate holding one user record. The Aggregator sends a lone record plain (with its
- * own key); in lane mode it must carry the lane's key like its neighbours, so it is wrapped.
- */
-export function encodeSingleAggregate(
-  partitionKey: string,
-  explicitHashKey: string | undefined,
-  data: Uint8Array,
-  tags: Readonly<Record<string, string>> | undefined,
-): Buffer {
-  const parts: Buffer[] = [field(0x0a, Buffer.from(partitionKey, 'utf8'))];
-  // Record: partition_key_index = 0, explicit_hash_key_index = 0 (if any), data, tags.
-  const record: Buffer[] = [Buffer.of(0x08, 0x00)];
-  if (explicitHashKey !== undefined) {
-    parts.push(field(0x12, Buffer.from(explicitHashKey, 'utf8')));
-    record.push(Buffer.of(0x10, 0x00));
-  }
-  record.push(field(0x1a, data));
-  if (tags)
-    for (const [k, v] of Object.entries(tags))
-      record.push(
-        field(0x22, Buffer.concat([field(0x0a, Buffer.from(k)), field(0x12, Buffer.from(v))])),
-      );
-  parts.push(field(0x1a, Buffer.concat(record)));
-  const body = Buffer.concat(parts);
-  const digest = createHash('md5').update(body).digest();
-  return Buffer.concat([KPL_MAGIC, body, digest]);
-}
-
-function field(tag: number, bytes: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.of(tag), varint(bytes.length), bytes]);
-}
-
-function varint(value: number): Buffer {
-  const out: number[] = [];
-  while (value > 0x7f) {
-    out.push((value & 0x7f) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-  return Buffer.from(out);
 }

@@ -1,13 +1,7 @@
-import { Aggregator } from '@shardline/aggregation';
+import { AGGREGATE_PARTITION_KEY, Aggregator } from '@shardline/aggregation';
 import { AggregateStage, type AggregateStageOptions } from './aggregate-stage';
 import type { KinesisRecord } from './kinesis-record';
-import {
-  encodeSingleAggregate,
-  laneHashKey,
-  laneOf,
-  lanePartitionKey,
-  singleAggregateBytes,
-} from './lambda-lanes';
+import { laneHashKey, laneOf, lanePartitionKey, singleAggregateBytes } from './lambda-lanes';
 import type { ShardRange } from './shard-map';
 import type { PendingRecord } from './user-record';
 
@@ -34,6 +28,8 @@ interface LaneBuffer {
 export class LaneAggregateStage extends AggregateStage {
   private readonly shards = new Map<string, (LaneBuffer | undefined)[]>();
   private readonly aggregatorBytes: number;
+  /** Wraps lone records as one-record aggregates; empty between two uses. */
+  private readonly wrapper: Aggregator;
 
   constructor(
     private readonly laneOptions: LaneAggregateStageOptions,
@@ -43,6 +39,7 @@ export class LaneAggregateStage extends AggregateStage {
     // The Aggregator sizes its output for the 1-byte key 'a'; the lane key is longer.
     this.aggregatorBytes =
       laneOptions.maxBytes - (lanePartitionKey(laneOptions.lanes - 1).length - 1);
+    this.wrapper = this.newAggregator();
   }
 
   override shardIds(): IterableIterator<string> {
@@ -153,12 +150,16 @@ export class LaneAggregateStage extends AggregateStage {
         // No room (or no range to aim at): sent alone under its own key, as without lanes.
         return this.single(r);
       }
-      const wrapped = encodeSingleAggregate(r.partitionKey, r.explicitHashKey, r.data, r.tags);
+      this.wrapper.add(r);
+      const wrapped = this.wrapper.flush({ singleAsAggregate: true })!;
+      // The estimate above is an upper bound of the exact size, so the wrap fits; a plain answer
+      // would mean it did not, and the record then goes alone as well.
+      if (wrapped.partitionKey !== AGGREGATE_PARTITION_KEY) return this.single(r);
       const out = this.finish(
         shardId,
         laneKey,
         laneHashKey(range, lane, this.laneOptions.lanes).toString(),
-        wrapped,
+        wrapped.data,
         records,
       );
       out.aggregated = true;

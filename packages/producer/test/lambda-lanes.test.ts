@@ -1,7 +1,15 @@
-import { deaggregate, hashKeyOf, MAX_HASH_KEY, partitionKeyHash } from '@shardline/aggregation';
+import {
+  AGGREGATE_PARTITION_KEY,
+  Aggregator,
+  deaggregate,
+  hashKeyOf,
+  MAX_HASH_KEY,
+  partitionKeyHash,
+  type UserRecord,
+} from '@shardline/aggregation';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/index';
-import { encodeSingleAggregate, laneHashKey, laneOf, lanePartitionKey } from '../src/lambda-lanes';
+import { laneHashKey, laneOf, lanePartitionKey } from '../src/lambda-lanes';
 import { resolveOptions } from '../src/options';
 import { useFakeStream } from './fake-stream';
 
@@ -53,7 +61,7 @@ describe('lane assignment rule', () => {
   it('wraps a lone record as a one-record aggregate that de-aggregates to it (key, hash key, tags)', () => {
     const data = Buffer.from('x'.repeat(300));
     const tags = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
-    const wrapped = encodeSingleAggregate('user-1', '12345', data, tags);
+    const wrapped = wrapOne({ partitionKey: 'user-1', explicitHashKey: '12345', data, tags });
     const [u, ...rest] = deaggregate(
       { data: wrapped, partitionKey: 'lane-3', sequenceNumber: '1' },
       { strict: true },
@@ -68,7 +76,7 @@ describe('lane assignment rule', () => {
     expect(u!.tags).toEqual(tags);
     const plain = deaggregate(
       {
-        data: encodeSingleAggregate('k', undefined, data, undefined),
+        data: wrapOne({ partitionKey: 'k', data }),
         partitionKey: 'lane-0',
         sequenceNumber: '1',
       },
@@ -78,6 +86,15 @@ describe('lane assignment rule', () => {
     expect(plain[0]!.explicitHashKey).toBeUndefined();
   });
 });
+
+/** A one-record aggregate, as the lane stage wraps a lone record (the Aggregator's own encoding). */
+function wrapOne(record: UserRecord): Uint8Array {
+  const aggregator = new Aggregator();
+  aggregator.add(record);
+  const out = aggregator.flush({ singleAsAggregate: true })!;
+  expect([out.partitionKey, out.recordCount]).toEqual([AGGREGATE_PARTITION_KEY, 1]);
+  return out.data;
+}
 
 describe('lambdaLanes option', () => {
   it('is off by default and refuses values outside 1–100, or without aggregation', () => {
