@@ -7,7 +7,13 @@ export {
   ConfigError,
 } from '@shardline/common';
 export type { CorruptAggregateKind, CompressionErrorKind } from '@shardline/common';
-export { MAX_HASH_KEY, partitionKeyHash, hashKeyOf, HashKeyCache } from './hash-key';
+export {
+  MAX_HASH_KEY,
+  partitionKeyHash,
+  partitionKeyDigest,
+  hashKeyOf,
+  HashKeyCache,
+} from './hash-key';
 export { checkStreamTarget, configInteger } from '@shardline/common';
 export {
   MAX_PARTITION_KEY_LENGTH,

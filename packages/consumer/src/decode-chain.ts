@@ -4,6 +4,7 @@ import {
   ENVELOPE_MAGIC,
   MAX_HASH_KEY,
   deaggregate,
+  partitionKeyDigest,
   decompress,
   type DeaggregatedRecord,
   type KinesisRecordIn,
@@ -188,20 +189,8 @@ function bytes128(value: bigint): Buffer {
   return out;
 }
 
-const crypto = process.getBuiltinModule('node:crypto');
-// One-shot hashing (Node ≥ 20.12) skips the Hash object createHash() allocates per key.
-const oneShot = (
-  crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }
-).hash;
-
-function md5(partitionKey: string): Buffer {
-  return oneShot
-    ? oneShot('md5', partitionKey, 'buffer')
-    : crypto.createHash('md5').update(partitionKey, 'utf8').digest();
-}
-
 function digestOutside(partitionKey: string, bounds: Bounds): boolean {
-  const digest = md5(partitionKey);
+  const digest = partitionKeyDigest(partitionKey);
   return digest.compare(bounds.startBytes) < 0 || digest.compare(bounds.endBytes) > 0;
 }
 
