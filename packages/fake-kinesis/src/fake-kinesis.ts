@@ -8,6 +8,7 @@ import type { FaultRule } from './faults';
 import { StreamRegistry } from './registry';
 import { mergeShards, splitShard } from './resharding';
 import { handleRequest, type RequestContext } from './server';
+import { DEFAULT_SUBSCRIPTION_TIMING, type SubscriptionTiming } from './subscribe';
 import { emptyStats, type FakeStats } from './stats';
 import type { ShardState, StoredRecord } from './streams';
 import { ShardLimits } from './throughput';
@@ -26,11 +27,18 @@ export interface FakeKinesisOptions {
   seed?: number;
   /** Answer writes without keeping the data (benchmarks of the client's own cost). Default false. */
   discard?: boolean;
+  /**
+   * Pacing of SubscribeToShard event streams: look for new records every `pollMillis` (default
+   * 200), send an empty event after `heartbeatMillis` without one (default 5000, as the service),
+   * end the subscription after `lifetimeMillis` (default 300000, the service's 5 minutes).
+   */
+  subscriptions?: Partial<SubscriptionTiming>;
 }
 
 /**
  * An in-process Kinesis on 127.0.0.1 speaking the JSON 1.1 protocol the SDK v3 client uses:
- * enough of the API for the producer, the consumer's polling path and resharding, with the shard
+ * enough of the API for the producer, the consumer's polling and enhanced fan-out paths
+ * (RegisterStreamConsumer and friends, SubscribeToShard over HTTP/1.1) and resharding, with the shard
  * limits the real service enforces (kinesis-local does not throttle) and programmable faults.
  */
 export class FakeKinesis {
@@ -58,7 +66,12 @@ export class FakeKinesis {
       discard: options.discard ?? false,
       random: this.faults.random,
     };
-    this.context = { backend, faults: this.faults, stalled: this.stalled };
+    this.context = {
+      backend,
+      faults: this.faults,
+      stalled: this.stalled,
+      subscriptions: { ...DEFAULT_SUBSCRIPTION_TIMING, ...options.subscriptions },
+    };
   }
 
   /** Starts the fake; resolves once it listens. */

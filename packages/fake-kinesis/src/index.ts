@@ -2,6 +2,7 @@ export { FakeKinesis } from './fake-kinesis';
 export { fakeKinesisClient } from './client';
 export type { FakeKinesisOptions } from './fake-kinesis';
 export type { FakeStats } from './stats';
+export type { SubscriptionTiming } from './subscribe';
 export { FaultPlan, seededRandom } from './fault-plan';
 export { NON_TERMINAL_FAULTS } from './faults';
 export type { FaultRule, FaultKind } from './faults';

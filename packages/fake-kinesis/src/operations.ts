@@ -4,6 +4,12 @@ import { putRecord, putRecords } from './put';
 import { getRecords, getShardIterator } from './read';
 import { mergeShards, splitShard } from './resharding';
 import { ServiceError } from './service-error';
+import {
+  deregisterStreamConsumer,
+  describeStreamConsumer,
+  listStreamConsumers,
+  registerStreamConsumer,
+} from './stream-consumers';
 import type { StreamState } from './streams';
 
 type Operation = (
@@ -44,6 +50,10 @@ const OPERATIONS = new Map<string, Operation>([
   ['ListStreams', listStreams],
   ['GetShardIterator', getShardIterator],
   ['GetRecords', getRecords],
+  ['RegisterStreamConsumer', registerStreamConsumer],
+  ['DescribeStreamConsumer', describeStreamConsumer],
+  ['DeregisterStreamConsumer', deregisterStreamConsumer],
+  ['ListStreamConsumers', listStreamConsumers],
   [
     'SplitShard',
     changing((stream, i) =>

@@ -4,6 +4,7 @@ import type { FaultPlan } from './fault-plan';
 import { FAULT_BEHAVIOUR, type FaultedRequest } from './faults';
 import { operate } from './operations';
 import { sendError, sendJson, ServiceError } from './service-error';
+import { subscribeToShard, type SubscriptionTiming } from './subscribe';
 
 /** What the HTTP side of the fake needs besides the operations' state. */
 export interface RequestContext {
@@ -11,6 +12,8 @@ export interface RequestContext {
   readonly faults: FaultPlan;
   /** Where stalled requests wait for `release()`. */
   readonly stalled: (() => void)[];
+  /** Pacing of SubscribeToShard event streams. */
+  readonly subscriptions: SubscriptionTiming;
 }
 
 /** Reads a request, counts it by operation, and answers it. */
@@ -55,6 +58,9 @@ async function respond(
   let payload: string;
   try {
     const input = body.length > 0 ? JSON.parse(body.toString('utf8')) : {};
+    // The one operation whose answer is a stream of events rather than one JSON body.
+    if (operation === 'SubscribeToShard')
+      return subscribeToShard(backend, input, res, context.subscriptions);
     payload = operate(backend, operation, input, partial);
   } catch (error) {
     if (error instanceof ServiceError) return sendError(res, error);

@@ -37,6 +37,15 @@ export interface StreamState {
   createdAt: number;
   nextShardIndex: number;
   sequence: bigint;
+  /** Registered stream consumers (enhanced fan-out), by name. */
+  consumers: Map<string, StreamConsumer>;
+}
+
+/** A registered stream consumer; ACTIVE as soon as it is registered (no CREATING phase). */
+export interface StreamConsumer {
+  name: string;
+  arn: string;
+  createdAt: number;
 }
 
 /** The shard (open) whose range holds the record's hash key. */
@@ -69,6 +78,7 @@ export function newStream(
     shards: [],
     createdAt: Date.now(),
     nextShardIndex: 0,
+    consumers: new Map(),
     sequence: 49_590_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n,
   };
   const width = (MAX_HASH + 1n) / BigInt(shardCount);
