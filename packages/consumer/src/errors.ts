@@ -60,13 +60,20 @@ export class PoisonRecordError extends ShardlineError {
 /**
  * The lease table is shared with (or was left by) Java KCL workers in a way Shardline cannot
  * join safely. `code`: `KCL_NATIVE_MODE` (KCL 3 workers assign leases through their leader and
- * worker metrics), `KCL_MULTI_STREAM` (a multi-stream application's table), or
- * `KCL_AT_TIMESTAMP_UNKNOWN` (a lease checkpointed at `AT_TIMESTAMP`, and no timestamp given).
+ * worker metrics), `KCL_MULTI_STREAM` (a multi-stream table, of a KCL multi-stream application
+ * or a Shardline consumer of `streams`, opened by a consumer of one `streamName`/`streamArn`:
+ * create the consumer with `streams` to continue from it), `SINGLE_STREAM_TABLE` (a table keyed
+ * by bare shard ids opened by a consumer of `streams`, which could not tell the leases' stream),
+ * or `KCL_AT_TIMESTAMP_UNKNOWN` (a lease checkpointed at `AT_TIMESTAMP`, and no timestamp given).
  * The message says what to do. See MIGRATING-FROM-KCL.md.
  */
 export class KclCompatibilityError extends ShardlineError {
   constructor(
-    code: 'KCL_NATIVE_MODE' | 'KCL_MULTI_STREAM' | 'KCL_AT_TIMESTAMP_UNKNOWN',
+    code:
+      | 'KCL_NATIVE_MODE'
+      | 'KCL_MULTI_STREAM'
+      | 'SINGLE_STREAM_TABLE'
+      | 'KCL_AT_TIMESTAMP_UNKNOWN',
     readonly tableName: string,
     message: string,
   ) {

@@ -1,10 +1,11 @@
 export { Consumer } from './consumer';
-export type { StopOptions, ConsumerHealth, IteratedBatch } from './consumer';
+export type { StopOptions, ConsumerHealth, IteratedBatch, ConsumerStream } from './consumer';
 export type {
   ConsumerOptions,
   InitialPosition,
   ProcessorErrorAction,
   DeadLetterOptions,
+  StreamSpec,
 } from './options';
 export type { RetryBudgetOptions } from './processing/retry-budget';
 export type { KinesisDeadLetterOptions } from './dead-letter/kinesis-destination';
@@ -22,12 +23,20 @@ export type {
   ShutdownReason,
   RecordContext,
   RecordTraceContext,
+  ShardStream,
 } from './processor';
 export type { ConsumerMetricEvent } from './metrics';
 export type { ShardHealth } from './shard-worker';
 export type { ShardState } from './shard-lifecycle';
 export type { Lease } from './leases/lease';
 export type { ExtendedSequence } from './checkpoint/sequence';
+export {
+  serializeStreamIdentifier,
+  parseStreamIdentifier,
+  multiStreamLeaseKey,
+  parseMultiStreamLeaseKey,
+} from './streams/stream-identifier';
+export type { StreamIdentifier } from './streams/stream-identifier';
 export {
   ShardlineError,
   ConfigError,

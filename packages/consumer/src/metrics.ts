@@ -1,5 +1,8 @@
-/** One thing that happened in the consumer, for dashboards and alerts. */
-export type ConsumerMetricEvent =
+/**
+ * One thing that happened in the consumer, for dashboards and alerts. A consumer of `streams`
+ * adds the shard's `streamName` to every event (shard ids repeat across streams).
+ */
+export type ConsumerMetricEvent = { streamName?: string } & (
   | { type: 'batch'; shardId: string; records: number; millisBehindLatest?: number }
   | { type: 'checkpoint'; shardId: string }
   | { type: 'leaseAcquired'; shardId: string }
@@ -51,4 +54,5 @@ export type ConsumerMetricEvent =
       attempt: number;
     }
   | { type: 'poisonRecord'; shardId: string; code: string }
-  | { type: 'readError'; shardId: string; code: string };
+  | { type: 'readError'; shardId: string; code: string }
+);

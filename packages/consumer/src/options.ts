@@ -19,6 +19,20 @@ import {
 /** Where a shard with no checkpoint starts. */
 export type InitialPosition = 'TRIM_HORIZON' | 'LATEST' | { timestamp: Date };
 
+/**
+ * One stream of a consumer of many (`streams`, `addStream`), as the KCL's `StreamConfig`: the
+ * stream by name or ARN (exactly one), and where its shards without a checkpoint start.
+ */
+export interface StreamSpec {
+  streamName?: string;
+  /** The stream's ARN; another account's stream (with a client allowed to read it) works too. */
+  streamArn?: string;
+  /** Where this stream's shards without a checkpoint start. Default: the consumer's `initialPosition`. */
+  initialPosition?: InitialPosition;
+  /** This stream's processor. Default: the consumer's `processor`. */
+  processor?: ShardProcessor;
+}
+
 /** What to do after the processor threw on a batch. */
 export type ProcessorErrorAction = 'retry' | 'skip';
 
@@ -33,9 +47,18 @@ export type DeadLetterOptions =
 
 /** Options of `new Consumer(...)`. Defaults follow the KCL's. */
 export interface ConsumerOptions {
-  /** Stream to read. One of `streamName` or `streamArn` is required. */
+  /** Stream to read. Exactly one of `streamName`, `streamArn` or `streams` is required. */
   streamName?: string;
   streamArn?: string;
+  /**
+   * Many streams in one consumer, as the KCL's `MultiStreamTracker`: one lease table for all of
+   * them, with the KCL's multi-stream lease keys (`account:stream:creationEpoch:shardId`, and the
+   * `streamName` / `shardId` attributes), even for a list of one; one balancing over the leases
+   * of every stream; shard sync, lease cleanup and reading per stream. Streams can be added and
+   * removed at run time (`addStream`, `removeStream`). A KCL multi-stream application's table
+   * is continued from its checkpoints. See "Many streams" in the README.
+   */
+  streams?: StreamSpec[];
   /** Names the application; the lease table is named after it. Workers of one application share shards. */
   applicationName: string;
   kinesisClient: KinesisClient;
@@ -207,6 +230,8 @@ export interface ConsumerOptions {
 export interface ResolvedConsumerOptions {
   streamName: string | undefined;
   streamArn: string | undefined;
+  /** Set exactly when `streams` is. */
+  streams: StreamSpec[] | undefined;
   applicationName: string;
   leaseTableName: string;
   workerId: string;
@@ -240,7 +265,8 @@ export function resolveConsumerOptions(
   if (options === null || typeof options !== 'object')
     throw new ConfigError('Consumer options must be an object');
   const { streamName, streamArn } = options;
-  checkStreamTarget(options, 'Consumer');
+  const streams = options.streams === undefined ? undefined : checkStreamSpecs(options);
+  if (!streams) checkStreamTarget(options, 'Consumer');
   if (
     typeof options.applicationName !== 'string' ||
     !/^[a-zA-Z0-9_.-]{3,255}$/.test(options.applicationName)
@@ -271,19 +297,7 @@ export function resolveConsumerOptions(
   }
   const processing = resolveProcessing(options, iteratorMode);
   const initialPosition = options.initialPosition ?? 'LATEST';
-  if (
-    initialPosition !== 'TRIM_HORIZON' &&
-    initialPosition !== 'LATEST' &&
-    !(
-      typeof initialPosition === 'object' &&
-      initialPosition.timestamp instanceof Date &&
-      !Number.isNaN(initialPosition.timestamp.getTime())
-    )
-  ) {
-    throw new ConfigError(
-      `initialPosition must be 'TRIM_HORIZON', 'LATEST' or { timestamp: Date }, got ${JSON.stringify(initialPosition)}`,
-    );
-  }
+  checkInitialPosition(initialPosition, 'initialPosition');
   const failoverTimeMillis = int(
     options.failoverTimeMillis,
     'failoverTimeMillis',
@@ -329,6 +343,7 @@ export function resolveConsumerOptions(
   return {
     streamName,
     streamArn,
+    streams,
     applicationName: options.applicationName,
     leaseTableName: options.leaseTableName ?? options.applicationName,
     workerId: options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
@@ -383,6 +398,68 @@ export function resolveConsumerOptions(
     dropOutOfRangeAggregates: options.dropOutOfRangeAggregates ?? false,
     ...processing,
   };
+}
+
+function checkInitialPosition(value: unknown, name: string): void {
+  if (
+    value !== 'TRIM_HORIZON' &&
+    value !== 'LATEST' &&
+    !(
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { timestamp?: unknown }).timestamp instanceof Date &&
+      !Number.isNaN((value as { timestamp: Date }).timestamp.getTime())
+    )
+  ) {
+    throw new ConfigError(
+      `${name} must be 'TRIM_HORIZON', 'LATEST' or { timestamp: Date }, got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/**
+ * Checks one stream of `streams` (or of `addStream`): exactly one of `streamName`/`streamArn`,
+ * a valid `initialPosition` and `processor` when given. `where` names it in errors.
+ */
+export function checkStreamSpec(spec: StreamSpec, where: string): void {
+  if (spec === null || typeof spec !== 'object')
+    throw new ConfigError(`${where} must be an object like { streamName } or { streamArn }`);
+  checkStreamTarget(spec, where);
+  if (spec.streamName !== undefined && spec.streamArn !== undefined)
+    throw new ConfigError(`${where} needs one of streamName or streamArn, not both`);
+  if (spec.initialPosition !== undefined)
+    checkInitialPosition(spec.initialPosition, `${where}.initialPosition`);
+  const p = spec.processor;
+  if (
+    p !== undefined &&
+    (p === null ||
+      (typeof p.processRecords !== 'function' && typeof p.processRecord !== 'function'))
+  )
+    throw new ConfigError(
+      `${where}.processor.processRecords (or processRecord) must be a function`,
+    );
+}
+
+/** `streams`: exactly one way to name what to read, and each entry valid. */
+function checkStreamSpecs(options: ConsumerOptions): StreamSpec[] {
+  if (options.streamName !== undefined || options.streamArn !== undefined)
+    throw new ConfigError(
+      'Consumer needs exactly one of streamName, streamArn or streams (streams lists every stream, each by streamName or streamArn)',
+      'STREAM_REQUIRED',
+    );
+  if (!Array.isArray(options.streams) || options.streams.length === 0)
+    throw new ConfigError(
+      'streams must be a non-empty array of { streamName } or { streamArn }',
+      'STREAM_REQUIRED',
+    );
+  options.streams.forEach((spec, i) => checkStreamSpec(spec, `streams[${i}]`));
+  const seen = new Set<string>();
+  for (const spec of options.streams) {
+    const key = spec.streamName ?? spec.streamArn!;
+    if (seen.has(key)) throw new ConfigError(`streams lists ${key} twice`);
+    seen.add(key);
+  }
+  return [...options.streams];
 }
 
 /** `maxConcurrencyPerShard`, `deadLetter`, `retryBudget`, `bisectBatchOnError`. */

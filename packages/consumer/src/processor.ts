@@ -27,8 +27,17 @@ export interface RecordTraceContext {
   tracestate?: string;
 }
 
+/**
+ * Which stream a shard belongs to, in what a consumer of `streams` hands the processor (shard ids
+ * repeat across streams). Absent for a consumer of one `streamName`/`streamArn`.
+ */
+export interface ShardStream {
+  streamName?: string;
+  streamArn?: string;
+}
+
 /** What `processRecords` gets. */
-export interface RecordBatch {
+export interface RecordBatch extends ShardStream {
   shardId: string;
   records: ConsumerRecord[];
   /** How far behind the tip the shard's reader is, when the service says. */
@@ -49,7 +58,7 @@ export interface Checkpointer {
 }
 
 /** What `processRecord` gets beside the record. */
-export interface RecordContext {
+export interface RecordContext extends ShardStream {
   shardId: string;
   /**
    * Aborted when the shard stops on this worker: its lease was lost, or the worker is stopping or
@@ -71,10 +80,12 @@ export type ShutdownReason = 'stop' | 'handoff' | 'stall-restart';
  */
 export interface ShardProcessor {
   /** Before the first batch of a shard this worker took. */
-  initialize?(input: {
-    shardId: string;
-    checkpoint: ExtendedSequence | string;
-  }): void | Promise<void>;
+  initialize?(
+    input: {
+      shardId: string;
+      checkpoint: ExtendedSequence | string;
+    } & ShardStream,
+  ): void | Promise<void>;
   /**
    * A batch, in shard order. Resolve when it is processed; throwing retries it (see
    * `onProcessorError`, and `retryBudget` / `deadLetter`). Used when present and
@@ -89,19 +100,19 @@ export interface ShardProcessor {
    */
   processRecord?(record: ConsumerRecord, context: RecordContext): void | Promise<void>;
   /** The lease went to another worker: stop touching the shard. Checkpointing is no longer possible. */
-  leaseLost?(input: { shardId: string }): void | Promise<void>;
+  leaseLost?(input: { shardId: string } & ShardStream): void | Promise<void>;
   /**
    * The shard was read to its end (split or merge). Checkpoint with `checkpointer.checkpoint()`
    * (it writes SHARD_END here); if you forget, the consumer writes SHARD_END itself and logs a
    * warning, since children cannot start before it.
    */
   shardEnded?(
-    input: { shardId: string; childShardIds: string[] },
+    input: { shardId: string; childShardIds: string[] } & ShardStream,
     checkpointer: Checkpointer,
   ): void | Promise<void>;
   /** The worker is stopping, or handing the shard to another worker: last chance to checkpoint. */
   shutdownRequested?(
-    input: { shardId: string; reason: ShutdownReason },
+    input: { shardId: string; reason: ShutdownReason } & ShardStream,
     checkpointer: Checkpointer,
   ): void | Promise<void>;
 }

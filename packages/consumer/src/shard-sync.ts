@@ -62,10 +62,18 @@ function ancestorsOfLeased(shards: readonly Shard[], existing: ReadonlySet<strin
   return done;
 }
 
-/** A lease can be processed once every parent is finished (SHARD_END) or no longer in the table. */
-export function parentsDone(lease: Lease, byKey: ReadonlyMap<string, Lease>): boolean {
+/**
+ * A lease can be processed once every parent is finished (SHARD_END) or no longer in the table.
+ * `keyOf` turns a parent shard id into its lease key (multi-stream leases name parents by bare
+ * shard id, as `BlockOnParentShardTask` looks them up through `ShardInfo.getLeaseKey`).
+ */
+export function parentsDone(
+  lease: Lease,
+  byKey: ReadonlyMap<string, Lease>,
+  keyOf: (parentShardId: string) => string = (p) => p,
+): boolean {
   return lease.parentShardIds.every((p) => {
-    const parent = byKey.get(p);
+    const parent = byKey.get(keyOf(p));
     return parent === undefined || parent.checkpoint === 'SHARD_END';
   });
 }

@@ -17,7 +17,10 @@ export type { ShardHealth, ShardWorkerDeps } from './lifecycle/context';
  * driver that runs them); this class wires them to the consumer.
  */
 export class ShardWorker {
+  /** The shard id (what the reader reads). */
   readonly shardId: string;
+  /** The lease's key: the shard id, or (consumers of `streams`) its multi-stream key. */
+  readonly leaseKey: string;
   readonly lifecycle: ShardLifecycle;
   readonly checkpointer: ShardCheckpointer;
   readonly done: Promise<void>;
@@ -29,9 +32,11 @@ export class ShardWorker {
     private readonly d: ShardWorkerDeps,
     waitForHandoff: boolean,
   ) {
-    this.shardId = d.lease.leaseKey;
+    this.leaseKey = d.lease.leaseKey;
+    this.shardId = d.stream ? (d.lease.shardId ?? d.lease.leaseKey) : d.lease.leaseKey;
+    // The checkpointer writes the lease, so it is keyed (and its `shardId` named) by the lease key.
     this.checkpointer = new ShardCheckpointer(
-      this.shardId,
+      this.leaseKey,
       d.table,
       d.workerId,
       checkpointOf(d.lease),

@@ -5,6 +5,8 @@ import { isSequenceNumber } from '../checkpoint/sequence';
 import { isFinished, leaseFromItem, type Lease } from '../leases/lease';
 import { LeaseTable } from '../leases/lease-table';
 import { abortableSleep } from '../retrieval/backoff';
+import { parseStreamArn, parseStreamIdentifier } from '../streams/stream-identifier';
+import { shardIdOfLease, shardView, streamIdOfLease } from '../streams/stream-leases';
 import { LeaseWatch, type LeaseLiveness } from './liveness';
 import {
   planRewind,
@@ -82,13 +84,14 @@ export async function listLeases(options: LeaseAdminOptions): Promise<LeaseStatu
   const now = options.clock ?? Date.now;
   const out: LeaseStatus[] = [];
   for (const lease of leases) {
-    if (!stream) {
+    // A multi-stream table's lease of another stream than the one given has no lag to tell.
+    if (!stream || !ofStream(lease, stream)) {
       out.push({ lease });
       continue;
     }
     // One shard at a time: these reads share each shard's 5 reads/s with the running workers.
     // A shard that cannot be read (throttled past the SDK's retries, say) costs its lag only.
-    const lag = await leaseLag(stream.client, stream, lease, now, options.signal).catch(
+    const lag = await leaseLag(stream.client, stream, shardView(lease), now, options.signal).catch(
       (error: unknown): ShardLag => {
         if (options.signal?.aborted) throw error;
         const e = error as Error;
@@ -319,15 +322,23 @@ async function resolveTargets(
     );
   const selected = options.shardIds
     ? options.shardIds.map(known)
-    : sorted(leases).filter((l) => !targets.has(l.leaseKey));
+    : sorted(leases).filter(
+        // In a multi-stream table, a rewind that reads the stream moves that stream's leases.
+        (l) => !targets.has(l.leaseKey) && (!stream || ofStream(l, stream)),
+      );
   for (const lease of selected) {
+    if (stream && !ofStream(lease, stream))
+      throw new LeaseAdminError(
+        'REWIND_INVALID',
+        `${lease.leaseKey} is a lease of stream ${streamIdOfLease(lease)}, not of the stream given`,
+      );
     if (typeof to === 'object') {
       targets.set(
         lease.leaseKey,
         await timestampTarget(
           stream!.client,
           stream!,
-          lease.leaseKey,
+          shardIdOfLease(lease),
           to.timestamp,
           options.signal,
         ),
@@ -340,7 +351,7 @@ async function resolveTargets(
       const found = await probeShard(
         stream.client,
         stream,
-        lease.leaseKey,
+        shardIdOfLease(lease),
         { type: to },
         options.signal,
       );
@@ -373,6 +384,17 @@ function tableNameOf(options: LeaseAdminOptions): string {
 
 function tableOf(options: LeaseAdminOptions): LeaseTable {
   return new LeaseTable(options.dynamoDBClient, tableNameOf(options));
+}
+
+/**
+ * Whether a lease is of the given stream: always in a single-stream table; in a multi-stream one
+ * (keys `account:stream:creationEpoch:shardId`), when the stream names match.
+ */
+function ofStream(lease: Lease, stream: StreamRef): boolean {
+  const id = streamIdOfLease(lease);
+  if (id === undefined) return true;
+  const name = stream.streamName ?? parseStreamArn(stream.streamArn ?? '')?.streamName;
+  return parseStreamIdentifier(id)?.streamName === name;
 }
 
 function streamOf(options: LeaseAdminOptions): (StreamRef & { client: KinesisClient }) | undefined {

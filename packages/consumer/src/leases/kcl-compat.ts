@@ -7,7 +7,7 @@ import {
 import type { Logger } from 'pino';
 import { KclCompatibilityError } from '../errors';
 import type { InitialPosition } from '../options';
-import { isLeaseItem, leaseFromItem } from './lease';
+import { isLeaseItem, leaseFromItem, type Lease } from './lease';
 import type { LeaseTable } from './lease-table';
 
 /** Client versions in which KCL 3 workers assign leases by leader (`ClientVersion`). */
@@ -32,6 +32,13 @@ export interface CompatibilityInput {
   applicationName: string;
   initialPosition: InitialPosition;
   logger: Logger;
+  /** The consumer reads a list of streams (`streams`): the table must be a multi-stream one. */
+  multiStream?: boolean;
+  /**
+   * Multi-stream: the initial position of the stream a lease belongs to, undefined for a stream
+   * this consumer does not read (its leases are never taken, so they are not checked).
+   */
+  initialPositionOf?: (lease: Lease) => InitialPosition | undefined;
 }
 
 /**
@@ -41,7 +48,10 @@ export interface CompatibilityInput {
  *   in the lease table as KCL 3.5 keeps it or in the KCL 3.0–3.4 `-CoordinatorState` table; or
  *   worker metrics with no client-version state to tell the mode): its leader assigns leases to
  *   the workers that publish worker metrics and would take them from Shardline's;
- * - a multi-stream application's table;
+ * - a multi-stream table (the KCL's `MultiStreamLease` keys or a `streamName` attribute) for a
+ *   consumer of one stream, and a single-stream table for a consumer of `streams`: each side
+ *   would read the other's lease keys as shards of its own streams (the KCL picks its serializer,
+ *   `DynamoDBMultiStreamLeaseSerializer` or not, by `isMultiStream()` in the same way);
  * - a lease at the `AT_TIMESTAMP` sentinel when no `initialPosition: { timestamp }` is given: the
  *   KCL resumes such a shard from its configured timestamp (`IteratorBuilder`), which the lease
  *   does not record.
@@ -52,17 +62,27 @@ export async function checkLeaseTableCompatibility(input: CompatibilityInput): P
   const leases = items.filter(isLeaseItem).map(leaseFromItem);
   const name = table.tableName;
 
-  const multiStream = items.find(
-    (item) =>
-      isLeaseItem(item) &&
-      (item.streamName !== undefined || MULTI_STREAM_KEY.test(item.leaseKey?.S ?? '')),
-  );
-  if (multiStream) {
-    throw new KclCompatibilityError(
-      'KCL_MULTI_STREAM',
-      name,
-      `lease table ${name} belongs to a KCL multi-stream application (lease ${multiStream.leaseKey?.S}): Shardline consumes one stream per application and does not read multi-stream leases yet. Give Shardline its own applicationName (a new table; set initialPosition for where to start) instead of sharing this one`,
-    );
+  const isMultiStreamItem = (item: Record<string, AttributeValue>): boolean =>
+    item.streamName !== undefined || MULTI_STREAM_KEY.test(item.leaseKey?.S ?? '');
+  const leaseItems = items.filter(isLeaseItem);
+  if (!input.multiStream) {
+    const multiStream = leaseItems.find(isMultiStreamItem);
+    if (multiStream) {
+      throw new KclCompatibilityError(
+        'KCL_MULTI_STREAM',
+        name,
+        `lease table ${name} is a multi-stream table (lease ${multiStream.leaseKey?.S}), as a KCL multi-stream application or a Shardline consumer of streams writes it; this consumer reads one stream. To continue from it, create the consumer with streams: [{ streamName }] (one entry per stream) instead of streamName/streamArn; or give this consumer its own applicationName (a new table; set initialPosition for where to start)`,
+      );
+    }
+  } else {
+    const single = leaseItems.find((item) => !isMultiStreamItem(item));
+    if (single) {
+      throw new KclCompatibilityError(
+        'SINGLE_STREAM_TABLE',
+        name,
+        `lease table ${name} is a single-stream table (lease ${single.leaseKey?.S} is keyed by a bare shard id), and this consumer reads streams: it would not know which stream that lease's shard belongs to, and a KCL multi-stream worker would misread it the same way. Use streamName/streamArn for that one stream, or give this consumer its own applicationName (a new table) for its streams`,
+      );
+    }
   }
 
   const mode = await kclClientVersion(input, items);
@@ -86,17 +106,21 @@ export async function checkLeaseTableCompatibility(input: CompatibilityInput): P
       'KCL 3 workers share this lease table in 2.x-compatible mode',
     );
 
-  if (typeof input.initialPosition !== 'object') {
-    const atTimestamp = leases
-      .filter((l) => l.checkpoint === 'AT_TIMESTAMP')
-      .map((l) => l.leaseKey);
-    if (atTimestamp.length > 0) {
-      throw new KclCompatibilityError(
-        'KCL_AT_TIMESTAMP_UNKNOWN',
-        name,
-        `leases ${atTimestamp.join(', ')} of table ${name} are checkpointed at AT_TIMESTAMP, which stands for the application's initial timestamp (the lease does not record it; the KCL reads it from its InitialPositionInStreamExtended). Start with initialPosition: { timestamp } set to the timestamp the Java application was configured with`,
-      );
-    }
+  // A lease of a stream this consumer does not read is never taken, so it is not checked.
+  const positionOf = input.initialPositionOf ?? (() => input.initialPosition);
+  const atTimestamp = leases
+    .filter((l) => l.checkpoint === 'AT_TIMESTAMP')
+    .filter((l) => {
+      const position = positionOf(l);
+      return position !== undefined && typeof position !== 'object';
+    })
+    .map((l) => l.leaseKey);
+  if (atTimestamp.length > 0) {
+    throw new KclCompatibilityError(
+      'KCL_AT_TIMESTAMP_UNKNOWN',
+      name,
+      `leases ${atTimestamp.join(', ')} of table ${name} are checkpointed at AT_TIMESTAMP, which stands for the application's initial timestamp (the lease does not record it; the KCL reads it from its InitialPositionInStreamExtended). Start with initialPosition: { timestamp } set to the timestamp the Java application was configured with${input.multiStream ? " (in streams, that lease's stream's initialPosition)" : ''}`,
+    );
   }
 }
 

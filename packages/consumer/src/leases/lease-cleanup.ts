@@ -97,7 +97,8 @@ function hasStarted(lease: Lease): boolean {
 }
 
 export interface LeaseCleanerDeps {
-  table: LeaseTable;
+  /** Where deletes go (a multi-stream consumer maps its per-stream views back to stored keys). */
+  table: Pick<LeaseTable, 'delete'>;
   completedLeases: boolean;
   garbageLeases: boolean;
   /** Least time between two looks for finished leases (the KCL's `completedLeaseCleanupIntervalMillis`). */

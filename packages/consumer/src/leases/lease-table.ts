@@ -421,6 +421,9 @@ const LEASE_ATTRIBUTES = [
   'endingHashKey',
   'checkpointOwner',
   'entityType',
+  // Multi-stream leases (`DynamoDBMultiStreamLeaseSerializer`): the stream id and the shard id.
+  'streamName',
+  'shardId',
 ];
 const LEASE_NAMES = Object.fromEntries(LEASE_ATTRIBUTES.map((a, i) => [`#a${i}`, a]));
 const LEASE_PROJECTION = Object.keys(LEASE_NAMES).join(', ');

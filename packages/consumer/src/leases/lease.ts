@@ -5,7 +5,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * (`DynamoDBLeaseSerializer`), so KCL workers and Shardline workers read each other's leases.
  */
 export interface Lease {
-  /** The shard id. */
+  /** The shard id; in a multi-stream table `account:stream:creationEpoch:shardId` (the KCL's `MultiStreamLease`). */
   leaseKey: string;
   /** Worker that holds (or, during a hand-off, is taking over) the lease; undefined when free. */
   leaseOwner: string | undefined;
@@ -25,6 +25,13 @@ export interface Lease {
    * before the new owner (`leaseOwner`) starts reading.
    */
   checkpointOwner: string | undefined;
+  /**
+   * Multi-stream tables only: the serialized stream identifier (`account:stream:creationEpoch`),
+   * stored, as `DynamoDBMultiStreamLeaseSerializer` does, under the attribute `streamName`.
+   */
+  streamIdentifier?: string;
+  /** Multi-stream tables only: the shard id alone (attribute `shardId`). */
+  shardId?: string;
 }
 
 /** The KCL's `entityType` of a lease item (`EntityType.LEASE`). */
@@ -57,6 +64,8 @@ export function leaseFromItem(item: Record<string, AttributeValue>): Lease {
     startingHashKey: item.startingHashKey?.S,
     endingHashKey: item.endingHashKey?.S,
     checkpointOwner: item.checkpointOwner?.S,
+    ...(item.streamName?.S !== undefined ? { streamIdentifier: item.streamName.S } : {}),
+    ...(item.shardId?.S !== undefined ? { shardId: item.shardId.S } : {}),
   };
 }
 
@@ -84,6 +93,9 @@ export function leaseToItem(lease: Lease): Record<string, AttributeValue> {
   if (lease.startingHashKey) item.startingHashKey = { S: lease.startingHashKey };
   if (lease.endingHashKey) item.endingHashKey = { S: lease.endingHashKey };
   if (lease.checkpointOwner) item.checkpointOwner = { S: lease.checkpointOwner };
+  // `DynamoDBMultiStreamLeaseSerializer.toDynamoRecord`: the stream id under `streamName`.
+  if (lease.streamIdentifier !== undefined) item.streamName = { S: lease.streamIdentifier };
+  if (lease.shardId !== undefined) item.shardId = { S: lease.shardId };
   return item;
 }
 

@@ -46,11 +46,26 @@ export interface ShardWorkerDeps {
   bisectBatchOnError?: boolean;
   /** What dead-letter records name as their source (the shard id is added). */
   deadLetterSource?: Omit<DeadLetterSource, 'shardId'>;
+  /**
+   * A consumer of `streams`: the lease's stream, named in batches, processor calls and health.
+   * The lease key is then `account:stream:creationEpoch:shardId`; the reader gets the shard id.
+   */
+  stream?: ConsumedStreamName;
+}
+
+/** Which stream a shard belongs to (consumers of `streams`). */
+export interface ConsumedStreamName {
+  streamName: string;
+  streamArn: string;
 }
 
 /** Health of one shard, for readiness probes. */
 export interface ShardHealth {
   shardId: string;
+  /** Consumers of `streams`: the shard's stream (shard ids repeat across streams). */
+  streamName?: string;
+  /** Consumers of `streams`: the lease key, `account:stream:creationEpoch:shardId`. */
+  leaseKey?: string;
   state: ShardState;
   leaseHeld: boolean;
   /** Last time a read returned (records or not). */
@@ -102,7 +117,12 @@ export class StopReading extends Error {}
  * the watchdog) reads and writes only what it needs here, and the driver runs them in order.
  */
 export class ShardContext {
+  /** The shard id the reader reads, the processor sees and health reports. */
   readonly shardId: string;
+  /** The lease's key in the table: the shard id, or its multi-stream key. */
+  readonly leaseKey: string;
+  /** `{ streamName, streamArn }` for consumers of `streams`, else empty: spread into what the processor gets. */
+  readonly streamFields: Partial<ConsumedStreamName>;
   readonly clock: Clock;
   /** Aborted on a graceful shutdown (`StopReading`) or a lost lease (`LeaseLostError`). */
   readonly stop = new AbortController();
@@ -124,10 +144,15 @@ export class ShardContext {
     readonly lifecycle: ShardLifecycle,
     clock: Clock,
   ) {
-    this.shardId = d.lease.leaseKey;
+    this.leaseKey = d.lease.leaseKey;
+    this.shardId = d.stream ? (d.lease.shardId ?? d.lease.leaseKey) : d.lease.leaseKey;
+    this.streamFields = d.stream
+      ? { streamName: d.stream.streamName, streamArn: d.stream.streamArn }
+      : {};
     this.clock = clock;
     this.health = {
       shardId: this.shardId,
+      ...(d.stream ? { streamName: d.stream.streamName, leaseKey: this.leaseKey } : {}),
       leaseHeld: true,
       lastReadAt: undefined,
       millisBehindLatest: undefined,

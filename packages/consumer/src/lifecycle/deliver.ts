@@ -137,6 +137,7 @@ async function deliverRecords(
     async ([record], attempt) => {
       await d.processor.processRecord!(record!, {
         shardId: ctx.shardId,
+        ...ctx.streamFields,
         signal: ctx.stop.signal,
         attempt,
       });

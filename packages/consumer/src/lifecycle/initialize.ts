@@ -20,7 +20,11 @@ export async function initializeShard(ctx: ShardContext): Promise<ReadStart | un
   const { checkpointer, d } = ctx;
   const position = startPosition(checkpointer, d.initialPosition);
   if (!position) return undefined;
-  await d.processor.initialize?.({ shardId: ctx.shardId, checkpoint: checkpointer.lastCheckpoint });
+  await d.processor.initialize?.({
+    shardId: ctx.shardId,
+    checkpoint: checkpointer.lastCheckpoint,
+    ...ctx.streamFields,
+  });
   const last = checkpointer.lastCheckpoint;
   // A sequence-number checkpoint is read AT that record, whose sub-records up to the checkpoint's
   // are skipped (the KCL resumes mid-aggregate the same way).

@@ -60,7 +60,11 @@ export async function processShard(
     for (const a of decoded.outOfRange) outOfRangeAggregate(ctx, a);
     for (const p of decoded.poisoned) await poisonRecord(ctx, p.error, p.record);
     if (decoded.records.length > 0) {
-      const userBatch: RecordBatch = { shardId: ctx.shardId, records: decoded.records };
+      const userBatch: RecordBatch = {
+        shardId: ctx.shardId,
+        ...ctx.streamFields,
+        records: decoded.records,
+      };
       if (batch.millisBehindLatest !== undefined)
         userBatch.millisBehindLatest = batch.millisBehindLatest;
       if (!(await deliver(ctx, userBatch, watchdog))) break; // lease lost, or stopped while retrying

@@ -10,12 +10,15 @@ export async function endShard(ctx: ShardContext, children: string[]): Promise<v
   ctx.lifecycle.to('shard-ended');
   checkpointer.reachedShardEnd();
   await d.table
-    .setChildren(ctx.shardId, children)
+    .setChildren(ctx.leaseKey, children)
     .catch((error: unknown) =>
       d.logger.warn({ shardId: ctx.shardId, err: error }, 'recording child shards failed'),
     );
   try {
-    await d.processor.shardEnded?.({ shardId: ctx.shardId, childShardIds: children }, checkpointer);
+    await d.processor.shardEnded?.(
+      { shardId: ctx.shardId, childShardIds: children, ...ctx.streamFields },
+      checkpointer,
+    );
     if (checkpointer.lastCheckpoint !== 'SHARD_END') {
       // As the KCL's ShutdownTask verifies after shardEnded: without SHARD_END the children wait.
       if (d.processor.shardEnded)
@@ -26,7 +29,7 @@ export async function endShard(ctx: ShardContext, children: string[]): Promise<v
       await checkpointer.checkpoint();
     }
     d.metric({ type: 'shardEnded', shardId: ctx.shardId });
-    d.onShardEnded(ctx.shardId, children);
+    d.onShardEnded(ctx.leaseKey, children);
   } catch (error) {
     ctx.onCheckpointError(error);
   }

@@ -16,8 +16,10 @@ export async function shutdownShard(ctx: ShardContext): Promise<void> {
   if (ctx.leaseLost) {
     ctx.lifecycle.to('lease-lost');
     d.metric({ type: 'leaseLost', shardId: ctx.shardId });
-    await Promise.resolve(d.processor.leaseLost?.({ shardId: ctx.shardId })).catch(
-      (error: unknown) => d.logger.warn({ shardId: ctx.shardId, err: error }, 'leaseLost threw'),
+    await Promise.resolve(
+      d.processor.leaseLost?.({ shardId: ctx.shardId, ...ctx.streamFields }),
+    ).catch((error: unknown) =>
+      d.logger.warn({ shardId: ctx.shardId, err: error }, 'leaseLost threw'),
     );
     ctx.lifecycle.to('stopped');
     return;
@@ -25,7 +27,10 @@ export async function shutdownShard(ctx: ShardContext): Promise<void> {
   const reason = ctx.shutdownReason ?? 'stop';
   ctx.lifecycle.to('shutting-down');
   try {
-    await d.processor.shutdownRequested?.({ shardId: ctx.shardId, reason }, checkpointer);
+    await d.processor.shutdownRequested?.(
+      { shardId: ctx.shardId, reason, ...ctx.streamFields },
+      checkpointer,
+    );
     // With autoCheckpoint off, the processor's own checkpoints are the contract.
     if (d.autoCheckpoint && reason !== 'handoff' && checkpointer.behind)
       await checkpointer.checkpoint();
