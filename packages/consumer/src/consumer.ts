@@ -225,6 +225,7 @@ export class Consumer extends EventEmitter {
       maxLeasesForWorker: o.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: o.maxLeasesToStealAtOneTime,
       leaseTakerIntervalMillis: o.leaseTakerIntervalMillis,
+      maxClockSkewMillis: o.maxClockSkewMillis,
       logger: this.logger,
       metric: (e) => this.metric(e),
       ready: (lease, all) => this.ready(lease, all),
@@ -661,11 +662,12 @@ export class Consumer extends EventEmitter {
   /**
    * The taker's last scan when it is fresh (no read of its own), else an eventually consistent
    * one: a lease created meanwhile costs a create that finds it (creates are conditional), and
-   * cleanup deletes are conditional on what was read.
+   * cleanup deletes are conditional on what was read. Fresh: no older than the taker's own
+   * settled period, which grows with the fleet (shared scans).
    */
   private async leases(): Promise<Lease[]> {
     const recent = this.coordinator?.lastListing();
-    return recent && Date.now() - recent.at < this.options.failoverTimeMillis
+    return recent && Date.now() - recent.at < this.coordinator!.listingMaxAgeMillis()
       ? recent.leases
       : this.table.list({ consistent: false });
   }

@@ -9,6 +9,7 @@ import type { ConsumerMetricEvent } from './metrics';
 import type { ConsumerRecord, RecordBatch, ShardProcessor } from './processor';
 import type { FanoutRetrievalOptions } from './retrieval/fanout/index';
 import type { DeadLetterRecord } from './dead-letter/format';
+import { DEFAULT_MAX_CLOCK_SKEW_MILLIS } from './leases/lease-taker';
 import type { KinesisDeadLetterOptions } from './dead-letter/kinesis-destination';
 import {
   resolveRetryBudget,
@@ -94,13 +95,26 @@ export interface ConsumerOptions {
    */
   maxLeasesToStealAtOneTime?: number;
   /**
-   * How often a worker scans the lease table once the fleet is settled (no lease free, expired or
-   * in a hand-off, every worker at an even share). Default `failoverTimeMillis + 25`; while
-   * unsettled it scans every `failoverTimeMillis / 2`. `2 * (failoverTimeMillis + 25)` is the KCL
-   * 2.x taker's cadence: half the idle reads, and a dead worker's leases found up to two failovers
-   * later. See "Lease table cost" in the README.
+   * How often this worker scans the lease table once the fleet is settled (no lease free, expired
+   * or in a hand-off, every worker at an even share), each worker on its own. Unset (the
+   * default), the settled fleet shares its scans instead: one scan per `failoverTimeMillis + 25`
+   * for the whole fleet, the workers taking turns (a lone worker every `2 * (failoverTimeMillis +
+   * 25)`, the KCL 2.x taker's cadence), and a worker that finds something to do wakes the others.
+   * Set, every worker scans every this many ms: W times the default fleet's reads for W workers,
+   * and a dead worker's leases found up to this long after they expire. While unsettled a worker
+   * scans every `failoverTimeMillis / 2` either way. See "Lease table cost" in the README.
    */
   leaseTakerIntervalMillis?: number;
+  /**
+   * How far apart the clocks of the fleet's hosts may be. Each renewal stamps the lease with the
+   * owner's clock, and another worker judges it expired once `failoverTimeMillis` + this has
+   * passed by its own clock since, in one look. Default 1000. If clocks drift further, a worker
+   * whose clock runs ahead may take a live owner's lease early: the take is conditional (it loses
+   * if the owner renewed meanwhile), and an owner that lost it stops at its next renewal, as after
+   * any expired-lease take; records after its last checkpoint may then be read twice. Leases that
+   * KCL workers renew are judged without stamps (two looks a failover apart, by one clock).
+   */
+  maxClockSkewMillis?: number;
   /**
    * Deleting leases nothing needs any more, as the KCL's `LeaseCleanupManager` does, at shard
    * syncs, each kind at most once per its interval. Default: both on, at the KCL's intervals.
@@ -241,6 +255,7 @@ export interface ResolvedConsumerOptions {
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
   leaseTakerIntervalMillis: number | undefined;
+  maxClockSkewMillis: number;
   leaseCleanup: ResolvedLeaseCleanup;
   shardSyncIntervalMillis: number;
   maxRecords: number;
@@ -368,6 +383,13 @@ export function resolveConsumerOptions(
       options.leaseTakerIntervalMillis === undefined
         ? undefined
         : int(options.leaseTakerIntervalMillis, 'leaseTakerIntervalMillis', 0, 100, 3_600_000),
+    maxClockSkewMillis: int(
+      options.maxClockSkewMillis,
+      'maxClockSkewMillis',
+      DEFAULT_MAX_CLOCK_SKEW_MILLIS,
+      0,
+      3_600_000,
+    ),
     leaseCleanup: resolveLeaseCleanup(options.leaseCleanup),
     shardSyncIntervalMillis: int(
       options.shardSyncIntervalMillis,

@@ -10,6 +10,10 @@ import { MemoryLeaseTable } from './support/memory-lease-table';
 // Shardline worker does; a stale take-over (`how: 'stale'`) would mean records read twice.
 
 const F = 10_000;
+/** The settled fleet's scan slot, failover + 25 ms (`takerIntervals`). */
+const I = F + 25;
+/** The default `maxClockSkewMillis`. */
+const SKEW = 1000;
 
 /** Deterministic randomness per worker (mulberry32). */
 function seeded(seed: number): () => number {
@@ -127,6 +131,9 @@ describe('lease balancing (fleet on a fake clock)', () => {
     vi.useFakeTimers({
       toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date'],
     });
+    // The settled fleet's scan slots are wall-clock slots: a fixed start keeps runs alike (the
+    // death test below walks the phases). PHASE shifts it, to try others by hand.
+    vi.setSystemTime(1_764_600_000_000 + Number(process.env.PHASE ?? 0));
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -151,10 +158,13 @@ describe('lease balancing (fleet on a fake clock)', () => {
     await vi.advanceTimersByTimeAsync(6 * F);
     expectBalanced(table, f.ids(), 100);
     const before = table.moves.length;
+    const wakes = table.wakes;
 
     f.start('w5');
     await vi.advanceTimersByTimeAsync(3 * F);
     expectBalanced(table, f.ids(), 100);
+    // The joiner woke the settled fleet (one hint per worker), so all recount W and their slots.
+    expect(table.wakes - wakes).toBeGreaterThanOrEqual(4);
     const joinMoves = table.moves.slice(before);
     expect(joinMoves.length).toBe(20);
     expect(joinMoves.every((m) => m.to === 'w5' && m.how === 'handoff')).toBe(true);
@@ -215,21 +225,68 @@ describe('lease balancing (fleet on a fake clock)', () => {
     await f.stopAll();
   });
 
-  it('a settled fleet scans at the settled pace, and moves nothing', async () => {
-    const table = new MemoryLeaseTable(20);
-    leases(table, 100);
-    const f = fleet(table);
-    for (const id of ['w1', 'w2', 'w3', 'w4']) f.start(id);
-    await vi.advanceTimersByTimeAsync(6 * F);
-    const moves = table.moves.length;
-    const scans = table.scans;
-    await vi.advanceTimersByTimeAsync(10 * (F + 25));
-    expect(table.moves.length).toBe(moves);
-    // Four workers, one scan each per failover + 25 ms (± the pass in flight).
-    expect(table.scans - scans).toBeLessThanOrEqual(4 * 11);
-    expect(table.scans - scans).toBeGreaterThanOrEqual(4 * 9);
-    await f.stopAll();
-  });
+  it.each([
+    [1, 0.5],
+    [2, 1],
+    [4, 1],
+    [16, 1],
+  ])(
+    'a settled fleet of %i shares its scans (%d per failover + 25 ms fleet-wide), wakes nobody and moves nothing',
+    async (W, perSlot) => {
+      const table = new MemoryLeaseTable(20);
+      leases(table, 100);
+      const f = fleet(table);
+      for (let i = 1; i <= W; i++) f.start(`w${String(i).padStart(2, '0')}`);
+      await vi.advanceTimersByTimeAsync(6 * F);
+      expectBalanced(table, f.ids(), 100);
+      const moves = table.moves.length;
+      const wakes = table.wakes;
+      const scans = table.scans;
+      const slots = 40;
+      await vi.advanceTimersByTimeAsync(slots * I);
+      expect(table.moves.length).toBe(moves);
+      expect(table.wakes).toBe(wakes);
+      // One scan per slot for the whole fleet (a lone worker: every other slot), ± the window's edges.
+      expect(table.scans - scans).toBeLessThanOrEqual(slots * perSlot + 1);
+      expect(table.scans - scans).toBeGreaterThanOrEqual(slots * perSlot - 1);
+      await f.stopAll();
+    },
+  );
+
+  it.each([0, 1, 2, 3, 4, 5])(
+    "a dead worker's leases are all taken by the survivors within failover + skew + 2 slots + failover/3 + failover/2 (death %i/6 into a slot)",
+    async (sixth) => {
+      const table = new MemoryLeaseTable(20);
+      leases(table, 100);
+      const f = fleet(table);
+      const ids = ['w1', 'w2', 'w3', 'w4', 'w5'];
+      for (const id of ids) f.start(id);
+      await vi.advanceTimersByTimeAsync(6 * F);
+      expectBalanced(table, ids, 100);
+      // Deaths at several phases of the shared schedule; each of the five workers dies once or more.
+      const now = Date.now();
+      await vi.advanceTimersByTimeAsync(I - (now % I) + (sixth * I) / 6);
+      const victim = ids[sixth % ids.length]!;
+      const before = table.moves.length;
+      const diedAt = Date.now();
+      await f.die(victim);
+      const bound = F + SKEW + 2 * I + F / 3 + F / 2;
+      while (
+        [...table.leases.values()].some((l) => l.leaseOwner === victim) &&
+        Date.now() - diedAt <= bound
+      )
+        await vi.advanceTimersByTimeAsync(100);
+      const took = Date.now() - diedAt;
+      expect(took, `${victim}'s leases taken ${took} ms after it died`).toBeLessThanOrEqual(bound);
+      const survivors = ids.filter((id) => id !== victim);
+      await vi.advanceTimersByTimeAsync(F);
+      expectBalanced(table, survivors, 100);
+      const deathMoves = table.moves.slice(before);
+      expect(deathMoves).toHaveLength(20);
+      expect(deathMoves.every((m) => m.from === victim && m.how === 'take')).toBe(true);
+      await f.stopAll();
+    },
+  );
 
   it('a worker that steals one lease at a time (the KCL default) joining does not make others fight it', async () => {
     const table = new MemoryLeaseTable(20);

@@ -17,6 +17,7 @@ describe('lease options', () => {
     expect(resolve({})).toMatchObject({
       maxLeasesToStealAtOneTime: Number.MAX_SAFE_INTEGER,
       leaseTakerIntervalMillis: undefined,
+      maxClockSkewMillis: 1000,
       leaseCleanup: {
         completedLeases: true,
         garbageLeases: true,
@@ -31,11 +32,13 @@ describe('lease options', () => {
       resolve({
         maxLeasesToStealAtOneTime: 1,
         leaseTakerIntervalMillis: 20_050,
+        maxClockSkewMillis: 0,
         leaseCleanup: { garbageLeases: false, completedLeaseCleanupIntervalMillis: 0 },
       }),
     ).toMatchObject({
       maxLeasesToStealAtOneTime: 1,
       leaseTakerIntervalMillis: 20_050,
+      maxClockSkewMillis: 0,
       leaseCleanup: {
         completedLeases: true,
         garbageLeases: false,
@@ -49,6 +52,8 @@ describe('lease options', () => {
     [{ maxLeasesToStealAtOneTime: 1.5 }, /maxLeasesToStealAtOneTime/],
     [{ leaseTakerIntervalMillis: 10 }, /leaseTakerIntervalMillis/],
     [{ leaseTakerIntervalMillis: '20000' }, /leaseTakerIntervalMillis/],
+    [{ maxClockSkewMillis: -1 }, /maxClockSkewMillis/],
+    [{ maxClockSkewMillis: 1.5 }, /maxClockSkewMillis/],
     [{ leaseCleanup: true }, /leaseCleanup must be an object/],
     [{ leaseCleanup: null }, /leaseCleanup must be an object/],
     [{ leaseCleanup: { completedLeases: 'no' } }, /leaseCleanup.completedLeases/],

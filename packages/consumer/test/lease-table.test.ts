@@ -161,6 +161,30 @@ describe('LeaseTable (dynalite)', () => {
     expect(checkpointer.disabled).toBe(true);
   });
 
+  it('stamps renewals and takes with the new counter and the writer clock; a wake-up hint moves no counter and needs the owner', async () => {
+    const t = await table();
+    await t.create(newLease('s1'));
+    const [free] = await t.list();
+    const taken = await t.take(free!, 'w1', 1_000);
+    expect(taken.renewalStamp).toEqual({ counter: 1, at: 1_000 });
+    const renewed = await t.renew(taken, 'w1', 4_000);
+    expect(renewed).toMatchObject({ leaseCounter: 2, renewalStamp: { counter: 2, at: 4_000 } });
+    await t.wake(renewed, 'w1', 5_000);
+    await expect(t.wake(renewed, 'w2', 6_000)).rejects.toBeInstanceOf(LeaseConflict);
+    // The hint left the counter alone: the owner's renewal from what it last read still holds,
+    // and brings the hint back with it.
+    const after = await t.renew(renewed, 'w1', 7_000);
+    expect(after).toMatchObject({
+      leaseCounter: 3,
+      wakeAt: 5_000,
+      renewalStamp: { counter: 3, at: 7_000 },
+    });
+    // The projected scan carries both.
+    expect(await t.list({ consistent: false })).toEqual([
+      expect.objectContaining({ wakeAt: 5_000, renewalStamp: { counter: 3, at: 7_000 } }),
+    ]);
+  });
+
   it('lists leases with an eventually consistent, projected Scan; the start-up checks read whole items, consistently', async () => {
     const client = leaseTables.newClient();
     const scans: { ConsistentRead?: boolean; ProjectionExpression?: string }[] = [];

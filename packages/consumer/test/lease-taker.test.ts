@@ -133,4 +133,31 @@ describe('decideLeases', () => {
     expect(d.take.map((l) => l.leaseKey).sort()).toEqual(keys);
     expect(d.take.map((l) => l.leaseKey)).not.toEqual(keys);
   });
+
+  it('workers short of the share that look at the same table take disjoint leases of a dead worker (their slices in id order)', () => {
+    const leases = [
+      fresh(lease('h1', 'w1')),
+      fresh(lease('h2', 'w1')),
+      fresh(lease('h3', 'w1')),
+      fresh(lease('h4', 'me')),
+      fresh(lease('h5', 'w2')),
+      stale(lease('d1', 'dead')),
+      stale(lease('d2', 'dead')),
+      stale(lease('d3', 'dead')),
+      stale(lease('d4', 'dead')),
+    ];
+    // 9 leases over w1, me, w2: target 3; me and w2 are two short each.
+    let seed = 0.37;
+    const random = () => (seed = (seed * 9301 + 0.49297) % 1);
+    const mine = decideLeases({ ...base, random, leases, maxLeasesToStealAtOneTime: 9 });
+    const theirs = decideLeases({
+      ...base,
+      workerId: 'w2',
+      random,
+      leases,
+      maxLeasesToStealAtOneTime: 9,
+    });
+    expect(mine.take.map((l) => l.leaseKey)).toEqual(['d1', 'd2']);
+    expect(theirs.take.map((l) => l.leaseKey)).toEqual(['d3', 'd4']);
+  });
 });

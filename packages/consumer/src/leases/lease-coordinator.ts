@@ -3,7 +3,15 @@ import { GracefulHandoff, type HandoffWait } from '../handoff/graceful-handoff';
 import type { ConsumerMetricEvent } from '../metrics';
 import { isFinished, type Lease } from './lease';
 import { LeaseConflict, type LeaseTable } from './lease-table';
-import { decideLeases, isExpired, type ObservedLease } from './lease-taker';
+import {
+  decideLeases,
+  DEFAULT_MAX_CLOCK_SKEW_MILLIS,
+  isExpired,
+  liveOwners,
+  type ObservedLease,
+} from './lease-taker';
+import { fleetView, nextSharedScanAt, type FleetView } from './scan-schedule';
+import { hintTargets, shouldWake, wokenBy } from './wake-hints';
 
 export interface LeaseCoordinatorDeps {
   table: LeaseTable;
@@ -33,11 +41,17 @@ export interface LeaseCoordinatorDeps {
    */
   handoff?: GracefulHandoff;
   /**
-   * How often the taker scans once the fleet is settled (nothing free or expired, every live
-   * worker at an even share, no hand-off pending). Default `failoverTimeMillis + 25` (see
-   * `takerIntervals`). While unsettled it scans every `failoverTimeMillis / 2`.
+   * How often this worker scans once the fleet is settled (nothing free or expired, every live
+   * worker at an even share, no hand-off pending), on its own schedule. Unset (the default), the
+   * settled fleet shares one scan per `failoverTimeMillis + 25` ms (`nextSharedScanAt`). While
+   * unsettled it scans every `failoverTimeMillis / 2` either way.
    */
   leaseTakerIntervalMillis?: number;
+  /**
+   * How far two workers' clocks may drift apart: a renewal stamp is judged expired only once
+   * `failoverTimeMillis` + this has passed by the reader's clock. Default 1000.
+   */
+  maxClockSkewMillis?: number;
   /** Clock for expiry (`Date.now` by default). */
   now?: () => number;
   /** Randomness for which leases to take and steal (`Math.random` by default). */
@@ -46,13 +60,14 @@ export interface LeaseCoordinatorDeps {
 
 /**
  * The taker's two cadences. Unsettled (something to take or steal, a hand-off pending, a worker
- * off its share, or the first passes after start, which need two looks a failover apart to tell
- * a dead owner's lease): every `failoverTimeMillis / 2`, today's KCL-1.x-like pace, so a cold
- * start, a join or a leave converges within a few failovers. Settled: every
- * `failoverTimeMillis + epsilon` (epsilon 25 ms, `LeaseManagementConfig.epsilonMillis`), half
- * the KCL 2.x taker's `(failover + epsilon) * 2` (`DynamoDBLeaseCoordinator.takerIntervalMillis`):
- * a lease is seen expired at the second scan after its owner's last renewal, so a dead worker's
- * leases are found within about 2 × failover rather than 4 ×.
+ * off its share, woken by a hint, or the first passes after start): every
+ * `failoverTimeMillis / 2`, so a cold start, a join or a leave converges within a few failovers.
+ * Settled: `settled` is the slot of the fleet's shared schedule (`nextSharedScanAt`),
+ * `failoverTimeMillis + epsilon` (epsilon 25 ms, `LeaseManagementConfig.epsilonMillis`); the
+ * fleet scans once per slot, each worker once per `max(2, workers)` slots, so a lone worker at
+ * the KCL 2.x taker's `(failover + epsilon) * 2` (`DynamoDBLeaseCoordinator.takerIntervalMillis`)
+ * and a fleet of W at W/2 times fewer scans than a KCL 2.x fleet of W (one per slot each). With
+ * `settledMillis` (`leaseTakerIntervalMillis`), every worker scans that often on its own instead.
  */
 export function takerIntervals(
   failoverTimeMillis: number,
@@ -61,6 +76,9 @@ export function takerIntervals(
   const fast = Math.max(100, Math.floor(failoverTimeMillis / 2));
   return { fast, settled: Math.max(fast, settledMillis ?? failoverTimeMillis + EPSILON_MILLIS) };
 }
+
+/** Fast passes a worker makes after a wake-up hint before it may settle again. */
+const WAKE_PASSES = 2;
 
 /** `LeaseManagementConfig.epsilonMillis`. */
 const EPSILON_MILLIS = 25;
@@ -79,10 +97,23 @@ interface Held {
 
 /**
  * Keeps this worker's leases: renews them every failover/3 (conditional writes on the leases it
- * holds, no reads), takes free or expired ones and balances by graceful steals from one
- * eventually consistent Scan per pass, every failover/2 while the fleet is unsettled and every
- * failover + 25 ms once it is (`takerIntervals`). Every write is a conditional write, so two
- * workers can never both believe they hold a shard for longer than a renewal.
+ * holds, no reads, each stamped with this worker's clock), takes free or expired ones and
+ * balances by graceful steals from one eventually consistent Scan per pass: every failover/2
+ * while unsettled, and once settled only in this worker's slots of the fleet's shared schedule
+ * (one scan per failover + 25 ms for the whole fleet; `takerIntervals`). Every write is a
+ * conditional write, so two workers can never both believe they hold a shard for longer than a
+ * renewal.
+ *
+ * Failure detection. A lease is expired once its renewal stamp is older than failover +
+ * `maxClockSkewMillis` (one look), or its counter stood still for a failover between this
+ * worker's looks (the KCL's rule, for leases KCL workers renew). The first settled scan after a
+ * dead worker's leases expire takes this worker's share of them and leaves a wake-up hint on a
+ * lease of every other live worker, which sees it at its next renewal and scans at once. So a
+ * dead worker's leases are all taken within failover + skew + 2 × (failover + 25 ms) (the next
+ * slots, one of them the dead worker's own) + failover/3 (the next renewal) + one pass after its
+ * last renewal; with `leaseTakerIntervalMillis` L, within failover + skew + L + failover/3 + one
+ * pass. Java KCL workers in the fleet hold slots they do not scan for Shardline (and ignore
+ * hints): detection is slower then, up to a round of slots, never wrong.
  */
 export class LeaseCoordinator {
   private readonly held = new Map<string, Held>();
@@ -91,10 +122,18 @@ export class LeaseCoordinator {
   private takeTimer: NodeJS.Timeout | undefined;
   private passes = 0;
   private settled = false;
+  /** The live workers as the last scan showed them (the shared schedule's W and rank). */
+  private view: FleetView | undefined;
+  /** Fast passes left after a wake-up hint. */
+  private wakePasses = 0;
+  private lastHintAt: number | undefined;
+  /** When the scheduled pass is due (this worker's clock). */
+  private takeDue = 0;
   private lastScan: { leases: Lease[]; at: number } | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly intervals: { fast: number; settled: number };
+  private readonly skew: number;
   private running = false;
   private renewing: Promise<void> = Promise.resolve();
   private taking: Promise<void> = Promise.resolve();
@@ -105,6 +144,7 @@ export class LeaseCoordinator {
     this.now = d.now ?? Date.now;
     this.random = d.random ?? Math.random;
     this.intervals = takerIntervals(d.failoverTimeMillis, d.leaseTakerIntervalMillis);
+    this.skew = d.maxClockSkewMillis ?? DEFAULT_MAX_CLOCK_SKEW_MILLIS;
   }
 
   start(): void {
@@ -116,16 +156,49 @@ export class LeaseCoordinator {
     this.taking = this.takePass().then(() => this.scheduleTake());
   }
 
-  private scheduleTake(): void {
+  private scheduleTake(delay = this.takeInterval()): void {
     if (!this.running) return;
+    this.takeDue = this.now() + delay;
     this.takeTimer = setTimeout(() => {
+      this.takeTimer = undefined;
       this.taking = this.taking.then(() => this.takePass()).then(() => this.scheduleTake());
-    }, this.takeInterval());
+    }, delay);
   }
 
   /** The delay before the next scheduled balancing pass. */
   takeInterval(): number {
-    return this.settled ? this.intervals.settled : this.intervals.fast;
+    if (!this.settled) return this.intervals.fast;
+    if (this.d.leaseTakerIntervalMillis !== undefined || !this.view) return this.intervals.settled;
+    const now = this.now();
+    return nextSharedScanAt(now, this.intervals.settled, this.view) - now;
+  }
+
+  /**
+   * How old the last listing may be for shard sync to reuse it: up to this worker's settled
+   * period (it lists no more often than that once settled), plus a fast pass. A stale listing
+   * costs at most conditional creates and deletes that lose.
+   */
+  listingMaxAgeMillis(): number {
+    const slots =
+      this.d.leaseTakerIntervalMillis !== undefined ? 1 : Math.max(2, this.view?.workers ?? 1);
+    return Math.max(
+      this.d.failoverTimeMillis,
+      slots * this.intervals.settled + this.intervals.fast,
+    );
+  }
+
+  /**
+   * A wake-up hint came back with a renewal: unsettle for a few fast passes, the first at once
+   * if this worker was waiting for a far slot.
+   */
+  private wake(): void {
+    this.wakePasses = WAKE_PASSES;
+    if (!this.settled) return;
+    this.settled = false;
+    if (this.takeTimer !== undefined && this.takeDue > this.now()) {
+      clearTimeout(this.takeTimer);
+      this.scheduleTake(0);
+    }
   }
 
   /** The leases as the last balancing pass read them, and when (shard sync reuses them). */
@@ -165,6 +238,7 @@ export class LeaseCoordinator {
       return;
     }
     const now = this.now();
+    const wasSettled = this.settled;
     this.passes++;
     this.lastScan = { leases, at: now };
     const byKey = new Map(leases.map((l) => [l.leaseKey, l]));
@@ -184,28 +258,52 @@ export class LeaseCoordinator {
     }
     for (const key of this.observed.keys()) if (!byKey.has(key)) this.observed.delete(key);
 
+    const observed = [...this.observed.values()];
+    const ready = (lease: Lease) => d.ready(lease, byKey);
     const decision = decideLeases({
       workerId: d.workerId,
-      leases: [...this.observed.values()],
+      leases: observed,
       now,
       failoverTimeMillis: d.failoverTimeMillis,
+      maxClockSkewMillis: this.skew,
       maxLeasesForWorker: d.maxLeasesForWorker,
       maxLeasesToStealAtOneTime: d.maxLeasesToStealAtOneTime,
-      ready: (lease) => d.ready(lease, byKey),
+      ready,
       random: this.random,
     });
+    const live = liveOwners(observed, now, d.failoverTimeMillis, this.skew, ready);
+    const view = fleetView(live, d.workerId);
+    const workersChanged = this.view !== undefined && this.view.key !== view.key;
+    this.view = view;
+    this.wakePasses = Math.max(0, this.wakePasses - 1);
     this.settled =
       this.passes > WARM_UP_PASSES &&
+      this.wakePasses === 0 &&
+      !workersChanged &&
       decision.take.length === 0 &&
       decision.steal.length === 0 &&
       ![...this.held.values()].some((h) => h.waiting !== undefined) &&
-      fleetSettled([...this.observed.values()], now, d, (lease) => d.ready(lease, byKey));
+      fleetSettled(observed, {
+        expired: (o) => isExpired(o, now, d.failoverTimeMillis, this.skew),
+        maxLeasesForWorker: d.maxLeasesForWorker,
+        workerId: d.workerId,
+        ready,
+      });
+    const wakeFleet = shouldWake({
+      firstPass: this.passes === 1,
+      wasSettled,
+      settledNow: this.settled,
+      others: view.workers - 1,
+      lastHintAt: this.lastHintAt,
+      now,
+      minGapMillis: d.failoverTimeMillis,
+    });
     // A few writes at a time, not one after the other: a worker short of 100 leases otherwise
     // spends 100 round trips in one pass (seconds against a loaded table) before it looks again.
     await eachLimited(decision.take, WRITES_AT_ONCE, async (lease) => {
       if (!this.running) return;
       try {
-        const taken = await d.table.take(lease, d.workerId);
+        const taken = await d.table.take(lease, d.workerId, this.now());
         this.settled = false;
         this.held.set(taken.leaseKey, held(taken, undefined, this.now()));
         d.metric({ type: 'leaseAcquired', shardId: taken.leaseKey });
@@ -225,6 +323,22 @@ export class LeaseCoordinator {
       } catch (error) {
         if (!(error instanceof LeaseConflict))
           d.logger.warn({ shardId: lease.leaseKey, err: error }, 'requesting a hand-off failed');
+      }
+    });
+    // After this pass's own writes, so that woken workers' scans see them (a joiner's requests).
+    if (wakeFleet && this.running) await this.wakeOthers(leases, live);
+  }
+
+  /** One hint on a lease of each other live worker (`wake-hints.ts`); lost ones do not matter. */
+  private async wakeOthers(leases: Lease[], live: Set<string>): Promise<void> {
+    const d = this.d;
+    this.lastHintAt = this.now();
+    await eachLimited(hintTargets(leases, live, d.workerId), WRITES_AT_ONCE, async (lease) => {
+      try {
+        await d.table.wake(lease, lease.leaseOwner!, this.now());
+      } catch (error) {
+        if (!(error instanceof LeaseConflict))
+          d.logger.debug({ shardId: lease.leaseKey, err: error }, 'wake-up hint failed');
       }
     });
   }
@@ -252,8 +366,9 @@ export class LeaseCoordinator {
     const shardId = held.lease.leaseKey;
     if (d.isDone(shardId) || isFinished(held.lease)) return;
     try {
-      const lease = await d.table.renew(held.lease, d.workerId);
+      const lease = await d.table.renew(held.lease, d.workerId, this.now());
       if (!this.current(held)) return;
+      if (wokenBy(held.lease, lease)) this.wake();
       held.lease = lease;
       held.renewedAt = this.now();
       this.noticeHandoffRequest(held, lease);
@@ -335,19 +450,26 @@ export class LeaseCoordinator {
  */
 function fleetSettled(
   leases: ObservedLease[],
-  now: number,
-  d: LeaseCoordinatorDeps,
-  ready: (lease: Lease) => boolean,
+  {
+    expired,
+    maxLeasesForWorker,
+    workerId,
+    ready,
+  }: {
+    expired: (o: ObservedLease) => boolean;
+    maxLeasesForWorker: number;
+    workerId: string;
+    ready: (lease: Lease) => boolean;
+  },
 ): boolean {
   const active = leases.filter((o) => !isFinished(o.lease) && ready(o.lease));
-  const counts = new Map<string, number>([[d.workerId, 0]]);
+  const counts = new Map<string, number>([[workerId, 0]]);
   for (const o of active) {
-    if (isExpired(o, now, d.failoverTimeMillis) || o.lease.checkpointOwner !== undefined)
-      return false;
+    if (expired(o) || o.lease.checkpointOwner !== undefined) return false;
     counts.set(o.lease.leaseOwner!, (counts.get(o.lease.leaseOwner!) ?? 0) + 1);
   }
-  const low = Math.min(Math.floor(active.length / counts.size), d.maxLeasesForWorker);
-  const high = Math.min(Math.ceil(active.length / counts.size), d.maxLeasesForWorker);
+  const low = Math.min(Math.floor(active.length / counts.size), maxLeasesForWorker);
+  const high = Math.min(Math.ceil(active.length / counts.size), maxLeasesForWorker);
   return [...counts.values()].every((n) => n >= low && n <= high);
 }
 

@@ -13,6 +13,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { LeaseTableError } from '../errors';
 import { isLeaseItem, LEASE_ENTITY_TYPE, leaseFromItem, leaseToItem, type Lease } from './lease';
+import { formatRenewalStamp, RENEWAL_STAMP_ATTRIBUTE } from './renewal-stamp';
+import { WAKE_ATTRIBUTE } from './wake-hints';
 
 /** A conditional write that lost: somebody else changed the lease first. */
 export class LeaseConflict extends Error {
@@ -205,27 +207,53 @@ export class LeaseTable {
    * succeeding while this worker is the `checkpointOwner` of a hand-off it was asked for, so the
    * lease stays alive (not expired, not taken by a third worker) until the hand-off completes. The
    * lease as now stored comes back: `checkpointOwner === owner` with another `leaseOwner` is how
-   * the owner learns of a hand-off request, which leaves the counter alone.
+   * the owner learns of a hand-off request, which leaves the counter alone. It also writes the
+   * renewal stamp (`at`, this worker's clock, with the new counter; `renewal-stamp.ts`) and returns
+   * any wake-up hint left on the lease (`wake-hints.ts`).
    */
-  async renew(lease: Lease, owner: string): Promise<Lease> {
+  async renew(lease: Lease, owner: string, at: number = Date.now()): Promise<Lease> {
     return this.update(lease.leaseKey, 'renew', {
-      update: 'SET leaseCounter = leaseCounter + :one',
+      update: `SET leaseCounter = leaseCounter + :one, ${RENEWAL_STAMP_ATTRIBUTE} = :stamp`,
       condition:
         'leaseCounter = :counter AND ((leaseOwner = :owner AND attribute_not_exists(checkpointOwner)) OR checkpointOwner = :owner)',
-      values: { ':one': n(1), ':counter': n(lease.leaseCounter), ':owner': s(owner) },
+      values: {
+        ':one': n(1),
+        ':counter': n(lease.leaseCounter),
+        ':owner': s(owner),
+        ':stamp': s(formatRenewalStamp(lease.leaseCounter + 1, at)),
+      },
     });
   }
 
   /**
    * Takes a free or expired lease, conditional on the counter this worker last saw, and clears a
-   * pending hand-off: `DynamoDBLeaseRefresher.takeLease` with `getDynamoTakeLeaseUpdate`.
+   * pending hand-off: `DynamoDBLeaseRefresher.takeLease` with `getDynamoTakeLeaseUpdate`. Stamped
+   * as a renewal is (`at`).
    */
-  async take(lease: Lease, owner: string): Promise<Lease> {
+  async take(lease: Lease, owner: string, at: number = Date.now()): Promise<Lease> {
     const switched = lease.leaseOwner !== owner || lease.checkpointOwner !== undefined;
     return this.update(lease.leaseKey, 'take', {
-      update: `SET leaseOwner = :owner, leaseCounter = leaseCounter + :one${switched ? ', ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one' : ''} REMOVE checkpointOwner`,
+      update: `SET leaseOwner = :owner, leaseCounter = leaseCounter + :one, ${RENEWAL_STAMP_ATTRIBUTE} = :stamp${switched ? ', ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one' : ''} REMOVE checkpointOwner`,
       condition: 'leaseCounter = :counter',
-      values: { ':owner': s(owner), ':one': n(1), ':counter': n(lease.leaseCounter) },
+      values: {
+        ':owner': s(owner),
+        ':one': n(1),
+        ':counter': n(lease.leaseCounter),
+        ':stamp': s(formatRenewalStamp(lease.leaseCounter + 1, at)),
+      },
+    });
+  }
+
+  /**
+   * Leaves a wake-up hint (`wake-hints.ts`) on a lease `owner` holds: its next renewal returns it,
+   * and it looks at the table at once instead of at its next shared slot. The counter is left
+   * alone, so no renewal's condition is disturbed; a KCL owner ignores the attribute.
+   */
+  async wake(lease: Lease, owner: string, at: number = Date.now()): Promise<void> {
+    await this.update(lease.leaseKey, 'wake-up hint', {
+      update: `SET ${WAKE_ATTRIBUTE} = :wake`,
+      condition: 'leaseOwner = :owner',
+      values: { ':wake': n(Math.floor(at)), ':owner': s(owner) },
     });
   }
 
@@ -278,12 +306,16 @@ export class LeaseTable {
    * as KCL 2.x workers do not): conditional on the counter, like a take, so an owner still renewing
    * loses the lease at its next renewal and cannot checkpoint any more.
    */
-  async clearStaleHandoff(lease: Lease, owner: string): Promise<Lease> {
+  async clearStaleHandoff(lease: Lease, owner: string, at: number = Date.now()): Promise<Lease> {
     return this.update(lease.leaseKey, 'stale hand-off clear', {
-      update:
-        'SET leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one REMOVE checkpointOwner',
+      update: `SET leaseCounter = leaseCounter + :one, ownerSwitchesSinceCheckpoint = ownerSwitchesSinceCheckpoint + :one, ${RENEWAL_STAMP_ATTRIBUTE} = :stamp REMOVE checkpointOwner`,
       condition: 'leaseCounter = :counter AND leaseOwner = :owner',
-      values: { ':one': n(1), ':counter': n(lease.leaseCounter), ':owner': s(owner) },
+      values: {
+        ':one': n(1),
+        ':counter': n(lease.leaseCounter),
+        ':owner': s(owner),
+        ':stamp': s(formatRenewalStamp(lease.leaseCounter + 1, at)),
+      },
     });
   }
 
@@ -421,6 +453,8 @@ const LEASE_ATTRIBUTES = [
   'endingHashKey',
   'checkpointOwner',
   'entityType',
+  RENEWAL_STAMP_ATTRIBUTE,
+  WAKE_ATTRIBUTE,
   // Multi-stream leases (`DynamoDBMultiStreamLeaseSerializer`): the stream id and the shard id.
   'streamName',
   'shardId',

@@ -1,4 +1,8 @@
 import { isFinished, type Lease } from './lease';
+import { stampExpired } from './renewal-stamp';
+
+/** Default `maxClockSkewMillis`: how far two workers' clocks may drift before stamps mislead. */
+export const DEFAULT_MAX_CLOCK_SKEW_MILLIS = 1000;
 
 /** What the taker knows of a lease: the lease and when this worker last saw its counter move. */
 export interface ObservedLease {
@@ -14,6 +18,8 @@ export interface TakerInput {
   leases: readonly ObservedLease[];
   now: number;
   failoverTimeMillis: number;
+  /** Allowance for clock drift when judging a renewal stamp (default `DEFAULT_MAX_CLOCK_SKEW_MILLIS`). */
+  maxClockSkewMillis?: number;
   maxLeasesForWorker: number;
   maxLeasesToStealAtOneTime: number;
   /** Shards whose parents are all finished (or gone): only these can be processed. */
@@ -34,8 +40,41 @@ export interface TakerDecision {
   target: number;
 }
 
-export function isExpired(o: ObservedLease, now: number, failoverTimeMillis: number): boolean {
-  return o.lease.leaseOwner === undefined || now - o.lastCounterChange > failoverTimeMillis;
+/**
+ * Free, or expired by either rule: its owner's renewal stamp is older than failover + skew (one
+ * look, `stampExpired`), or this worker saw its counter stand still for longer than failover (two
+ * looks, by the local clock: the KCL's rule, the only one for leases a KCL worker renews).
+ */
+export function isExpired(
+  o: ObservedLease,
+  now: number,
+  failoverTimeMillis: number,
+  maxClockSkewMillis = DEFAULT_MAX_CLOCK_SKEW_MILLIS,
+): boolean {
+  return (
+    o.lease.leaseOwner === undefined ||
+    now - o.lastCounterChange > failoverTimeMillis ||
+    stampExpired(o.lease, now, failoverTimeMillis, maxClockSkewMillis)
+  );
+}
+
+/** Owners of unfinished, ready, unexpired leases: the live workers the taker balances over. */
+export function liveOwners(
+  leases: readonly ObservedLease[],
+  now: number,
+  failoverTimeMillis: number,
+  maxClockSkewMillis: number,
+  ready: (lease: Lease) => boolean,
+): Set<string> {
+  const owners = new Set<string>();
+  for (const o of leases)
+    if (
+      !isFinished(o.lease) &&
+      ready(o.lease) &&
+      !isExpired(o, now, failoverTimeMillis, maxClockSkewMillis)
+    )
+      owners.add(o.lease.leaseOwner!);
+  return owners;
 }
 
 /**
@@ -53,11 +92,13 @@ export function isExpired(o: ObservedLease, now: number, failoverTimeMillis: num
  */
 export function decideLeases(input: TakerInput): TakerDecision {
   const { workerId, now, failoverTimeMillis } = input;
+  const expired = (o: ObservedLease) =>
+    isExpired(o, now, failoverTimeMillis, input.maxClockSkewMillis);
   const active = input.leases.filter((o) => !isFinished(o.lease) && input.ready(o.lease));
   const counts = new Map<string, ObservedLease[]>();
   counts.set(workerId, []);
   for (const o of active) {
-    if (isExpired(o, now, failoverTimeMillis)) continue;
+    if (expired(o)) continue;
     const owner = o.lease.leaseOwner!;
     const list = counts.get(owner) ?? [];
     list.push(o);
@@ -72,10 +113,13 @@ export function decideLeases(input: TakerInput): TakerDecision {
   const decision: TakerDecision = { take: [], steal: [], target };
   if (needed <= 0) return decision;
 
-  // Free and expired leases first, in random order when `random` is given, so that workers
-  // started together do not all race for the same leases (conditional takes settle conflicts).
-  const available = order(
-    active.filter((o) => isExpired(o, now, failoverTimeMillis) && o.lease.leaseOwner !== workerId),
+  // Free and expired leases first, in a way that keeps workers looking at the same moment (woken
+  // together by a hint) from all racing for the same ones (conditional takes settle conflicts).
+  const available = takeOrder(
+    active.filter((o) => expired(o) && o.lease.leaseOwner !== workerId),
+    counts,
+    target,
+    workerId,
     input.random,
   );
   for (const o of available) {
@@ -118,6 +162,41 @@ export function decideLeases(input: TakerInput): TakerDecision {
     }
   }
   return decision;
+}
+
+/**
+ * The order in which to try the free and expired leases. With several live workers short of the
+ * target, each tries its own slice first: the leases in key order dealt out to the short workers
+ * in id order, each its shortfall, so workers that saw the same table take disjoint leases; then
+ * the rest. Alone short (as every worker of a cold start is, seeing no other owner yet): random
+ * order when `random` is given.
+ */
+function takeOrder(
+  available: ObservedLease[],
+  counts: ReadonlyMap<string, readonly ObservedLease[]>,
+  target: number,
+  workerId: string,
+  random: (() => number) | undefined,
+): ObservedLease[] {
+  const short = [...counts]
+    .filter(([, held]) => held.length < target)
+    .map(([id, held]) => ({ id, shortfall: target - held.length }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  if (short.length <= 1) return order(available, random);
+  let offset = 0;
+  for (const { id, shortfall } of short) {
+    if (id === workerId) break;
+    offset += shortfall;
+  }
+  const byKey = order(available, undefined);
+  const own = byKey.slice(offset, offset + target - counts.get(workerId)!.length);
+  return [
+    ...own,
+    ...order(
+      byKey.filter((o) => !own.includes(o)),
+      random,
+    ),
+  ];
 }
 
 /**

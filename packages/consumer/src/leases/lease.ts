@@ -1,4 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { parseRenewalStamp, RENEWAL_STAMP_ATTRIBUTE, type RenewalStamp } from './renewal-stamp';
+import { WAKE_ATTRIBUTE } from './wake-hints';
 
 /**
  * A lease on one shard, as stored in the lease table. Attribute names are the KCL's
@@ -32,6 +34,13 @@ export interface Lease {
   streamIdentifier?: string;
   /** Multi-stream tables only: the shard id alone (attribute `shardId`). */
   shardId?: string;
+  /**
+   * Shardline's renewal stamp (`shardlineRenewedAt`): the owner's clock at its last renewal or
+   * take, and the counter it wrote; lets one look tell an expired lease (`renewal-stamp.ts`).
+   */
+  renewalStamp?: RenewalStamp;
+  /** Last wake-up hint written on the lease (`shardlineWake`, epoch ms; `wake-hints.ts`). */
+  wakeAt?: number;
 }
 
 /** The KCL's `entityType` of a lease item (`EntityType.LEASE`). */
@@ -66,6 +75,7 @@ export function leaseFromItem(item: Record<string, AttributeValue>): Lease {
     checkpointOwner: item.checkpointOwner?.S,
     ...(item.streamName?.S !== undefined ? { streamIdentifier: item.streamName.S } : {}),
     ...(item.shardId?.S !== undefined ? { shardId: item.shardId.S } : {}),
+    ...stampAndHint(item),
   };
 }
 
@@ -97,6 +107,18 @@ export function leaseToItem(lease: Lease): Record<string, AttributeValue> {
   if (lease.streamIdentifier !== undefined) item.streamName = { S: lease.streamIdentifier };
   if (lease.shardId !== undefined) item.shardId = { S: lease.shardId };
   return item;
+}
+
+/** Shardline's own attributes (renewal stamp, wake-up hint), when the item has them. */
+function stampAndHint(
+  item: Record<string, AttributeValue>,
+): Pick<Lease, 'renewalStamp' | 'wakeAt'> {
+  const stamp = parseRenewalStamp(item[RENEWAL_STAMP_ATTRIBUTE]?.S);
+  const wake = item[WAKE_ATTRIBUTE]?.N;
+  return {
+    ...(stamp ? { renewalStamp: stamp } : {}),
+    ...(wake !== undefined ? { wakeAt: Number(wake) } : {}),
+  };
 }
 
 /** True once the shard has been read to its end and checkpointed there. */

@@ -20,6 +20,8 @@ export class MemoryLeaseTable {
   readonly leases = new Map<string, Lease>();
   readonly moves: Move[] = [];
   scans = 0;
+  /** Wake-up hints written (`LeaseTable.wake`). */
+  wakes = 0;
   private seed = 7;
 
   /**
@@ -77,18 +79,33 @@ export class MemoryLeaseTable {
     return { ...l };
   }
 
-  renew(lease: Lease, owner: string): Promise<Lease> {
+  renew(lease: Lease, owner: string, at = Date.now()): Promise<Lease> {
     return this.write(
       lease.leaseKey,
       'renew',
       (l) =>
         l.leaseCounter === lease.leaseCounter &&
         ((l.leaseOwner === owner && !l.checkpointOwner) || l.checkpointOwner === owner),
-      (l) => l.leaseCounter++,
+      (l) => {
+        l.leaseCounter++;
+        l.renewalStamp = { counter: l.leaseCounter, at };
+      },
     );
   }
 
-  take(lease: Lease, owner: string): Promise<Lease> {
+  wake(lease: Lease, owner: string, at = Date.now()): Promise<Lease> {
+    return this.write(
+      lease.leaseKey,
+      'wake-up hint',
+      (l) => l.leaseOwner === owner,
+      (l) => {
+        this.wakes++;
+        l.wakeAt = at;
+      },
+    );
+  }
+
+  take(lease: Lease, owner: string, at = Date.now()): Promise<Lease> {
     return this.write(
       lease.leaseKey,
       'take',
@@ -98,6 +115,7 @@ export class MemoryLeaseTable {
         l.leaseOwner = owner;
         l.leaseCounter++;
         l.checkpointOwner = undefined;
+        l.renewalStamp = { counter: l.leaseCounter, at };
       },
     );
   }
@@ -127,7 +145,7 @@ export class MemoryLeaseTable {
     );
   }
 
-  clearStaleHandoff(lease: Lease, owner: string): Promise<Lease> {
+  clearStaleHandoff(lease: Lease, owner: string, at = Date.now()): Promise<Lease> {
     return this.write(
       lease.leaseKey,
       'stale hand-off clear',
@@ -136,6 +154,7 @@ export class MemoryLeaseTable {
         this.moves.push({ leaseKey: l.leaseKey, from: l.checkpointOwner, to: owner, how: 'stale' });
         l.checkpointOwner = undefined;
         l.leaseCounter++;
+        l.renewalStamp = { counter: l.leaseCounter, at };
       },
     );
   }
