@@ -1,6 +1,6 @@
 import { aggregate } from '@shardline/aggregation';
 import { CreateTableCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { Consumer, KclCompatibilityError } from '@shardline/consumer';
 import { describe, expect, it } from 'vitest';
 import {
@@ -19,6 +19,7 @@ import {
   createKclLeaseTable,
   kclEntityRows,
   kclLeaseItem,
+  kclMultiStreamLeaseItem,
   kclReadLease,
   putItems,
   scanAll,
@@ -345,7 +346,7 @@ describe('KCL lease-table compatibility', () => {
       expect((error as Error).message).toMatch(/worker metrics/);
     });
 
-    it('a multi-stream table (account:stream:epoch:shardId lease keys)', async () => {
+    it('a multi-stream table (account:stream:epoch:shardId lease keys) for a consumer of one stream', async () => {
       const item = {
         ...kclLeaseItem(javaLease('123456789012:orders:1700000000:shardId-000000000000', {})),
         streamName: { S: '123456789012:orders:1700000000' },
@@ -354,6 +355,8 @@ describe('KCL lease-table compatibility', () => {
       const { error, after } = await startOn([item]);
       expect(error).toBeInstanceOf(KclCompatibilityError);
       expect(error).toMatchObject({ code: 'KCL_MULTI_STREAM' });
+      // A consumer of one stream: the message says how to continue such a table.
+      expect((error as Error).message).toMatch(/streams: \[\{ streamName \}\]/);
       expect(after).toEqual([item]);
     });
 
@@ -365,6 +368,73 @@ describe('KCL lease-table compatibility', () => {
       expect((error as Error).message).toMatch(/initialPosition: \{ timestamp \}/);
       expect(after).toEqual([item]);
     });
+  });
+
+  it("continues a KCL multi-stream application's table: each stream from its checkpoints, keys and attributes kept, every item readable by the KCL", async () => {
+    const names = [uniqueName('kcl-ms-a'), uniqueName('kcl-ms-b')];
+    const applicationName = uniqueName('kcl-ms-app');
+    const client = dynamoDBClient();
+    await createKclLeaseTable(client, applicationName);
+    const expected: string[] = [];
+    const keys: string[] = [];
+    for (const name of names) {
+      await createStream(name, 1);
+      const [shard] = await listShards(name);
+      await putAt(name, 1n, ids(name, 6));
+      const records = await readShard(name, shard!.ShardId!);
+      const summary = (
+        await kinesisClient().send(new DescribeStreamSummaryCommand({ StreamName: name }))
+      ).StreamDescriptionSummary!;
+      // StreamIdentifier.multiStreamInstance(arn, creationEpoch).serialize()
+      const id = `${summary.StreamARN!.split(':')[4]}:${name}:${Math.floor(summary.StreamCreationTimestamp!.getTime() / 1000)}`;
+      const key = `${id}:${shard!.ShardId!}`;
+      keys.push(key);
+      // The Java application had processed the first three records of each stream.
+      await putItems(client, applicationName, [
+        kclMultiStreamLeaseItem(
+          javaLease(key, {
+            checkpoint: records[2]!.sequenceNumber,
+            startingHashKey: shard!.HashKeyRange!.StartingHashKey!,
+            endingHashKey: shard!.HashKeyRange!.EndingHashKey!,
+          }),
+          id,
+          shard!.ShardId!,
+        ),
+      ]);
+      expected.push(...ids(name, 6).slice(3));
+    }
+    const seen: string[] = [];
+    const consumer = new Consumer({
+      streams: names.map((streamName) => ({ streamName })),
+      applicationName,
+      kinesisClient: kinesisClient(),
+      dynamoDBClient: client,
+      initialPosition: 'LATEST', // not used: every shard has a checkpoint
+      failoverTimeMillis: 1500,
+      idleTimeBetweenReadsMillis: 200,
+      processor: {
+        processRecords(batch) {
+          seen.push(...batch.records.map((r) => Buffer.from(r.data).toString()));
+        },
+      },
+    });
+    await consumer.start();
+    try {
+      await waitFor(() => seen.length >= expected.length, {
+        timeoutMs: 60_000,
+        message: 'the records after the Java checkpoints',
+      });
+    } finally {
+      await consumer.stop();
+    }
+    expect(seen.sort()).toEqual(expected.sort());
+    const after = await scanAll(client, applicationName);
+    expect(after.map((i) => i.leaseKey!.S).sort()).toEqual(keys.sort());
+    for (const item of after) {
+      const lease = kclReadLease(item)!;
+      expect(lease.checkpoint).toMatch(/^\d+$/);
+      expect(item.leaseKey!.S).toBe(`${item.streamName!.S}:${item.shardId!.S}`);
+    }
   });
 
   it('resumes an AT_TIMESTAMP sentinel checkpoint from the configured timestamp, as the KCL does', async () => {

@@ -129,6 +129,24 @@ export function kclLeaseItem(lease: KclLease): Record<string, AttributeValue> {
 }
 
 /**
+ * The item `DynamoDBMultiStreamLeaseSerializer.toDynamoRecord` writes for a `MultiStreamLease`:
+ * the single-stream item (key `<stream identifier>:<shardId>`) plus the serialized stream
+ * identifier under `streamName` ("Keeping the stream id as streamName for legacy reasons") and
+ * the bare `shardId`.
+ */
+export function kclMultiStreamLeaseItem(
+  lease: KclLease,
+  streamIdentifier: string,
+  shardId: string,
+): Record<string, AttributeValue> {
+  return {
+    ...kclLeaseItem(lease),
+    streamName: { S: streamIdentifier },
+    shardId: { S: shardId },
+  };
+}
+
+/**
  * `DynamoDBLeaseSerializer.fromDynamoRecord`, strictly: null for another entity type; for a lease,
  * every attribute the KCL reads must have the KCL's type, and those its `Lease` setters mark
  * `@NonNull` (leaseKey, leaseCounter, checkpoint, checkpointSubSequenceNumber via
