@@ -375,6 +375,43 @@ describe('with a stream (fake Kinesis)', () => {
     expect((unreadable[0]!.lag as { reason: string }).reason).toMatch(/^reading the shard failed/);
   });
 
+  it('a multi-stream table: lag for the leases of the stream given (by bare shard id), none for the others; a sequence rewind by lease key', async () => {
+    const stream = `multi-${++n}`;
+    fake.createStream(stream, 1);
+    await put(stream, 0, 10);
+    const table = await leaseTables.table();
+    const mine = `000000000000:${stream}:1700000000`;
+    const other = `000000000000:elsewhere:1700000000`;
+    for (const id of [mine, other])
+      await table.create(
+        newLease(`${id}:${SHARD}`, {
+          checkpoint: seq(stream, 4),
+          streamIdentifier: id,
+          shardId: SHARD,
+        }),
+      );
+    const listed = await listLeases({
+      applicationName: table.tableName,
+      dynamoDBClient: leaseTables.client(),
+      kinesisClient: fake.client(),
+      streamName: stream,
+    });
+    expect(listed.map((l) => [l.lease.leaseKey, l.lag?.available])).toEqual([
+      [`${other}:${SHARD}`, undefined],
+      [`${mine}:${SHARD}`, true],
+    ]);
+    expect(listed[1]!.lag).toMatchObject({ pendingRecords: true });
+
+    const result = await rewindCheckpoints({
+      applicationName: table.tableName,
+      dynamoDBClient: leaseTables.client(),
+      sequences: { [`${mine}:${SHARD}`]: { sequenceNumber: seq(stream, 1) } },
+    });
+    expect(result.changes.map((c) => c.shardId)).toEqual([`${mine}:${SHARD}`]);
+    expect((await table.get(`${mine}:${SHARD}`))!.checkpoint).toBe(seq(stream, 1));
+    expect((await table.get(`${other}:${SHARD}`))!.checkpoint).toBe(seq(stream, 4));
+  });
+
   it('a checkpoint inside an aggregate: pending only while user records of it remain', async () => {
     const stream = `agg-${++n}`;
     fake.createStream(stream, 1);
