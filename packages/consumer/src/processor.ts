@@ -46,6 +46,7 @@ export interface RecordBatch extends ShardStream {
 
 /** Writes a shard's checkpoint to the lease table. */
 export interface Checkpointer {
+  /** The lease it writes: the shard id, or for a consumer of `streams` its multi-stream lease key. */
   readonly shardId: string;
   /**
    * Checkpoints `record` (a record of this shard, with its sub-sequence number for aggregated
