@@ -26,7 +26,7 @@ export type InitialPosition = 'TRIM_HORIZON' | 'LATEST' | { timestamp: Date };
  */
 export interface StreamSpec {
   streamName?: string;
-  /** The stream's ARN; another account's stream (with a client allowed to read it) works too. */
+  /** The stream's ARN (the account in its identifier is the ARN's). */
   streamArn?: string;
   /** Where this stream's shards without a checkpoint start. Default: the consumer's `initialPosition`. */
   initialPosition?: InitialPosition;
