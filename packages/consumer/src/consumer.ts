@@ -27,6 +27,7 @@ import { leasesForNewShards, parentsDone } from './shard-sync';
 import { ShardWorker, type ShardHealth } from './shard-worker';
 import {
   multiStreamLeaseKey,
+  parseStreamIdentifier,
   serializeStreamIdentifier,
   streamIdentifierOf,
 } from './streams/stream-identifier';
@@ -274,9 +275,13 @@ export class Consumer extends EventEmitter {
     ).StreamDescriptionSummary!;
     const streamArn = summary.StreamARN!;
     const streamName = summary.StreamName!;
-    const id = serializeStreamIdentifier(
-      streamIdentifierOf(streamArn, summary.StreamCreationTimestamp ?? new Date(0)),
-    );
+    const id =
+      spec.streamIdentifier ??
+      serializeStreamIdentifier(
+        streamIdentifierOf(streamArn, summary.StreamCreationTimestamp ?? new Date(0)),
+      );
+    if (parseStreamIdentifier(id)?.streamName !== streamName)
+      throw new ConfigError(`streamIdentifier ${id} does not name stream ${streamName}`);
     const logger = this.logger.child({ stream: streamName });
     return {
       id,

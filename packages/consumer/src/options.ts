@@ -8,6 +8,7 @@ import type { PoisonRecordError } from './errors';
 import type { ConsumerMetricEvent } from './metrics';
 import type { ConsumerRecord, RecordBatch, ShardProcessor } from './processor';
 import type { FanoutRetrievalOptions } from './retrieval/fanout/index';
+import { parseStreamIdentifier } from './streams/stream-identifier';
 import type { DeadLetterRecord } from './dead-letter/format';
 import { DEFAULT_MAX_CLOCK_SKEW_MILLIS } from './leases/lease-taker';
 import type { KinesisDeadLetterOptions } from './dead-letter/kinesis-destination';
@@ -32,6 +33,13 @@ export interface StreamSpec {
   initialPosition?: InitialPosition;
   /** This stream's processor. Default: the consumer's `processor`. */
   processor?: ShardProcessor;
+  /**
+   * The KCL stream identifier its leases are keyed by, `account:stream:creationEpoch`, for a
+   * table a Java application wrote with another creation epoch than the stream's (it passed its
+   * own to `StreamIdentifier.multiStreamInstance`). Default: the stream's account and
+   * `StreamCreationTimestamp` in seconds, from `DescribeStreamSummary`.
+   */
+  streamIdentifier?: string;
 }
 
 /** What to do after the processor threw on a batch. */
@@ -451,6 +459,20 @@ export function checkStreamSpec(spec: StreamSpec, where: string): void {
     throw new ConfigError(`${where} needs one of streamName or streamArn, not both`);
   if (spec.initialPosition !== undefined)
     checkInitialPosition(spec.initialPosition, `${where}.initialPosition`);
+  if (spec.streamIdentifier !== undefined) {
+    const id =
+      typeof spec.streamIdentifier === 'string'
+        ? parseStreamIdentifier(spec.streamIdentifier)
+        : undefined;
+    if (!id)
+      throw new ConfigError(
+        `${where}.streamIdentifier ${JSON.stringify(spec.streamIdentifier)} is not account:stream:creationEpoch`,
+      );
+    if (spec.streamName !== undefined && id.streamName !== spec.streamName)
+      throw new ConfigError(
+        `${where}.streamIdentifier names stream ${id.streamName}, not ${spec.streamName}`,
+      );
+  }
   const p = spec.processor;
   if (
     p !== undefined &&

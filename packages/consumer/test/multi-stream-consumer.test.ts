@@ -346,6 +346,53 @@ describe('a consumer of streams', () => {
     expect(keys).toContain(`${await streamId('steady')}:shardId-000000000000`);
   });
 
+  it('continues a table the Java application keyed with its own creation epoch (streamIdentifier)', async () => {
+    fake.createStream('legacy', 1);
+    await put('legacy', ['l0', 'l1', 'l2', 'l3', 'l4']);
+    const [shard] = fake.shards('legacy');
+    const applicationName = `multi-${process.pid}-${++app}`;
+    await new LeaseTable(tables.client(), applicationName).ensure();
+    // As in the KCL's DynamoDBMultiStreamLeaseSerializerTest: an identifier with epoch 1.
+    const id = '000000000000:legacy:1';
+    await tables.client().send(
+      new PutItemCommand({
+        TableName: applicationName,
+        Item: {
+          leaseKey: { S: `${id}:${shard!.shardId}` },
+          leaseCounter: { N: '3' },
+          checkpoint: { S: shard!.records[1]!.sequenceNumber },
+          checkpointSubSequenceNumber: { N: '0' },
+          ownerSwitchesSinceCheckpoint: { N: '0' },
+          streamName: { S: id },
+          shardId: { S: shard!.shardId },
+        },
+      }),
+    );
+    expect(
+      () =>
+        new Consumer({
+          applicationName,
+          kinesisClient: fake.client(),
+          dynamoDBClient: tables.client(),
+          processor: { processRecords() {} },
+          streams: [{ streamName: 'legacy', streamIdentifier: '000000000000:other:1' }],
+        }),
+    ).toThrow(/names stream other/);
+    const seen = recorder();
+    const c = consumer({
+      applicationName,
+      processor: seen.processor,
+      streams: [{ streamName: 'legacy', streamIdentifier: id }],
+    });
+    await c.start();
+    await until(() => seen.all().length >= 3, 'the records after the checkpoint');
+    expect(seen.all()).toEqual(['l2', 'l3', 'l4']);
+    expect(c.streams[0]!.streamIdentifier).toBe(id);
+    expect((await items(applicationName)).map((i) => i.leaseKey!.S)).toEqual([
+      `${id}:${shard!.shardId}`,
+    ]);
+  });
+
   it('refuses a single-stream table, and a consumer of one stream refuses a multi-stream table', async () => {
     fake.createStream('solo', 1);
     const applicationName = `multi-${process.pid}-${++app}`;

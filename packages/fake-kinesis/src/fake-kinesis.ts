@@ -1,4 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttp2Server,
+  type Http2Server,
+  type ServerHttp2Session,
+} from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Backend } from './backend';
@@ -33,6 +38,12 @@ export interface FakeKinesisOptions {
    * end the subscription after `lifetimeMillis` (default 300000, the service's 5 minutes).
    */
   subscriptions?: Partial<SubscriptionTiming>;
+  /**
+   * Also answer HTTP/2 cleartext (h2c, prior knowledge) on a second port, `http2Endpoint`: the
+   * protocol enhanced fan-out's HTTP/2 handlers speak, so subscriptions share one multiplexed
+   * session as they do against the service. Default false.
+   */
+  http2?: boolean;
 }
 
 /**
@@ -48,6 +59,9 @@ export class FakeKinesis {
   private readonly faults: FaultPlan;
   private readonly stalled: (() => void)[] = [];
   private readonly sockets = new Set<Socket>();
+  private http2Server: Http2Server | undefined;
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private http2Url = '';
   private readonly context: RequestContext;
   private endpointUrl = '';
 
@@ -88,11 +102,40 @@ export class FakeKinesis {
       server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     fake.endpointUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (options.http2) await fake.listenHttp2();
     return fake;
+  }
+
+  private async listenHttp2(): Promise<void> {
+    const h2 = createHttp2Server();
+    this.http2Server = h2;
+    // The compatibility API's request and response have the members the handlers use (headers,
+    // data events, writeHead, write, end, close), so both protocols share one code path.
+    h2.on('request', (req, res) =>
+      handleRequest(
+        this.context,
+        req as unknown as IncomingMessage,
+        res as unknown as ServerResponse,
+      ),
+    );
+    h2.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    await new Promise<void>((resolve, reject) => {
+      h2.once('error', reject);
+      h2.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.http2Url = `http://127.0.0.1:${(h2.address() as AddressInfo).port}`;
   }
 
   get endpoint(): string {
     return this.endpointUrl;
+  }
+
+  /** The h2c endpoint (`http2: true`), '' otherwise. */
+  get http2Endpoint(): string {
+    return this.http2Url;
   }
 
   /** A client for the fake: HTTP/1.1 keep-alive, dummy credentials, SDK retries off (so injected faults are seen). */
@@ -150,6 +193,12 @@ export class FakeKinesis {
 
   async close(): Promise<void> {
     this.release();
+    const h2 = this.http2Server;
+    if (h2)
+      await new Promise<void>((resolve) => {
+        h2.close(() => resolve());
+        for (const session of this.sessions) session.destroy();
+      });
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       for (const socket of this.sockets) socket.destroy();

@@ -1,12 +1,13 @@
 import {
+  KinesisClient,
   PutRecordsCommand,
   RegisterStreamConsumerCommand,
   DescribeStreamConsumerCommand,
   SubscribeToShardCommand,
-  type KinesisClient,
   type SubscribeToShardEvent,
   type SubscribeToShardEventStream,
 } from '@aws-sdk/client-kinesis';
+import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeKinesis } from '../src/index';
 
@@ -14,6 +15,7 @@ let fake: FakeKinesis;
 let client: KinesisClient;
 beforeEach(async () => {
   fake = await FakeKinesis.start({
+    http2: true,
     subscriptions: { pollMillis: 20, heartbeatMillis: 150, lifetimeMillis: 1500 },
   });
   client = fake.client();
@@ -143,5 +145,34 @@ describe('SubscribeToShard', () => {
         Type: 'LATEST',
       }),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('streams over HTTP/2 cleartext too', async () => {
+    const consumerArn = await register();
+    await put(2);
+    const h2 = new KinesisClient({
+      region: 'us-east-1',
+      endpoint: fake.http2Endpoint,
+      credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+      requestHandler: new NodeHttp2Handler(),
+    });
+    try {
+      const streams = await Promise.all(
+        ['shardId-000000000000', 'shardId-000000000001'].map(async (ShardId) => {
+          const out = await h2.send(
+            new SubscribeToShardCommand({
+              ConsumerARN: consumerArn,
+              ShardId,
+              StartingPosition: { Type: 'TRIM_HORIZON' },
+            }),
+          );
+          return out.EventStream![Symbol.asyncIterator]();
+        }),
+      );
+      expect(data(await nextEvent(streams[0]!))).toEqual(['d0', 'd1']);
+      expect(data(await nextEvent(streams[1]!))).toEqual([]);
+    } finally {
+      h2.destroy();
+    }
   });
 });
