@@ -5,6 +5,7 @@ export type {
   InitialPosition,
   ProcessorErrorAction,
   DeadLetterOptions,
+  ReadAheadOptions,
   StreamSpec,
 } from './options';
 export type { RetryBudgetOptions } from './processing/retry-budget';

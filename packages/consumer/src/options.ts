@@ -8,6 +8,7 @@ import type { PoisonRecordError } from './errors';
 import type { ConsumerMetricEvent } from './metrics';
 import type { ConsumerRecord, RecordBatch, ShardProcessor } from './processor';
 import type { FanoutRetrievalOptions } from './retrieval/fanout/index';
+import { READ_AHEAD_DEFAULTS, type ReadAheadLimits } from './retrieval/polling/read-ahead-buffer';
 import { parseStreamIdentifier } from './streams/stream-identifier';
 import type { DeadLetterRecord } from './dead-letter/format';
 import { DEFAULT_MAX_CLOCK_SKEW_MILLIS } from './leases/lease-taker';
@@ -53,6 +54,21 @@ export type ProcessorErrorAction = 'retry' | 'skip';
 export type DeadLetterOptions =
   | { kinesis: KinesisDeadLetterOptions }
   | { send: (records: readonly DeadLetterRecord[]) => unknown };
+
+/**
+ * Bounds of polling read-ahead (`readAhead`): a read starts while what was read and not yet
+ * handed to the processor is under every bound (or is nothing), as the KCL's prefetch counters;
+ * so batches never exceed `maxBatches`, records and bytes exceed theirs by at most one GetRecords
+ * response. Defaults are the KCL's `SimpleRecordsFetcherFactory` ones.
+ */
+export interface ReadAheadOptions {
+  /** Batches (GetRecords responses) held. Default 3 (`maxPendingProcessRecordsInput`). */
+  maxBatches?: number;
+  /** Kinesis records held (an aggregate counts as one). Default 30,000 (`maxRecordsCount`). */
+  maxRecords?: number;
+  /** Bytes of record data held. Default 8 MiB (`maxByteSize`). */
+  maxBytes?: number;
+}
 
 /** Options of `new Consumer(...)`. Defaults follow the KCL's. */
 export interface ConsumerOptions {
@@ -150,6 +166,15 @@ export interface ConsumerOptions {
   maxRecords?: number;
   /** Polling: wait after a read that returned nothing. Default 1,000 ms. */
   idleTimeBetweenReadsMillis?: number;
+  /**
+   * Polling: read the next batch while the processor works on the current one, so GetRecords
+   * latency does not add to every batch (the KCL's prefetching, `PrefetchRecordsPublisher`). On
+   * by default; `false` reads only after the processor returned. What is read ahead is bounded
+   * (see {@link ReadAheadOptions}), is handed to the processor in order, and is never
+   * checkpointed before it was: a lost lease, a hand-off or a stop drops it. Fan-out ignores it
+   * (its stream is already pushed ahead). Default `true` (the KCL's bounds).
+   */
+  readAhead?: boolean | ReadAheadOptions;
   /** Checkpoint the last record of each batch the processor finished. Default true. */
   autoCheckpoint?: boolean;
   /**
@@ -268,6 +293,8 @@ export interface ResolvedConsumerOptions {
   shardSyncIntervalMillis: number;
   maxRecords: number;
   idleTimeBetweenReadsMillis: number;
+  /** Polling read-ahead bounds, or false when off. */
+  readAhead: ReadAheadLimits | false;
   autoCheckpoint: boolean;
   checkpointIntervalMillis: number;
   checkpointMaxRecords: number;
@@ -408,6 +435,7 @@ export function resolveConsumerOptions(
     ),
     maxRecords: int(options.maxRecords, 'maxRecords', 10_000, 1, 10_000),
     idleTimeBetweenReadsMillis: idle,
+    readAhead: resolveReadAhead(options.readAhead),
     autoCheckpoint: options.autoCheckpoint ?? true,
     checkpointIntervalMillis: int(
       options.checkpointIntervalMillis,
@@ -504,6 +532,22 @@ function checkStreamSpecs(options: ConsumerOptions): StreamSpec[] {
     seen.add(key);
   }
   return [...options.streams];
+}
+
+/** `readAhead`: `true` or absent is the KCL's bounds, `false` is off, an object overrides bounds. */
+function resolveReadAhead(value: ConsumerOptions['readAhead']): ReadAheadLimits | false {
+  if (value === false) return false;
+  if (value === undefined || value === true) return { ...READ_AHEAD_DEFAULTS };
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(
+      `readAhead must be true, false or { maxBatches?, maxRecords?, maxBytes? }, got ${JSON.stringify(value)}`,
+    );
+  const d = READ_AHEAD_DEFAULTS;
+  return {
+    maxBatches: int(value.maxBatches, 'readAhead.maxBatches', d.maxBatches, 1, 1000),
+    maxRecords: int(value.maxRecords, 'readAhead.maxRecords', d.maxRecords, 1, 10_000_000),
+    maxBytes: int(value.maxBytes, 'readAhead.maxBytes', d.maxBytes, 1, 1024 * 1024 * 1024),
+  };
 }
 
 /** `maxConcurrencyPerShard`, `deadLetter`, `retryBudget`, `bisectBatchOnError`. */

@@ -22,8 +22,10 @@ export { retryDelay } from './deliver';
 
 /**
  * The process task (the KCL's `ProcessTask`, looped): read, decode, hand to the processor,
- * checkpoint, in order, until the shard ends or the shard is stopped. The reader is pulled, so
- * the next read starts only once the processor returned.
+ * checkpoint, in order, until the shard ends or the shard is stopped. The reader is pulled once
+ * the processor returned; a polling reader may have read that batch ahead meanwhile (see
+ * `ReadAheadReader`), and a restart drops what it read ahead and resumes after the last record
+ * delivered.
  */
 export async function processShard(
   ctx: ShardContext,

@@ -4,8 +4,11 @@ import { StallError, type ProcessorCall, type ShardContext } from './context';
  * Tells a stalled reader from a slow processor, on the shard's injected clock. Only a read
  * pending longer than `stallTimeoutMillis` is a stall, and only that is restarted (its read is
  * aborted with `StallError`; the process task then restarts the reader). While `processRecords`
- * runs no read is pending (the reader is pulled after the batch), so aborting the read would hit
- * nothing: a long call is reported as a slow processor instead, once per call.
+ * runs no read of the shard's is pending (the reader is pulled after the batch; a read-ahead
+ * reader's own read then only fills its bounded buffer), so aborting would hit nothing: a long
+ * call is reported as a slow processor instead, once per call. A read-ahead read that hangs is
+ * seen once the shard waits on it: the wait is the pending read, and the restart closes the
+ * reader, which aborts its read.
  */
 export class StallWatchdog {
   private stopTicking: (() => void) | undefined;

@@ -3,10 +3,12 @@
  * (GetRecords) and enhanced fan-out (SubscribeToShard) both implement it, so the coordinator,
  * the shard lifecycle and checkpointing never know which one is in use.
  *
- * The reader is pull-based on purpose: the coordinator asks for the next batch only after the
- * processor has finished the previous one. That gives backpressure for free (a fan-out reader
- * stops reading its HTTP/2 stream while nobody asks) and makes "what was handed to the
- * processor" exact: it is everything `next()` has returned, and nothing else.
+ * The coordinator pulls: it asks for the next batch only after the processor has finished the
+ * previous one, and "what was handed to the processor" is exact: it is everything `next()` has
+ * returned, and nothing else. A reader may read ahead of the pulls, but only into a bounded
+ * buffer that `next()` drains in order and `close()` drops (polling's `ReadAheadReader`, on by
+ * default), so backpressure still holds (a full buffer stops reading; a fan-out reader stops
+ * reading its HTTP/2 stream while nobody asks) and nothing read ahead is ever checkpointed.
  */
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';

@@ -1,12 +1,18 @@
 import type { Retrieval, RetrievalContext, ShardReader, StartPosition } from '../types';
 import { PollingReader } from './polling-reader';
+import { ReadAheadReader } from './read-ahead';
+import type { ReadAheadLimits } from './read-ahead-buffer';
 
 export { PollingReader } from './polling-reader';
+export { ReadAheadReader } from './read-ahead';
+export { READ_AHEAD_DEFAULTS, type ReadAheadLimits } from './read-ahead-buffer';
 
 export interface PollingRetrievalOptions {
   maxRecords: number;
   idleTimeBetweenReadsMillis: number;
   onReadError?: (shardId: string, code: string) => void;
+  /** Bounds of reading ahead of the processor, or false to read only when asked. Default: off. */
+  readAhead?: ReadAheadLimits | false;
 }
 
 /** Polling retrieval (GetRecords), the default. */
@@ -19,7 +25,7 @@ export function createPollingRetrieval(options: PollingRetrievalOptions): Retrie
     },
     createReader(shardId: string, position: StartPosition): ShardReader {
       if (!context) throw new Error('polling retrieval used before start');
-      return new PollingReader({
+      const reader = new PollingReader({
         client: context.kinesisClient,
         streamName: context.streamName,
         streamArn: undefined,
@@ -30,6 +36,7 @@ export function createPollingRetrieval(options: PollingRetrievalOptions): Retrie
         logger: context.logger,
         onReadError: (code) => options.onReadError?.(shardId, code),
       });
+      return options.readAhead ? new ReadAheadReader(reader, options.readAhead) : reader;
     },
     async stop() {},
   };

@@ -1,0 +1,177 @@
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { FakeKinesis } from '@shardline/fake-kinesis';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runShard } from '../src/lifecycle/driver';
+import { createPollingRetrieval, READ_AHEAD_DEFAULTS } from '../src/retrieval/polling/index';
+import type { ReadAheadReader } from '../src/retrieval/polling/read-ahead';
+import type { ReadAheadLimits } from '../src/retrieval/polling/read-ahead-buffer';
+import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
+import { scriptedShard, SHARD } from './support/scripted';
+
+// Polling read-ahead against the fake Kinesis (real HTTP, real GetRecords): the shard's task
+// context is scripted (manual clock for the watchdog, recording lease table), the reads are not.
+
+let fake: FakeKinesis;
+beforeEach(async () => {
+  fake = await FakeKinesis.start();
+});
+afterEach(() => fake.close());
+
+async function fill(stream: string, n: number) {
+  const client = fake.client();
+  await client.send(
+    new PutRecordsCommand({
+      StreamName: stream,
+      Records: Array.from({ length: n }, (_, i) => ({
+        PartitionKey: `k${i}`,
+        Data: Buffer.from(`r${i}`),
+      })),
+    }),
+  );
+  client.destroy();
+}
+
+const getRecords = () => fake.stats.calls.GetRecords ?? 0;
+
+/** A shard task reading `stream` by polling with `readAhead`, and a processor held on its first batch. */
+async function pollingShard(stream: string, readAhead: ReadAheadLimits | false) {
+  const retrieval = createPollingRetrieval({
+    maxRecords: 3,
+    idleTimeBetweenReadsMillis: 10,
+    readAhead,
+  });
+  const client = fake.client();
+  await retrieval.start({
+    kinesisClient: client,
+    streamName: stream,
+    streamArn: '',
+    logger: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+  });
+  const seen: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held = { atEntry: -1 };
+  const s = scriptedShard({
+    retrieval,
+    state: 'initializing',
+    deps: {
+      processor: {
+        async processRecords(batch) {
+          const first = seen.length === 0;
+          seen.push(...batch.records.map((r) => Buffer.from(r.data).toString()));
+          if (first) {
+            held.atEntry = getRecords();
+            await gate;
+          }
+        },
+      },
+    },
+  });
+  return { s, seen, release, held, client };
+}
+
+describe('polling read-ahead on the fake Kinesis', () => {
+  it('the next GetRecords runs while the processor works; bounded; in order; to the shard end', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 12);
+    const children = fake.splitShard('s', SHARD);
+    const { s, seen, release, held, client } = await pollingShard('s', {
+      ...READ_AHEAD_DEFAULTS,
+      maxBatches: 2,
+    });
+    const done = runShard(s.ctx, Promise.resolve());
+    // The processor holds batch 1; reads go on meanwhile, and stop at the bound (2 batches held).
+    await vi.waitFor(() => expect(held.atEntry).toBe(1), { timeout: 5000 });
+    await vi.waitFor(() => expect(getRecords()).toBeGreaterThan(held.atEntry), { timeout: 5000 });
+    const reader = s.ctx.reader as ReadAheadReader;
+    await vi.waitFor(() => expect(reader.held.batches).toBe(2), { timeout: 5000 });
+    // Held at the bound, nothing more goes out over several read intervals (200 ms each).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect([getRecords(), reader.held.batches]).toEqual([3, 2]);
+    release();
+    await done;
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `r${i}`));
+    expect(s.children).toEqual([children]);
+    expect(s.written.at(-1)!.checkpoint).toBe('SHARD_END');
+    client.destroy();
+  });
+
+  it('throttling and an expired iterator are retried inside: every record once, in order', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 15);
+    fake.inject({ operation: 'GetRecords', kind: 'throttle', times: 2 });
+    fake.inject({ operation: 'GetRecords', kind: 'expired-iterator', times: 1 });
+    const { s, seen, release, client } = await pollingShard('s', READ_AHEAD_DEFAULTS);
+    release();
+    const done = runShard(s.ctx, Promise.resolve());
+    await vi.waitFor(() => expect(seen).toHaveLength(15), { timeout: 10_000 });
+    s.ctx.requestShutdown('stop');
+    await done;
+    expect(seen).toEqual(Array.from({ length: 15 }, (_, i) => `r${i}`));
+    expect(fake.stats.calls.GetShardIterator).toBe(2);
+    client.destroy();
+  });
+
+  it('a lost lease drops what was read ahead and aborts the GetRecords in flight; none after', async () => {
+    fake.createStream('s', 1);
+    await fill('s', 12);
+    const { s, seen, release, held, client } = await pollingShard('s', READ_AHEAD_DEFAULTS);
+    const done = runShard(s.ctx, Promise.resolve());
+    await vi.waitFor(() => expect(held.atEntry).toBe(1), { timeout: 5000 });
+    const reader = s.ctx.reader as ReadAheadReader;
+    await vi.waitFor(() => expect(reader.held.batches).toBe(1), { timeout: 5000 });
+    // The next read ahead answers slowly: the lease is lost while it is on the wire.
+    fake.inject({ operation: 'GetRecords', kind: 'latency', latencyMs: 1000 });
+    await vi.waitFor(() => expect(getRecords()).toBe(3), { timeout: 5000 });
+    expect(reader.held.batches).toBe(1);
+    s.ctx.loseLease();
+    release();
+    await done;
+    expect(reader.held.batches).toBe(0);
+    expect(seen).toEqual(['r0', 'r1', 'r2']);
+    expect(s.written).toEqual([]);
+    // Nothing is sent once the reader closed, though the delayed answer would be due by now.
+    const sent = getRecords();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(getRecords()).toBe(sent);
+    client.destroy();
+  });
+});
+
+describe('readAhead option', () => {
+  const base = {
+    streamName: 's',
+    applicationName: 'app',
+    kinesisClient: { send() {} },
+    dynamoDBClient: { send() {} },
+    processor: { processRecords() {} },
+  } as unknown as ConsumerOptions;
+
+  it('is on by default with the KCL bounds; false turns it off; bounds can be set', () => {
+    expect(resolveConsumerOptions(base).readAhead).toEqual({
+      maxBatches: 3,
+      maxRecords: 30_000,
+      maxBytes: 8 * 1024 * 1024,
+    });
+    expect(resolveConsumerOptions({ ...base, readAhead: true }).readAhead).toEqual(
+      READ_AHEAD_DEFAULTS,
+    );
+    expect(resolveConsumerOptions({ ...base, readAhead: false }).readAhead).toBe(false);
+    expect(
+      resolveConsumerOptions({ ...base, readAhead: { maxBatches: 1, maxBytes: 1024 } }).readAhead,
+    ).toEqual({ maxBatches: 1, maxRecords: 30_000, maxBytes: 1024 });
+  });
+
+  it('refuses what is not a bound, with a ConfigError naming it', () => {
+    const bad = (readAhead: unknown) => () =>
+      resolveConsumerOptions({ ...base, readAhead } as unknown as ConsumerOptions);
+    expect(bad({ maxBatches: 0 })).toThrow(/readAhead\.maxBatches must be an integer/);
+    expect(bad({ maxRecords: 1.5 })).toThrow(/readAhead\.maxRecords/);
+    expect(bad({ maxBytes: '8MiB' })).toThrow(/readAhead\.maxBytes/);
+    expect(bad('yes')).toThrow(/readAhead must be true, false or/);
+    expect(bad(null)).toThrow(/readAhead must be true, false or/);
+    expect(bad({ maxBatches: 0 })).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+  });
+});
