@@ -166,7 +166,14 @@ export class Consumer extends EventEmitter {
       throw new ConfigError('a processor is required (or iterate the consumer with for await)');
     let resolved: ConsumedStream[] = [];
     if (this.streamRegistry) {
-      for (const spec of specs) resolved.push(await this.resolveStream(spec));
+      for (const spec of specs) {
+        const stream = await this.resolveStream(spec);
+        if (resolved.some((other) => other.id === stream.id))
+          throw new ConfigError(
+            `streams names stream ${stream.streamName} twice (by name and ARN)`,
+          );
+        resolved.push(stream);
+      }
     } else {
       const summary = await this.raw.kinesisClient.send(
         new DescribeStreamSummaryCommand({

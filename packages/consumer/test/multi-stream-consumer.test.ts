@@ -393,6 +393,15 @@ describe('a consumer of streams', () => {
     ]);
   });
 
+  it('refuses one stream listed twice, by name and by ARN', async () => {
+    const { streamArn } = fake.createStream('twice', 1);
+    const c = consumer({
+      processor: { processRecords() {} },
+      streams: [{ streamName: 'twice' }, { streamArn }],
+    });
+    await expect(c.start()).rejects.toThrow(/twice \(by name and ARN\)/);
+  });
+
   it('refuses a single-stream table, and a consumer of one stream refuses a multi-stream table', async () => {
     fake.createStream('solo', 1);
     const applicationName = `multi-${process.pid}-${++app}`;
