@@ -488,6 +488,8 @@ export class Consumer extends EventEmitter {
         ),
       );
     await Promise.race(waits);
+    // The released leases are taken at once by workers that would otherwise wait for their slot.
+    await this.coordinator?.wakeFleet().catch(() => {});
     for (const worker of this.workers.values()) worker.loseLease(); // anything still running stops now
     this.stopController.abort(new Error('consumer stopped'));
     await this.retrieval.stop().catch(() => {});

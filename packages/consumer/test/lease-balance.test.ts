@@ -75,7 +75,7 @@ function fleet(table: MemoryLeaseTable) {
   };
   return {
     start,
-    /** Graceful stop: the leases are released, as `Consumer.stop` does. */
+    /** Graceful stop: the leases are released and the others woken, as `Consumer.stop` does. */
     async leave(id: string) {
       const w = workers.get(id)!;
       workers.delete(id);
@@ -87,6 +87,7 @@ function fleet(table: MemoryLeaseTable) {
             .release(lease, id)
             .catch(() => {}),
         );
+      await finish(w.coordinator.wakeFleet());
     },
     /** Crash: nothing renews its leases any more. */
     async die(id: string) {
@@ -198,6 +199,13 @@ describe('lease balancing (fleet on a fake clock)', () => {
     expectBalanced(table, f.ids(), 100);
     const before = table.moves.length;
     await f.leave('w3');
+    // Woken by the leaver, the others take its leases at their next renewal's answer, not at
+    // their next shared scan slot.
+    const leftAt = Date.now();
+    const bound = F / 3 + F / 2;
+    while ([...table.leases.values()].some((l) => !l.leaseOwner) && Date.now() - leftAt <= bound)
+      await vi.advanceTimersByTimeAsync(100);
+    expect(Date.now() - leftAt).toBeLessThanOrEqual(bound);
     await vi.advanceTimersByTimeAsync(3 * F);
     expectBalanced(table, f.ids(), 100);
     const leaveMoves = table.moves.slice(before);

@@ -124,6 +124,7 @@ export class LeaseCoordinator {
   private settled = false;
   /** The live workers as the last scan showed them (the shared schedule's W and rank). */
   private view: FleetView | undefined;
+  private live = new Set<string>();
   /** Fast passes left after a wake-up hint. */
   private wakePasses = 0;
   private lastHintAt: number | undefined;
@@ -273,6 +274,7 @@ export class LeaseCoordinator {
     });
     const live = liveOwners(observed, now, d.failoverTimeMillis, this.skew, ready);
     const view = fleetView(live, d.workerId);
+    this.live = live;
     const workersChanged = this.view !== undefined && this.view.key !== view.key;
     this.view = view;
     this.wakePasses = Math.max(0, this.wakePasses - 1);
@@ -327,6 +329,14 @@ export class LeaseCoordinator {
     });
     // After this pass's own writes, so that woken workers' scans see them (a joiner's requests).
     if (wakeFleet && this.running) await this.wakeOthers(leases, live);
+  }
+
+  /**
+   * This worker is leaving and has released its leases (`Consumer.stop`): wake the other live
+   * workers it last saw, so that they take them now rather than at their next shared slot.
+   */
+  async wakeFleet(): Promise<void> {
+    if (this.lastScan) await this.wakeOthers(this.lastScan.leases, this.live);
   }
 
   /** One hint on a lease of each other live worker (`wake-hints.ts`); lost ones do not matter. */
