@@ -241,7 +241,7 @@ export class Consumer extends EventEmitter {
       onAcquired: (lease, wait) => this.startWorker(lease, wait),
       onHandoffComplete: (lease) => this.workers.get(lease.leaseKey)?.handoffComplete(lease),
       onHandoffRequested: (shardId) => void this.handOff(shardId),
-      onLost: (shardId) => this.workers.get(shardId)?.loseLease(),
+      onLost: (shardId, mayStillHold) => this.workers.get(shardId)?.loseLease(mayStillHold),
       isDone: (shardId) => this.finished.has(shardId),
     });
     this.coordinator.start();

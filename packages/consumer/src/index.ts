@@ -8,6 +8,7 @@ export type {
   ReadAheadOptions,
   StreamSpec,
 } from './options';
+export { DEFAULT_CHECKPOINT_INTERVAL_MILLIS } from './options';
 export type { RetryBudgetOptions } from './processing/retry-budget';
 export type { KinesisDeadLetterOptions } from './dead-letter/kinesis-destination';
 export {

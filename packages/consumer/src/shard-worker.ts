@@ -62,9 +62,12 @@ export class ShardWorker {
     if (this.lifecycle.to('initializing')) this.startDone();
   }
 
-  /** The lease is gone: stop at once, tell the processor, never checkpoint again. */
-  loseLease(): void {
-    this.ctx.loseLease();
+  /**
+   * The lease is gone: stop at once, tell the processor. `mayStillHold` (no other owner seen):
+   * one final conditional checkpoint of what was delivered; else nothing is written any more.
+   */
+  loseLease(mayStillHold = false): void {
+    this.ctx.loseLease(mayStillHold);
     this.startDone();
   }
 

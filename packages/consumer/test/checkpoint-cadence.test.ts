@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointCadence } from '../src/checkpoint/cadence';
 import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
-import { ConfigError } from '../src/index';
+import { ConfigError, DEFAULT_CHECKPOINT_INTERVAL_MILLIS } from '../src/index';
+import { runShard } from '../src/lifecycle/driver';
 import { processShard } from '../src/lifecycle/process';
 import { StallWatchdog } from '../src/lifecycle/stall-watchdog';
 import type { Retrieval } from '../src/retrieval/types';
-import { plain, scriptedRetrieval, scriptedShard, type Step } from './support/scripted';
+import { plain, scriptedRetrieval, scriptedShard, settle, type Step } from './support/scripted';
 
 describe('CheckpointCadence', () => {
   it('0: due after every batch; an interval: at most one write per interval; maxRecords: also by count', () => {
@@ -92,9 +93,13 @@ describe('the process task with checkpointIntervalMillis', () => {
     expect(s.written.map((w) => w.checkpoint)).toEqual([r[2]!.sequenceNumber]);
   });
 
-  it('0 (the default) writes after every batch, as before', async () => {
+  it('0 writes after every batch', async () => {
     const r = [plain('d0'), plain('d1')];
-    const s = await run([[r[0]!], [r[1]!], { records: [], shardEnded: true }], {}, 10);
+    const s = await run(
+      [[r[0]!], [r[1]!], { records: [], shardEnded: true }],
+      { checkpointIntervalMillis: 0 },
+      10,
+    );
     expect(s.written.map((w) => w.checkpoint)).toEqual([
       r[0]!.sequenceNumber,
       r[1]!.sequenceNumber,
@@ -110,17 +115,89 @@ describe('options', () => {
     dynamoDBClient: { send: () => {} },
     processor: { processRecords: () => {} },
   } as unknown as ConsumerOptions;
-  it('defaults to a checkpoint per batch, and refuses bad values', () => {
+  it('defaults to one write per shard per 5 s, no bound by count; takes 0; refuses bad values', () => {
     const resolved = resolveConsumerOptions(base, false);
     expect([resolved.checkpointIntervalMillis, resolved.checkpointMaxRecords]).toEqual([
-      0,
+      5000,
       Number.MAX_SAFE_INTEGER,
     ]);
+    expect(DEFAULT_CHECKPOINT_INTERVAL_MILLIS).toBe(5000);
+    expect(
+      resolveConsumerOptions({ ...base, checkpointIntervalMillis: 0 }, false)
+        .checkpointIntervalMillis,
+    ).toBe(0);
     expect(() => resolveConsumerOptions({ ...base, checkpointIntervalMillis: -1 }, false)).toThrow(
       ConfigError,
     );
     expect(() => resolveConsumerOptions({ ...base, checkpointMaxRecords: 0 }, false)).toThrow(
       ConfigError,
     );
+  });
+});
+
+describe('with the default cadence, every ending writes what was delivered', () => {
+  const base = {
+    streamName: 's',
+    applicationName: 'app',
+    kinesisClient: { send: () => {} },
+    dynamoDBClient: { send: () => {} },
+    processor: { processRecords: () => {} },
+  } as unknown as ConsumerOptions;
+  const { checkpointIntervalMillis, checkpointMaxRecords } = resolveConsumerOptions(base, false);
+
+  /** Two batches delivered within one interval (the clock does not move), then `then`. */
+  async function twoBatches(then: Step) {
+    const r = [plain('e0'), plain('e1')];
+    const s = scriptedShard({
+      retrieval: scriptedRetrieval([[r[0]!], [r[1]!], then]),
+      state: 'initializing',
+      deps: { checkpointIntervalMillis, checkpointMaxRecords },
+    });
+    const done = runShard(s.ctx, Promise.resolve());
+    await settle();
+    expect(s.batches).toEqual([['e0'], ['e1']]);
+    return { s, r, done };
+  }
+
+  it('nothing is written inside the interval', async () => {
+    const { s, done } = await twoBatches('hang');
+    expect(s.written).toEqual([]);
+    s.ctx.loseLease();
+    await done;
+  });
+
+  it('stop(): the last record delivered', async () => {
+    const { s, r, done } = await twoBatches('hang');
+    s.ctx.requestShutdown('stop');
+    await done;
+    expect(s.written.map((w) => w.checkpoint)).toEqual([r[1]!.sequenceNumber]);
+  });
+
+  it('hand-off: the last record delivered is what the hand-over writes', async () => {
+    const { s, r, done } = await twoBatches('hang');
+    s.ctx.requestShutdown('handoff');
+    await done;
+    expect(s.written).toEqual([]); // the hand-over's own conditional write carries it
+    expect(s.ctx.checkpointer.pending?.sequenceNumber).toBe(r[1]!.sequenceNumber);
+  });
+
+  it('shard end: SHARD_END', async () => {
+    const { s, done } = await twoBatches({ records: [], shardEnded: true });
+    await done;
+    expect(s.written.map((w) => w.checkpoint)).toEqual(['SHARD_END']);
+  });
+
+  it('a lease lost with no other owner seen: the last record delivered, once', async () => {
+    const { s, r, done } = await twoBatches('hang');
+    s.ctx.loseLease(true);
+    await done;
+    expect(s.written).toEqual([{ checkpoint: r[1]!.sequenceNumber, sub: 0, handingOff: false }]);
+  });
+
+  it('a lease another worker took: nothing', async () => {
+    const { s, done } = await twoBatches('hang');
+    s.ctx.loseLease();
+    await done;
+    expect(s.written).toEqual([]);
   });
 });

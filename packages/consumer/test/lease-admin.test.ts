@@ -581,6 +581,9 @@ describe('with a stream (fake Kinesis)', () => {
       failoverTimeMillis: 3000,
       maxRecords: 5,
       idleTimeBetweenReadsMillis: 50,
+      // A checkpoint per batch: the test is about the in-hand batch's own checkpoint (r4 is
+      // written before r5..r9 is handed out, and r9's must not land over the rewind).
+      checkpointIntervalMillis: 0,
       onMetric: (e) => events.push(e),
       processor: {
         async processRecords(batch) {

@@ -11,7 +11,8 @@ import { FakeKinesis } from '@shardline/fake-kinesis';
 import { startLocalBackend } from '@shardline/local';
 
 const role = process.env.FLEET_BACKEND;
-const fake = role === 'dynamodb' ? undefined : await FakeKinesis.start();
+// h2c beside HTTP/1.1: fan-out subscriptions share one HTTP/2 session, as against the service.
+const fake = role === 'dynamodb' ? undefined : await FakeKinesis.start({ http2: true });
 const local = role === 'kinesis' ? undefined : await startLocalBackend({ kinesis: false });
 const kinesis = fake?.client();
 let feeding: NodeJS.Timeout | undefined;
@@ -68,6 +69,7 @@ process.on('message', (m: Message) => {
 process.stdout.write(
   `${JSON.stringify({
     kinesisEndpoint: fake?.endpoint,
+    kinesisHttp2Endpoint: fake?.http2Endpoint,
     dynamodbEndpoint: local?.dynamodbEndpoint,
     region: local?.region,
     credentials: local?.credentials,

@@ -23,6 +23,10 @@ export interface DdbCounts {
   conditionFailures: number;
   /** Sum of request latencies (ms), to tell a slow backend from a slow consumer. */
   latencyMs: number;
+  /** When each lease-table scan of the fleet began (ms), and the read units of all its pages. */
+  scans: { at: number; units: number }[];
+  /** Per lease key, when each renewal-like update (not a checkpoint) was sent, and its units. */
+  updates: Map<string, { at: number; units: number }[]>;
 }
 
 export function emptyCounts(): DdbCounts {
@@ -33,6 +37,8 @@ export function emptyCounts(): DdbCounts {
     checkpointWcu: 0,
     conditionFailures: 0,
     latencyMs: 0,
+    scans: [],
+    updates: new Map(),
   };
 }
 
@@ -53,7 +59,12 @@ export function meter(client: DynamoDBClient, counts: DdbCounts): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? 'unknown';
-      const input = args.input as { ReturnConsumedCapacity?: string; UpdateExpression?: string };
+      const input = args.input as {
+        ReturnConsumedCapacity?: string;
+        UpdateExpression?: string;
+        ExclusiveStartKey?: unknown;
+        Key?: { leaseKey?: { S?: string } };
+      };
       const isCheckpoint =
         command === 'UpdateItemCommand' && /\bcheckpoint = :/.test(input.UpdateExpression ?? '');
       const name = command.replace(/Command$/, '') + (isCheckpoint ? ':checkpoint' : '');
@@ -71,6 +82,18 @@ export function meter(client: DynamoDBClient, counts: DdbCounts): void {
           counts.wcu += units;
           if (isCheckpoint) counts.checkpointWcu += units;
         }
+        if (command === 'ScanCommand') {
+          // Later pages belong to the scan their first page began.
+          const last = counts.scans[counts.scans.length - 1];
+          if (input.ExclusiveStartKey && last) last.units += units;
+          else counts.scans.push({ at: sent, units });
+        }
+        const leaseKey = input.Key?.leaseKey?.S;
+        if (command === 'UpdateItemCommand' && !isCheckpoint && leaseKey !== undefined) {
+          const series = counts.updates.get(leaseKey) ?? [];
+          series.push({ at: sent, units });
+          counts.updates.set(leaseKey, series);
+        }
         return out;
       } catch (error) {
         if ((error as Error).name === 'ConditionalCheckFailedException' && WRITES.has(command)) {
@@ -85,6 +108,44 @@ export function meter(client: DynamoDBClient, counts: DdbCounts): void {
     },
     { step: 'initialize', name: 'fleetBenchDdbMeter' },
   );
+}
+
+/**
+ * Units per ms of a periodic series counted over whole periods: the units of every event but the
+ * last over the time from the first to the last, so a window holding 2 or 3 periods by chance
+ * does not move the figure; a series of one event falls back to `units / windowMs`.
+ */
+function periodicRate(series: { at: number; units: number }[], windowMs: number): number {
+  if (series.length < 2) return series.reduce((a, e) => a + e.units, 0) / windowMs;
+  let units = 0;
+  for (let i = 0; i < series.length - 1; i++) units += series[i]!.units;
+  return units / (series[series.length - 1]!.at - series[0]!.at);
+}
+
+/**
+ * Read and write units per ms of a window, with the periodic lease maintenance counted over
+ * whole periods: scans over the fleet's scan periods (settled workers share one scan per period,
+ * so the fleet's scans are the periodic series), renewals over each lease's renewal periods.
+ * Everything else (takes, checkpoints, gets, queries) is counted over the window as it is.
+ */
+export function wholePeriodRates(
+  c: DdbCounts,
+  windowMs: number,
+): { rcuPerMs: number; wcuPerMs: number; maintenanceWcuPerMs: number } {
+  const scanUnits = c.scans.reduce((a, e) => a + e.units, 0);
+  const rcuPerMs = periodicRate(c.scans, windowMs) + (c.rcu - scanUnits) / windowMs;
+  let updateUnits = 0;
+  let updateRate = 0;
+  for (const series of c.updates.values()) {
+    updateUnits += series.reduce((a, e) => a + e.units, 0);
+    updateRate += periodicRate(series, windowMs);
+  }
+  const maintenanceWcuPerMs = updateRate + (c.wcu - c.checkpointWcu - updateUnits) / windowMs;
+  return {
+    rcuPerMs,
+    wcuPerMs: maintenanceWcuPerMs + c.checkpointWcu / windowMs,
+    maintenanceWcuPerMs,
+  };
 }
 
 /** DynamoDB's size of an item: attribute names plus values (numbers about 1 byte per 2 digits). */

@@ -31,8 +31,11 @@ export interface LeaseCoordinatorDeps {
   onHandoffComplete: (lease: Lease) => void;
   /** Another worker asked for the lease: finish the batch, checkpoint, complete the hand-off. */
   onHandoffRequested: (shardId: string) => void;
-  /** The lease is gone: stop at once. */
-  onLost: (shardId: string) => void;
+  /**
+   * The lease is gone: stop at once. `mayStillHold`: no other owner was seen (renewals failed
+   * past `failoverTimeMillis`), so the table may still name this worker.
+   */
+  onLost: (shardId: string, mayStillHold?: boolean) => void;
   /** True when the shard's processing ended (SHARD_END): no need to renew. */
   isDone: (shardId: string) => boolean;
   /**
@@ -403,7 +406,7 @@ export class LeaseCoordinator {
       if (this.now() - held.renewedAt > d.failoverTimeMillis) {
         // Others may consider it expired by now: stop before two workers process it.
         this.held.delete(shardId);
-        d.onLost(shardId);
+        d.onLost(shardId, true);
       }
     }
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ShardCheckpointer } from '../checkpoint/checkpointer';
+import type { ExtendedSequence } from '../checkpoint/sequence';
 import { LeaseLostError } from '../errors';
 import type { Lease } from '../leases/lease';
 import type { LeaseTable } from '../leases/lease-table';
@@ -167,9 +168,21 @@ export class ShardContext {
     };
   }
 
-  /** The lease is gone: stop at once, never checkpoint again. Idempotent. */
-  loseLease(): void {
+  /**
+   * What a lease lost without a sign of another owner (renewals failing past
+   * `failoverTimeMillis`) may still write once, conditional on this worker still being its owner:
+   * what was delivered beyond the last checkpoint (see `shutdownShard`).
+   */
+  finalCheckpoint: ExtendedSequence | undefined;
+
+  /**
+   * The lease is gone: stop at once; the processor never checkpoints again. `mayStillHold`: no
+   * other owner was seen (the renewals failed), so the shutdown task tries one final conditional
+   * checkpoint of what was delivered. Idempotent.
+   */
+  loseLease(mayStillHold = false): void {
     if (this.leaseLost) return;
+    if (mayStillHold && this.d.autoCheckpoint) this.finalCheckpoint = this.checkpointer.pending;
     this.leaseLost = true;
     this.checkpointer.disable();
     this.health.leaseHeld = false;
