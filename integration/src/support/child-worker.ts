@@ -18,6 +18,7 @@ export function startChildWorker(env: {
   WORKER: string;
   FAILOVER?: string;
   HANDLE_SIGNALS?: string;
+  CHECKPOINT_INTERVAL?: string;
 }): ChildWorker {
   const info = backend();
   const child = fork(FIXTURE, [], {

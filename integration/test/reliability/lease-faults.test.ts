@@ -64,6 +64,9 @@ describe('scenario 5: DynamoDB faults during renew and checkpoint', () => {
     );
     const b = recordingConsumer(seen, 'B', { streamName, applicationName }, onBatch('B'));
     a.on('leaseLost', (e: { shardId: string }) => void lost.push(e.shardId));
+    // Per shard, how many batches had been delivered when A's last checkpoint was written.
+    const checkpointedAt = new Map<string, number>();
+    a.on('checkpoint', (e: { shardId: string }) => checkpointedAt.set(e.shardId, batches.length));
     const client = kinesisClient();
     const producer = new Producer({ streamName, kinesisClient: client, recordMaxBufferedTime: 20 });
     const sent: string[] = [];
@@ -91,6 +94,15 @@ describe('scenario 5: DynamoDB faults during renew and checkpoint', () => {
           await waitFor(() => sent.every((id) => counts().has(id)), {
             timeoutMs: 60_000,
             message: 'A consumed the first batch',
+          });
+          // ... and checkpointed it (at most checkpointIntervalMillis later): the duplicates judged
+          // below are those of the faults, not the last interval's before them (that one is
+          // worker-kill.test.ts's bound).
+          const consumed = batches.length;
+          const shards = await listShardIds(streamName);
+          await waitFor(() => shards.every((id) => (checkpointedAt.get(id) ?? -1) >= consumed), {
+            timeoutMs: 30_000,
+            message: 'A checkpointed the first batch',
           });
 
           // A's renewals now fail with 5xx, and so do half of its checkpoints; the other half reach

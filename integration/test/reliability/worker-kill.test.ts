@@ -1,3 +1,4 @@
+import { DEFAULT_CHECKPOINT_INTERVAL_MILLIS } from '@shardline/consumer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStream, dynamoDBClient, uniqueName, waitFor } from '../../src/backend';
 import { tally } from '../../src/faults/count';
@@ -11,7 +12,11 @@ import { produce } from '../../src/support/consumer-harness';
 // again within the documented detection bound + 2 s: failover + maxClockSkewMillis (the renewal
 // stamp's expiry) + 2 × (failover + 25 ms) (the settled fleet's next shared scan slots, one of
 // them maybe the victim's) + failover / 3 (the woken survivors' next renewal) + a pass
-// (packages/consumer/README.md, "Lease table cost"), then taken and read.
+// (packages/consumer/README.md, "Lease table cost"), then taken and read. The duplicates are also
+// bounded by the checkpoint cadence: on each of its shards, no more than the victim delivered in
+// its last checkpointIntervalMillis before the kill, plus the one batch before that window (the
+// one whose checkpoint may not have been written yet). SHARDLINE_KILL_CHECKPOINT_INTERVAL_MS runs
+// the workers with another interval (e.g. 20000) to see the bound hold with a long one.
 
 const FAILOVER = 1500;
 /** The consumer's default `maxClockSkewMillis`. */
@@ -19,12 +24,30 @@ const SKEW = 1000;
 /** The documented detection bound (a pass: failover / 2, the unsettled pace), + 2 s to read. */
 const RESUME_BOUND_MS = FAILOVER + SKEW + 2 * (FAILOVER + 25) + FAILOVER / 3 + FAILOVER / 2 + 2000;
 const SHARDS = 6;
+const INTERVAL_ENV = process.env.SHARDLINE_KILL_CHECKPOINT_INTERVAL_MS;
+const INTERVAL = INTERVAL_ENV ? Number(INTERVAL_ENV) : DEFAULT_CHECKPOINT_INTERVAL_MILLIS;
 
 interface Delivery {
   id: string;
   shardId: string;
   seq: string;
   sub: number;
+  /** When the worker delivered the record's batch (its clock: the same machine's). */
+  at: number;
+}
+
+/**
+ * The most records of `shard` a crash at `killedAt` may deliver again, from the victim's own
+ * delivery log: what it delivered from `killedAt - interval` on, plus its last batch before that
+ * (the cadence checks after every read, so the last write came at most one batch before the
+ * window opened).
+ */
+function replayBound(victim: Delivery[], shard: string, killedAt: number, interval: number) {
+  const onShard = victim.filter((d) => d.shardId === shard);
+  const from = killedAt - interval;
+  const before = onShard.filter((d) => d.at < from);
+  const lastBatchAt = before.length ? Math.max(...before.map((d) => d.at)) : undefined;
+  return onShard.filter((d) => d.at >= from || d.at === lastBatchAt).length;
 }
 const deliveries = (w: ChildWorker, from = 0): Delivery[] =>
   w.lines
@@ -37,14 +60,20 @@ describe('scenario 1: kill -9 one of 3 consumer workers', () => {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
   });
 
-  it('loses nothing, duplicates only after the last checkpoint, resumes within the documented detection bound + 2 s', async () => {
+  it('loses nothing, duplicates only after the last checkpoint and within one checkpoint interval, resumes within the documented detection bound + 2 s', async () => {
     const streamName = uniqueName('kill3');
     const APP = uniqueName('kill3-app');
     await createStream(streamName, SHARDS);
     const dynamo = dynamoDBClient();
     for (const name of ['w0', 'w1', 'victim'])
       workers.push(
-        startChildWorker({ STREAM: streamName, APP, WORKER: name, FAILOVER: String(FAILOVER) }),
+        startChildWorker({
+          STREAM: streamName,
+          APP,
+          WORKER: name,
+          FAILOVER: String(FAILOVER),
+          ...(INTERVAL_ENV ? { CHECKPOINT_INTERVAL: INTERVAL_ENV } : {}),
+        }),
       );
     const victim = workers[2]!;
     const survivors = workers.slice(0, 2);
@@ -140,6 +169,19 @@ describe('scenario 1: kill -9 one of 3 consumer workers', () => {
               `duplicate ${d.id} at or before the checkpoint`,
             ).toBe(true);
           }
+        }
+        // The cadence's bound: per victim shard, records delivered again ≤ what the victim
+        // delivered within one interval (+ the batch before it) before it died.
+        const victimLog = deliveries(victim);
+        for (const shard of victimShards) {
+          const again = new Set(
+            victimLog.filter((d) => d.shardId === shard && duplicated.has(d.id)).map((d) => d.id),
+          ).size;
+          const bound = replayBound(victimLog, shard, killedAt, INTERVAL);
+          expect(
+            again,
+            `${again} records of ${shard} delivered again; the victim delivered ${bound} in its last ${INTERVAL} ms (+ one batch)`,
+          ).toBeLessThanOrEqual(bound);
         }
         expect(resumedMs, `victim's shards resumed after ${resumedMs} ms`).toBeLessThanOrEqual(
           RESUME_BOUND_MS,
