@@ -18,8 +18,9 @@
  *     checkpoint (measured at each batch, the batch just delivered included: a crash then
  *     delivers again exactly those).
  *
- * Run: pnpm build, then npx tsx --expose-gc packages/consumer/bench/checkpoint-cadence.bench.ts
- * (or with --conditions=source to run the sources). BENCH_ROUNDS (default 2) rounds of part A,
+ * Run: pnpm bench (it runs last, about 4–5 minutes), or pnpm build, then
+ * npx tsx --expose-gc packages/consumer/bench/checkpoint-cadence.bench.ts (with
+ * --conditions=source to run the sources). BENCH_ROUNDS (default 2) rounds of part A,
  * BENCH_WINDOW_MS (default 62,000) for part B, BENCH_CADENCES=0,1000 picks cadences.
  */
 import { fork } from 'node:child_process';
