@@ -80,8 +80,12 @@ export function takerIntervals(
   return { fast, settled: Math.max(fast, settledMillis ?? failoverTimeMillis + EPSILON_MILLIS) };
 }
 
-/** Fast passes a worker makes after a wake-up hint before it may settle again. */
-const WAKE_PASSES = 2;
+/**
+ * Passes a worker makes after a wake-up hint before it may settle again: the one it makes at
+ * once. If that pass still finds work it stays unsettled by what it found; a second forced pass
+ * would only add a scan to every wake-up.
+ */
+const WAKE_PASSES = 1;
 
 /** `LeaseManagementConfig.epsilonMillis`. */
 const EPSILON_MILLIS = 25;
