@@ -113,10 +113,13 @@ export function meter(client: DynamoDBClient, counts: DdbCounts): void {
 /**
  * Units per ms of a periodic series counted over whole periods: the units of every event but the
  * last over the time from the first to the last, so a window holding 2 or 3 periods by chance
- * does not move the figure; a series of one event falls back to `units / windowMs`.
+ * does not move the figure. A series that does not span half the window is not periodic there
+ * (one event; a take and a renewal a moment apart; a lease taken late in the window) and is
+ * counted over the window instead: over whole periods it would divide by almost nothing.
  */
 function periodicRate(series: { at: number; units: number }[], windowMs: number): number {
-  if (series.length < 2) return series.reduce((a, e) => a + e.units, 0) / windowMs;
+  const span = series.length < 2 ? 0 : series[series.length - 1]!.at - series[0]!.at;
+  if (span < windowMs / 2) return series.reduce((a, e) => a + e.units, 0) / windowMs;
   let units = 0;
   for (let i = 0; i < series.length - 1; i++) units += series[i]!.units;
   return units / (series[series.length - 1]!.at - series[0]!.at);
