@@ -198,8 +198,8 @@ export interface ConsumerOptions {
    * costs: a crash (kill -9, out of memory) delivers again what the shard delivered since its
    * last checkpoint, at most one interval plus the batch in flight — about 5.5 s of records,
    * half the `failoverTimeMillis` pause the crash costs anyway. Stop, hand-off and shard end
-   * always write what was delivered whatever the interval, and so does a lease lost to failing
-   * renewals (one final conditional write); a lease another worker took writes nothing.
+   * always write what was delivered whatever the interval; a lease lost to failing renewals
+   * tries once (conditional on still owning it); a lease another worker took writes nothing.
    */
   checkpointIntervalMillis?: number;
   /**
@@ -475,6 +475,22 @@ export function resolveConsumerOptions(
   };
 }
 
+/** `readAhead`: `true` or absent is the KCL's bounds, `false` is off, an object overrides bounds. */
+function resolveReadAhead(value: ConsumerOptions['readAhead']): ReadAheadLimits | false {
+  if (value === false) return false;
+  if (value === undefined || value === true) return { ...READ_AHEAD_DEFAULTS };
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(
+      `readAhead must be true, false or { maxBatches?, maxRecords?, maxBytes? }, got ${JSON.stringify(value)}`,
+    );
+  const d = READ_AHEAD_DEFAULTS;
+  return {
+    maxBatches: int(value.maxBatches, 'readAhead.maxBatches', d.maxBatches, 1, 1000),
+    maxRecords: int(value.maxRecords, 'readAhead.maxRecords', d.maxRecords, 1, 10_000_000),
+    maxBytes: int(value.maxBytes, 'readAhead.maxBytes', d.maxBytes, 1, 1024 * 1024 * 1024),
+  };
+}
+
 function checkInitialPosition(value: unknown, name: string): void {
   if (
     value !== 'TRIM_HORIZON' &&
@@ -549,22 +565,6 @@ function checkStreamSpecs(options: ConsumerOptions): StreamSpec[] {
     seen.add(key);
   }
   return [...options.streams];
-}
-
-/** `readAhead`: `true` or absent is the KCL's bounds, `false` is off, an object overrides bounds. */
-function resolveReadAhead(value: ConsumerOptions['readAhead']): ReadAheadLimits | false {
-  if (value === false) return false;
-  if (value === undefined || value === true) return { ...READ_AHEAD_DEFAULTS };
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new ConfigError(
-      `readAhead must be true, false or { maxBatches?, maxRecords?, maxBytes? }, got ${JSON.stringify(value)}`,
-    );
-  const d = READ_AHEAD_DEFAULTS;
-  return {
-    maxBatches: int(value.maxBatches, 'readAhead.maxBatches', d.maxBatches, 1, 1000),
-    maxRecords: int(value.maxRecords, 'readAhead.maxRecords', d.maxRecords, 1, 10_000_000),
-    maxBytes: int(value.maxBytes, 'readAhead.maxBytes', d.maxBytes, 1, 1024 * 1024 * 1024),
-  };
 }
 
 /** `maxConcurrencyPerShard`, `deadLetter`, `retryBudget`, `bisectBatchOnError`. */
