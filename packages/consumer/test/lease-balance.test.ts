@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LeaseCoordinator } from '../src/leases/lease-coordinator';
+import type { LeaseTable } from '../src/leases/lease-table';
 import { newLease } from './support/lease-tables';
 import { MemoryLeaseTable } from './support/memory-lease-table';
 
@@ -42,9 +43,12 @@ interface Worker {
 function fleet(table: MemoryLeaseTable) {
   const workers = new Map<string, Worker>();
   let seed = 1;
-  const start = (id: string, extra: { maxLeasesToStealAtOneTime?: number } = {}): Worker => {
+  const start = (
+    id: string,
+    extra: { maxLeasesToStealAtOneTime?: number; table?: LeaseTable } = {},
+  ): Worker => {
     const coordinator: LeaseCoordinator = new LeaseCoordinator({
-      table: table.asTable(),
+      table: extra.table ?? table.asTable(),
       workerId: id,
       failoverTimeMillis: F,
       gracefulLeaseHandoffTimeoutMillis: 30_000,
@@ -295,6 +299,63 @@ describe('lease balancing (fleet on a fake clock)', () => {
       await f.stopAll();
     },
   );
+
+  it.each([0, 2000, 4000, 6000, 8000])(
+    'a worker dying while the fleet still settles after a join (%i ms after it) is found as fast: whoever finds it wakes the others',
+    async (delay) => {
+      const table = new MemoryLeaseTable(20);
+      leases(table, 100);
+      const f = fleet(table);
+      for (const id of ['w1', 'w2', 'w3', 'w4']) f.start(id);
+      await vi.advanceTimersByTimeAsync(6 * F);
+      f.start('w5');
+      await vi.advanceTimersByTimeAsync(delay);
+      const diedAt = Date.now();
+      await f.die('w2');
+      const bound = F + SKEW + 2 * I + F / 3 + F / 2;
+      while (
+        [...table.leases.values()].some((l) => l.leaseOwner === 'w2') &&
+        Date.now() - diedAt <= bound
+      )
+        await vi.advanceTimersByTimeAsync(100);
+      expect(Date.now() - diedAt).toBeLessThanOrEqual(bound);
+      await vi.advanceTimersByTimeAsync(F);
+      expectBalanced(table, f.ids(), 100);
+      await f.stopAll();
+    },
+  );
+
+  it('a hint that comes back while a scan is in flight still gets a scan of its own, at once', async () => {
+    const table = new MemoryLeaseTable(0);
+    leases(table, 20);
+    // w1's scans wait at a gate while it is closed: a pass in flight for as long as the test likes.
+    let closed = false;
+    let open: (() => void) | undefined;
+    const gated = Object.assign(Object.create(table) as MemoryLeaseTable, {
+      async list() {
+        if (closed) await new Promise<void>((resolve) => (open = resolve));
+        return table.list();
+      },
+    });
+    const f = fleet(table);
+    f.start('w1', { table: gated.asTable() });
+    f.start('w2');
+    await vi.advanceTimersByTimeAsync(6 * F);
+    expectBalanced(table, ['w1', 'w2'], 20);
+    closed = true;
+    while (!open) await vi.advanceTimersByTimeAsync(100);
+    // w1's scan is in flight; a hint lands on its lease and comes back with its next renewal.
+    const hinted = [...table.leases.values()].find((l) => l.leaseOwner === 'w1')!;
+    await table.wake(hinted, 'w1');
+    await vi.advanceTimersByTimeAsync(F / 3 + 100);
+    closed = false;
+    const scans = table.scans;
+    open();
+    await vi.advanceTimersByTimeAsync(100);
+    // The in-flight scan, then one more at once (not at w1's next slot, 2 slots away).
+    expect(table.scans - scans).toBeGreaterThanOrEqual(2);
+    await f.stopAll();
+  });
 
   it('a worker that steals one lease at a time (the KCL default) joining does not make others fight it', async () => {
     const table = new MemoryLeaseTable(20);

@@ -80,13 +80,6 @@ export function takerIntervals(
   return { fast, settled: Math.max(fast, settledMillis ?? failoverTimeMillis + EPSILON_MILLIS) };
 }
 
-/**
- * Passes a worker makes after a wake-up hint before it may settle again: the one it makes at
- * once. If that pass still finds work it stays unsettled by what it found; a second forced pass
- * would only add a scan to every wake-up.
- */
-const WAKE_PASSES = 1;
-
 /** `LeaseManagementConfig.epsilonMillis`. */
 const EPSILON_MILLIS = 25;
 
@@ -132,8 +125,12 @@ export class LeaseCoordinator {
   /** The live workers as the last scan showed them (the shared schedule's W and rank). */
   private view: FleetView | undefined;
   private live = new Set<string>();
-  /** Fast passes left after a wake-up hint. */
-  private wakePasses = 0;
+  /**
+   * When a wake-up hint came back, until a pass whose scan started after it has run: a hint that
+   * arrives while a pass is in flight asks for the next scan too (that pass may have read the
+   * table before whatever the hint is about).
+   */
+  private wokenAt: number | undefined;
   private lastHintAt: number | undefined;
   /** When the scheduled pass is due (this worker's clock). */
   private takeDue = 0;
@@ -175,6 +172,7 @@ export class LeaseCoordinator {
 
   /** The delay before the next scheduled balancing pass. */
   takeInterval(): number {
+    if (this.wokenAt !== undefined) return 0;
     if (!this.settled) return this.intervals.fast;
     if (this.d.leaseTakerIntervalMillis !== undefined || !this.view) return this.intervals.settled;
     const now = this.now();
@@ -196,12 +194,11 @@ export class LeaseCoordinator {
   }
 
   /**
-   * A wake-up hint came back with a renewal: unsettle for a few fast passes, the first at once
-   * if this worker was waiting for a far slot.
+   * A wake-up hint came back with a renewal: scan now (or right after the pass in flight) rather
+   * than at the next slot, and stay unsettled until that scan says otherwise.
    */
   private wake(): void {
-    this.wakePasses = WAKE_PASSES;
-    if (!this.settled) return;
+    this.wokenAt = this.now();
     this.settled = false;
     if (this.takeTimer !== undefined && this.takeDue > this.now()) {
       clearTimeout(this.takeTimer);
@@ -236,6 +233,7 @@ export class LeaseCoordinator {
     if (!this.running) return;
     const d = this.d;
     let leases: Lease[];
+    const scanStartedAt = this.now();
     try {
       // Eventually consistent, as the KCL's taker reads (`DynamoDBLeaseRefresher.listLeases`):
       // half the read units, and a stale item only costs a conditional write that loses.
@@ -243,6 +241,8 @@ export class LeaseCoordinator {
     } catch (error) {
       d.logger.warn({ err: error }, 'listing leases failed');
       this.settled = false;
+      // Unsettled, the next try comes at the fast pace: a pending hint must not make it a loop.
+      this.wokenAt = undefined;
       return;
     }
     const now = this.now();
@@ -284,10 +284,10 @@ export class LeaseCoordinator {
     this.live = live;
     const workersChanged = this.view !== undefined && this.view.key !== view.key;
     this.view = view;
-    this.wakePasses = Math.max(0, this.wakePasses - 1);
+    if (this.wokenAt !== undefined && this.wokenAt < scanStartedAt) this.wokenAt = undefined;
     this.settled =
       this.passes > WARM_UP_PASSES &&
-      this.wakePasses === 0 &&
+      this.wokenAt === undefined &&
       !workersChanged &&
       decision.take.length === 0 &&
       decision.steal.length === 0 &&
