@@ -268,9 +268,32 @@ interface CellResult {
   balanceRun: boolean;
   idle?: Units;
   busy?: Units;
+  /** Mean size of the measured table's items (Shardline's, with its own attributes). */
   itemBytes: number;
+  /**
+   * The same items as a KCL table would hold them: without the attributes only Shardline writes
+   * (`SHARDLINE_ONLY_ATTRIBUTES`), measured after the idle and after the busy window (checkpoints
+   * make busy items longer, in a KCL table as in ours).
+   */
+  kclItemBytes: { idle: number; busy: number };
   gsiBytes: number;
   notes: string[];
+}
+
+/** Lease attributes Shardline writes and the KCL does not (the renewal stamp, wake-up hints). */
+const SHARDLINE_ONLY_ATTRIBUTES = ['shardlineRenewedAt', 'shardlineWake'];
+
+/** Mean size of the table's lease items without Shardline's own attributes. */
+async function meanKclItemBytes(table: string, workers: readonly string[]): Promise<number> {
+  const split = await readSplit(probeClient, table, workers);
+  const sizes = split.items.map((it) =>
+    itemBytes(
+      Object.fromEntries(
+        Object.entries(it).filter(([name]) => !SHARDLINE_ONLY_ATTRIBUTES.includes(name)),
+      ),
+    ),
+  );
+  return sizes.length === 0 ? 0 : sizes.reduce((a, b) => a + b, 0) / sizes.length;
 }
 
 async function runCell(shards: number, workers: number, full: boolean): Promise<CellResult> {
@@ -288,6 +311,7 @@ async function runCell(shards: number, workers: number, full: boolean): Promise<
     balanceCapMs: capMs,
     balanceRun: full,
     itemBytes: 0,
+    kclItemBytes: { idle: 0, busy: 0 },
     gsiBytes: 0,
     notes: [],
   };
@@ -353,6 +377,8 @@ async function runCell(shards: number, workers: number, full: boolean): Promise<
     let from = Date.now();
     await sleep(windowMs);
     result.idle = units(counts, shards, Date.now() - from, failover);
+    result.kclItemBytes.idle = await meanKclItemBytes(app, ids());
+    result.kclItemBytes.busy = result.kclItemBytes.idle;
     progress(`idle: ${JSON.stringify(result.idle.at10s)} ${JSON.stringify(result.idle.requests)}`);
     if (result.idle.renewalsOfNominal < 0.9)
       result.notes.push(
@@ -366,6 +392,7 @@ async function runCell(shards: number, workers: number, full: boolean): Promise<
       from = Date.now();
       await sleep(windowMs);
       result.busy = units(counts, shards, Date.now() - from, failover);
+      result.kclItemBytes.busy = await meanKclItemBytes(app, ids());
       progress(
         `busy: ${JSON.stringify(result.busy.at10s)} ${JSON.stringify(result.busy.requests)}`,
       );
@@ -522,6 +549,7 @@ for (const s of ALL_S) {
         balanceCapMs: 0,
         balanceRun: false,
         itemBytes: 0,
+        kclItemBytes: { idle: 0, busy: 0 },
         gsiBytes: 0,
         notes: [],
       });
@@ -603,7 +631,7 @@ for (const r of results) {
       shards: r.shards,
       workers: r.workers,
       failoverTimeMillis: DEFAULT_FAILOVER,
-      itemBytes: r.itemBytes,
+      itemBytes: state === 'idle' ? r.kclItemBytes.idle : r.kclItemBytes.busy,
       gsiEntryBytes: r.gsiBytes,
       checkpointsPerShardHour: u.checkpointsPerShardHour,
     };
@@ -690,7 +718,7 @@ for (const c of costs) {
 const lines: string[] = [];
 const out = (l = '') => lines.push(l);
 out(
-  `Fleet scale (${results.filter((r) => !r.skipped).length} cells, ${costs.length} per-shard runs, ${((Date.now() - benchStart) / 1000).toFixed(0)} s): in-process consumers on the fake Kinesis + dynalite (child processes); units per shard-hour normalised to failover 10 s, lease maintenance counted over whole scan and renewal periods; KCL figures from its defaults at 10 s (kcl-model.ts), same item size; per-shard cost: one worker alone in a child process (shard-cost.ts), default idleTimeBetweenReadsMillis 1000, failover ${COST_FAILOVER / 1000} s.`,
+  `Fleet scale (${results.filter((r) => !r.skipped).length} cells, ${costs.length} per-shard runs, ${((Date.now() - benchStart) / 1000).toFixed(0)} s): in-process consumers on the fake Kinesis + dynalite (child processes); units per shard-hour normalised to failover 10 s, lease maintenance counted over whole scan and renewal periods; KCL figures from its defaults at 10 s (kcl-model.ts), on the measured items without Shardline's own attributes (renewal stamp, wake hint), measured after each window; per-shard cost: one worker alone in a child process (shard-cost.ts), default idleTimeBetweenReadsMillis 1000, failover ${COST_FAILOVER / 1000} s.`,
 );
 out();
 out('| measure | cell | Shardline | KCL 2.x | KCL 3 | target | verdict |');
@@ -714,7 +742,7 @@ for (const r of results) {
   ] as const) {
     if (!u) continue;
     progress(
-      `detail S=${r.shards} W=${r.workers} ${state}: at F: reads ${f0(u.atF.reads)}, writes ${f0(u.atF.writes)}; at 10 s whole periods ${f0(u.at10s.reads)} / ${f0(u.at10s.writes)}, plain window ${f0(u.windowCounted10s.reads)} / ${f0(u.windowCounted10s.writes)}; ${u.scans} scans; checkpoints ${f0(u.checkpointsPerShardHour)}/shard-h; renewals ${Math.round(u.renewalsOfNominal * 100)} % of nominal; mean DynamoDB latency ${u.meanLatencyMs.toFixed(0)} ms; item ${Math.round(r.itemBytes)} B; ${JSON.stringify(u.requests)}; notes: ${r.notes.join('; ')}`,
+      `detail S=${r.shards} W=${r.workers} ${state}: at F: reads ${f0(u.atF.reads)}, writes ${f0(u.atF.writes)}; at 10 s whole periods ${f0(u.at10s.reads)} / ${f0(u.at10s.writes)}, plain window ${f0(u.windowCounted10s.reads)} / ${f0(u.windowCounted10s.writes)}; ${u.scans} scans; checkpoints ${f0(u.checkpointsPerShardHour)}/shard-h; renewals ${Math.round(u.renewalsOfNominal * 100)} % of nominal; mean DynamoDB latency ${u.meanLatencyMs.toFixed(0)} ms; item ${Math.round(r.itemBytes)} B (KCL items: idle ${Math.round(r.kclItemBytes.idle)} B, busy ${Math.round(r.kclItemBytes.busy)} B); ${JSON.stringify(u.requests)}; notes: ${r.notes.join('; ')}`,
     );
   }
 }
