@@ -1,9 +1,7 @@
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { FakeKinesis } from '@shardline/fake-kinesis';
 import { startLocalBackend, type LocalBackend } from '@shardline/local';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Consumer,
   RetrievalError,
@@ -11,33 +9,17 @@ import {
   type ShardProcessor,
 } from '../src/index';
 import { PollingReader } from '../src/retrieval/polling/polling-reader';
+import { fakeKinesisPerTest } from './support/fake-streams';
 
-let fake: FakeKinesis;
-beforeEach(async () => {
-  fake = await FakeKinesis.start();
-});
-afterEach(() => fake.close());
-
-async function fill(stream: string, n: number) {
-  const client = fake.client();
-  await client.send(
-    new PutRecordsCommand({
-      StreamName: stream,
-      Records: Array.from({ length: n }, (_, i) => ({
-        PartitionKey: `k${i}`,
-        Data: Buffer.from(`r${i}`),
-      })),
-    }),
-  );
-  client.destroy();
-}
+const kinesis = fakeKinesisPerTest();
+const fill = kinesis.fill;
 
 function reader(
   stream: string,
   options: Partial<ConstructorParameters<typeof PollingReader>[0]> = {},
 ) {
   return new PollingReader({
-    client: fake.client(),
+    client: kinesis.fake.client(),
     streamName: stream,
     streamArn: undefined,
     shardId: 'shardId-000000000000',
@@ -62,32 +44,32 @@ async function readAll(r: PollingReader, until: number): Promise<string[]> {
 
 describe('PollingReader', () => {
   it('reads a shard in order, a few records at a time', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 10);
     expect(await readAll(reader('s'), 10)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
   });
 
   it('recovers from an expired iterator from the last record read: no gap, no replay', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 10);
     const r = reader('s');
     const signal = new AbortController().signal;
     const first = await r.next(signal);
-    fake.inject({ operation: 'GetRecords', kind: 'expired-iterator', times: 2 });
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'expired-iterator', times: 2 });
     const rest = await readAll(r, 7);
     expect([...first.records.map((x) => Buffer.from(x.data).toString()), ...rest]).toEqual(
       Array.from({ length: 10 }, (_, i) => `r${i}`),
     );
-    expect(fake.stats.calls.GetShardIterator).toBe(3);
+    expect(kinesis.fake.stats.calls.GetShardIterator).toBe(3);
   });
 
   it('backs off on throttling and transient errors and goes on', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 6);
     const codes: string[] = [];
-    fake.inject({ operation: 'GetRecords', kind: 'throttle', times: 2 });
-    fake.inject({ operation: 'GetRecords', kind: 'internal', times: 1 });
-    fake.inject({ operation: 'GetRecords', kind: 'reset', times: 1 });
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'throttle', times: 2 });
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'internal', times: 1 });
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'reset', times: 1 });
     expect(await readAll(reader('s', { onReadError: (c) => codes.push(c) }), 6)).toHaveLength(6);
     expect(codes.slice(0, 3)).toEqual([
       'ProvisionedThroughputExceededException',
@@ -98,16 +80,16 @@ describe('PollingReader', () => {
   });
 
   it('fails with a typed error when the shard cannot be read', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await expect(reader('missing').next(new AbortController().signal)).rejects.toBeInstanceOf(
       RetrievalError,
     );
   });
 
   it('reports the end of a split shard with its children', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 2);
-    const children = fake.splitShard('s', 'shardId-000000000000');
+    const children = kinesis.fake.splitShard('s', 'shardId-000000000000');
     const r = reader('s', { maxRecords: 100 });
     const batch = await r.next(new AbortController().signal);
     expect(batch.shardEnded).toBe(true);
@@ -140,7 +122,7 @@ describe('stall detection', () => {
     return new Consumer({
       streamName: 's',
       applicationName: `stall-${Date.now()}`,
-      kinesisClient: fake.client(),
+      kinesisClient: kinesis.fake.client(),
       dynamoDBClient: dynamo,
       initialPosition: 'TRIM_HORIZON',
       failoverTimeMillis: 3000,
@@ -159,7 +141,7 @@ describe('stall detection', () => {
   }
 
   it('reports a reader that makes no progress, restarts it, and delivers everything', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 5);
     const events: ConsumerMetricEvent[] = [];
     const delivered: string[] = [];
@@ -168,18 +150,18 @@ describe('stall detection', () => {
       (b) => void delivered.push(...b.records.map((r) => Buffer.from(r.data).toString())),
     );
     // The first GetRecords hangs (a stalled connection); the restarted reader gets through.
-    fake.inject({ operation: 'GetRecords', kind: 'stall', times: 1 });
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'stall', times: 1 });
     await consumer.start();
     await until(() => delivered.length >= 5);
     await consumer.stop();
-    fake.release();
+    kinesis.fake.release();
     expect(delivered).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
     expect(events.filter((e) => e.type === 'stall')).toHaveLength(1);
     expect(consumer.health().shards[0]!.stalls).toBe(1);
   });
 
   it('reports a processRecords call longer than the stall timeout as a slow processor: unhealthy while it runs, no stall, no restart', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 5);
     const events: ConsumerMetricEvent[] = [];
     const delivered: string[] = [];
@@ -209,6 +191,6 @@ describe('stall detection', () => {
     expect(delivered).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r0']);
     expect(events.filter((e) => e.type === 'stall')).toEqual([]);
     // One reader all along: the slow batch did not restart it (a restart gets a new iterator).
-    expect(fake.stats.calls.GetShardIterator).toBe(1);
+    expect(kinesis.fake.stats.calls.GetShardIterator).toBe(1);
   });
 });

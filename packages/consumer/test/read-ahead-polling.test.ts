@@ -1,38 +1,20 @@
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { FakeKinesis } from '@shardline/fake-kinesis';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runShard } from '../src/lifecycle/driver';
 import { createPollingRetrieval, READ_AHEAD_DEFAULTS } from '../src/retrieval/polling/index';
 import type { ReadAheadReader } from '../src/retrieval/polling/read-ahead';
 import type { ReadAheadLimits } from '../src/retrieval/polling/read-ahead-buffer';
 import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
+import { fakeKinesisPerTest } from './support/fake-streams';
 import { scriptedShard, SHARD } from './support/scripted';
 
 // Polling read-ahead against the fake Kinesis (real HTTP, real GetRecords): the shard's task
 // context is scripted (manual clock for the watchdog, recording lease table), the reads are not.
 
-let fake: FakeKinesis;
-beforeEach(async () => {
-  fake = await FakeKinesis.start();
-});
-afterEach(() => fake.close());
+const kinesis = fakeKinesisPerTest();
+const fill = kinesis.fill;
 
-async function fill(stream: string, n: number) {
-  const client = fake.client();
-  await client.send(
-    new PutRecordsCommand({
-      StreamName: stream,
-      Records: Array.from({ length: n }, (_, i) => ({
-        PartitionKey: `k${i}`,
-        Data: Buffer.from(`r${i}`),
-      })),
-    }),
-  );
-  client.destroy();
-}
-
-const getRecords = () => fake.stats.calls.GetRecords ?? 0;
+const getRecords = () => kinesis.fake.stats.calls.GetRecords ?? 0;
 
 /** A shard task reading `stream` by polling with `readAhead`, and a processor held on its first batch. */
 async function pollingShard(stream: string, readAhead: ReadAheadLimits | false) {
@@ -41,7 +23,7 @@ async function pollingShard(stream: string, readAhead: ReadAheadLimits | false) 
     idleTimeBetweenReadsMillis: 10,
     readAhead,
   });
-  const client = fake.client();
+  const client = kinesis.fake.client();
   await retrieval.start({
     kinesisClient: client,
     streamName: stream,
@@ -74,9 +56,9 @@ async function pollingShard(stream: string, readAhead: ReadAheadLimits | false) 
 
 describe('polling read-ahead on the fake Kinesis', () => {
   it('the next GetRecords runs while the processor works; bounded; in order; to the shard end', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 12);
-    const children = fake.splitShard('s', SHARD);
+    const children = kinesis.fake.splitShard('s', SHARD);
     const { s, seen, release, held, client } = await pollingShard('s', {
       ...READ_AHEAD_DEFAULTS,
       maxBatches: 2,
@@ -99,10 +81,10 @@ describe('polling read-ahead on the fake Kinesis', () => {
   });
 
   it('throttling and an expired iterator are retried inside: every record once, in order', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 15);
-    fake.inject({ operation: 'GetRecords', kind: 'throttle', times: 2 });
-    fake.inject({ operation: 'GetRecords', kind: 'expired-iterator', times: 1 });
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'throttle', times: 2 });
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'expired-iterator', times: 1 });
     const { s, seen, release, client } = await pollingShard('s', READ_AHEAD_DEFAULTS);
     release();
     const done = runShard(s.ctx, Promise.resolve());
@@ -110,12 +92,12 @@ describe('polling read-ahead on the fake Kinesis', () => {
     s.ctx.requestShutdown('stop');
     await done;
     expect(seen).toEqual(Array.from({ length: 15 }, (_, i) => `r${i}`));
-    expect(fake.stats.calls.GetShardIterator).toBe(2);
+    expect(kinesis.fake.stats.calls.GetShardIterator).toBe(2);
     client.destroy();
   });
 
   it('a lost lease drops what was read ahead and aborts the GetRecords in flight; none after', async () => {
-    fake.createStream('s', 1);
+    kinesis.fake.createStream('s', 1);
     await fill('s', 12);
     const { s, seen, release, held, client } = await pollingShard('s', READ_AHEAD_DEFAULTS);
     const done = runShard(s.ctx, Promise.resolve());
@@ -123,7 +105,7 @@ describe('polling read-ahead on the fake Kinesis', () => {
     const reader = s.ctx.reader as ReadAheadReader;
     await vi.waitFor(() => expect(reader.held.batches).toBe(1), { timeout: 5000 });
     // The next read ahead answers slowly: the lease is lost while it is on the wire.
-    fake.inject({ operation: 'GetRecords', kind: 'latency', latencyMs: 1000 });
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'latency', latencyMs: 1000 });
     await vi.waitFor(() => expect(getRecords()).toBe(3), { timeout: 5000 });
     expect(reader.held.batches).toBe(1);
     s.ctx.loseLease();
