@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointCadence } from '../src/checkpoint/cadence';
-import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
+import { resolveConsumerOptions } from '../src/options';
 import { ConfigError, DEFAULT_CHECKPOINT_INTERVAL_MILLIS } from '../src/index';
 import { runShard } from '../src/lifecycle/driver';
 import { processShard } from '../src/lifecycle/process';
 import { StallWatchdog } from '../src/lifecycle/stall-watchdog';
 import type { Retrieval } from '../src/retrieval/types';
+import { MINIMAL_OPTIONS } from './support/options';
 import { plain, scriptedRetrieval, scriptedShard, settle, type Step } from './support/scripted';
 
 describe('CheckpointCadence', () => {
@@ -108,42 +109,31 @@ describe('the process task with checkpointIntervalMillis', () => {
 });
 
 describe('options', () => {
-  const base = {
-    streamName: 's',
-    applicationName: 'app',
-    kinesisClient: { send: () => {} },
-    dynamoDBClient: { send: () => {} },
-    processor: { processRecords: () => {} },
-  } as unknown as ConsumerOptions;
   it('defaults to one write per shard per 5 s, no bound by count; takes 0; refuses bad values', () => {
-    const resolved = resolveConsumerOptions(base, false);
+    const resolved = resolveConsumerOptions(MINIMAL_OPTIONS, false);
     expect([resolved.checkpointIntervalMillis, resolved.checkpointMaxRecords]).toEqual([
       5000,
       Number.MAX_SAFE_INTEGER,
     ]);
     expect(DEFAULT_CHECKPOINT_INTERVAL_MILLIS).toBe(5000);
     expect(
-      resolveConsumerOptions({ ...base, checkpointIntervalMillis: 0 }, false)
+      resolveConsumerOptions({ ...MINIMAL_OPTIONS, checkpointIntervalMillis: 0 }, false)
         .checkpointIntervalMillis,
     ).toBe(0);
-    expect(() => resolveConsumerOptions({ ...base, checkpointIntervalMillis: -1 }, false)).toThrow(
-      ConfigError,
-    );
-    expect(() => resolveConsumerOptions({ ...base, checkpointMaxRecords: 0 }, false)).toThrow(
-      ConfigError,
-    );
+    expect(() =>
+      resolveConsumerOptions({ ...MINIMAL_OPTIONS, checkpointIntervalMillis: -1 }, false),
+    ).toThrow(ConfigError);
+    expect(() =>
+      resolveConsumerOptions({ ...MINIMAL_OPTIONS, checkpointMaxRecords: 0 }, false),
+    ).toThrow(ConfigError);
   });
 });
 
 describe('with the default cadence, every ending writes what was delivered', () => {
-  const base = {
-    streamName: 's',
-    applicationName: 'app',
-    kinesisClient: { send: () => {} },
-    dynamoDBClient: { send: () => {} },
-    processor: { processRecords: () => {} },
-  } as unknown as ConsumerOptions;
-  const { checkpointIntervalMillis, checkpointMaxRecords } = resolveConsumerOptions(base, false);
+  const { checkpointIntervalMillis, checkpointMaxRecords } = resolveConsumerOptions(
+    MINIMAL_OPTIONS,
+    false,
+  );
 
   /** Two batches delivered within one interval (the clock does not move), then `then`. */
   async function twoBatches(then: Step) {

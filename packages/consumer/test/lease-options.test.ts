@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors';
-import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
+import { resolveConsumerOptions } from '../src/options';
+import { optionsWith } from './support/options';
 
-const ok = {
-  streamName: 's',
-  applicationName: 'app',
-  kinesisClient: { send() {} },
-  dynamoDBClient: { send() {} },
-  processor: { processRecords() {} },
-} as unknown as ConsumerOptions;
-const resolve = (patch: Record<string, unknown>) =>
-  resolveConsumerOptions({ ...ok, ...patch } as ConsumerOptions);
+const resolve = (patch: Record<string, unknown>) => resolveConsumerOptions(optionsWith(patch));
 
 describe('lease options', () => {
   it('defaults: steal the shortfall, settled scans at failover + 25, cleanup on at the KCL intervals', () => {

@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { compareSequence, isSentinel } from '../src/checkpoint/sequence';
 import { ConfigError } from '../src/errors';
 import type { Lease } from '../src/leases/lease';
-import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
+import { resolveConsumerOptions } from '../src/options';
 import { decodeRecords } from '../src/record-decoder';
 import { canTransition, ShardLifecycle } from '../src/shard-lifecycle';
 import { leasesForNewShards, parentsDone } from '../src/shard-sync';
+import { MINIMAL_OPTIONS, optionsWith } from './support/options';
 
 describe('sequence numbers', () => {
   it('compare as 128-bit integers, then by sub-sequence number', () => {
@@ -222,15 +223,8 @@ describe('shard sync', () => {
 });
 
 describe('consumer options', () => {
-  const ok = {
-    streamName: 's',
-    applicationName: 'app',
-    kinesisClient: { send() {} },
-    dynamoDBClient: { send() {} },
-    processor: { processRecords() {} },
-  } as unknown as ConsumerOptions;
   it('fills in the KCL defaults', () => {
-    expect(resolveConsumerOptions(ok)).toMatchObject({
+    expect(resolveConsumerOptions(MINIMAL_OPTIONS)).toMatchObject({
       failoverTimeMillis: 10_000,
       gracefulLeaseHandoffTimeoutMillis: 30_000,
       maxLeasesToStealAtOneTime: Number.MAX_SAFE_INTEGER,
@@ -257,9 +251,7 @@ describe('consumer options', () => {
     [{ maxRecords: 20_000 }, /maxRecords/],
     [{ dropOutOfRangeAggregates: 'false' }, /dropOutOfRangeAggregates/],
   ])('refuses %j', (patch, message) => {
-    expect(() => resolveConsumerOptions({ ...ok, ...patch } as ConsumerOptions)).toThrow(
-      ConfigError,
-    );
-    expect(() => resolveConsumerOptions({ ...ok, ...patch } as ConsumerOptions)).toThrow(message);
+    expect(() => resolveConsumerOptions(optionsWith(patch))).toThrow(ConfigError);
+    expect(() => resolveConsumerOptions(optionsWith(patch))).toThrow(message);
   });
 });

@@ -4,8 +4,9 @@ import { runShard } from '../src/lifecycle/driver';
 import { createPollingRetrieval, READ_AHEAD_DEFAULTS } from '../src/retrieval/polling/index';
 import type { ReadAheadReader } from '../src/retrieval/polling/read-ahead';
 import type { ReadAheadLimits } from '../src/retrieval/polling/read-ahead-buffer';
-import { resolveConsumerOptions, type ConsumerOptions } from '../src/options';
+import { resolveConsumerOptions } from '../src/options';
 import { fakeKinesisPerTest } from './support/fake-streams';
+import { MINIMAL_OPTIONS, optionsWith } from './support/options';
 import { scriptedShard, SHARD } from './support/scripted';
 
 // Polling read-ahead against the fake Kinesis (real HTTP, real GetRecords): the shard's task
@@ -123,32 +124,24 @@ describe('polling read-ahead on the fake Kinesis', () => {
 });
 
 describe('readAhead option', () => {
-  const base = {
-    streamName: 's',
-    applicationName: 'app',
-    kinesisClient: { send() {} },
-    dynamoDBClient: { send() {} },
-    processor: { processRecords() {} },
-  } as unknown as ConsumerOptions;
-
   it('is on by default with the KCL bounds; false turns it off; bounds can be set', () => {
-    expect(resolveConsumerOptions(base).readAhead).toEqual({
+    expect(resolveConsumerOptions(MINIMAL_OPTIONS).readAhead).toEqual({
       maxBatches: 3,
       maxRecords: 30_000,
       maxBytes: 8 * 1024 * 1024,
     });
-    expect(resolveConsumerOptions({ ...base, readAhead: true }).readAhead).toEqual(
+    expect(resolveConsumerOptions({ ...MINIMAL_OPTIONS, readAhead: true }).readAhead).toEqual(
       READ_AHEAD_DEFAULTS,
     );
-    expect(resolveConsumerOptions({ ...base, readAhead: false }).readAhead).toBe(false);
+    expect(resolveConsumerOptions({ ...MINIMAL_OPTIONS, readAhead: false }).readAhead).toBe(false);
     expect(
-      resolveConsumerOptions({ ...base, readAhead: { maxBatches: 1, maxBytes: 1024 } }).readAhead,
+      resolveConsumerOptions({ ...MINIMAL_OPTIONS, readAhead: { maxBatches: 1, maxBytes: 1024 } })
+        .readAhead,
     ).toEqual({ maxBatches: 1, maxRecords: 30_000, maxBytes: 1024 });
   });
 
   it('refuses what is not a bound, with a ConfigError naming it', () => {
-    const bad = (readAhead: unknown) => () =>
-      resolveConsumerOptions({ ...base, readAhead } as unknown as ConsumerOptions);
+    const bad = (readAhead: unknown) => () => resolveConsumerOptions(optionsWith({ readAhead }));
     expect(bad({ maxBatches: 0 })).toThrow(/readAhead\.maxBatches must be an integer/);
     expect(bad({ maxRecords: 1.5 })).toThrow(/readAhead\.maxRecords/);
     expect(bad({ maxBytes: '8MiB' })).toThrow(/readAhead\.maxBytes/);
