@@ -159,27 +159,32 @@ describe('ReadAheadReader', () => {
     expect([state.calls, outer.held.batches]).toEqual([5, 3]);
   });
 
-  it('holds records and bytes under their bounds plus at most one response', async () => {
-    const byRecords = readAhead(
-      (n) => batch(`b${n}`, 4),
-      limits({ maxBatches: MANY, maxRecords: 10 }),
-    );
-    await byRecords.outer.next(never);
-    await settle();
-    expect(byRecords.state.heldAtStart.every((h) => h.records < 10)).toBe(true);
-    expect(byRecords.outer.held).toEqual({ batches: 3, records: 12, bytes: 120 });
-    expect(byRecords.state.calls).toBe(4);
-
-    const byBytes = readAhead(
-      (n) => batch(`b${n}`, 2, 100),
-      limits({ maxBatches: MANY, maxBytes: 450 }),
-    );
-    await byBytes.outer.next(never);
-    await settle();
-    expect(byBytes.state.heldAtStart.every((h) => h.bytes < 450)).toBe(true);
-    expect(byBytes.outer.held).toEqual({ batches: 3, records: 6, bytes: 600 });
-    expect(byBytes.state.calls).toBe(4);
-  });
+  it.each([
+    {
+      bound: 'records' as const,
+      answer: (n: number) => batch(`b${n}`, 4),
+      set: { maxRecords: 10 },
+      max: 10,
+      held: { batches: 3, records: 12, bytes: 120 },
+    },
+    {
+      bound: 'bytes' as const,
+      answer: (n: number) => batch(`b${n}`, 2, 100),
+      set: { maxBytes: 450 },
+      max: 450,
+      held: { batches: 3, records: 6, bytes: 600 },
+    },
+  ])(
+    'holds $bound under its bound plus at most one response',
+    async ({ bound, answer, set, max, held }) => {
+      const { outer, state } = readAhead(answer, limits({ maxBatches: MANY, ...set }));
+      await outer.next(never);
+      await settle();
+      expect(state.heldAtStart.every((h) => h[bound] < max)).toBe(true);
+      expect(outer.held).toEqual(held);
+      expect(state.calls).toBe(4);
+    },
+  );
 
   it('hands batches out in read order', async () => {
     const { outer } = readAhead((n) => batch(`b${n}`), limits({ maxBatches: 2 }));
@@ -299,18 +304,28 @@ function blockingProcessor(batches: string[][], lastSequence: string[] = []) {
   };
 }
 
+/**
+ * A shard reading ahead by `maxBatches` of batches of `records` records, run until its processor
+ * is held on the first batch and the reader has had its chance to fill up behind it.
+ */
+async function heldShard(maxBatches: number, records: number) {
+  const retrieval = readAheadRetrieval(limits({ maxBatches }), (n) => batch(`b${n}`, records));
+  const batches: string[][] = [];
+  const lastSequence: string[] = [];
+  const p = blockingProcessor(batches, lastSequence);
+  const s = scriptedShard({ retrieval, state: 'initializing', deps: { processor: p.processor } });
+  const done = runShard(s.ctx, Promise.resolve());
+  await p.started;
+  await settle();
+  return { retrieval, batches, lastSequence, release: p.release, s, done };
+}
+
 describe('read-ahead in the shard lifecycle', () => {
   it('a lost lease drops the batches read ahead: only what was delivered, no checkpoint after', async () => {
-    const retrieval = readAheadRetrieval(limits({ maxBatches: 3 }), (n) => batch(`b${n}`, 2));
-    const batches: string[][] = [];
-    const p = blockingProcessor(batches);
-    const s = scriptedShard({ retrieval, state: 'initializing', deps: { processor: p.processor } });
-    const done = runShard(s.ctx, Promise.resolve());
-    await p.started;
-    await settle();
+    const { retrieval, batches, release, s, done } = await heldShard(3, 2);
     expect(retrieval.inner[0]!.outer!.held.batches).toBe(3);
     s.ctx.loseLease();
-    p.release();
+    release();
     await done;
     expect(batches.map((b) => b[0]!.replace(/\.+$/, ''))).toEqual(['b0-0']);
     expect(s.written).toEqual([]);
@@ -320,17 +335,10 @@ describe('read-ahead in the shard lifecycle', () => {
   });
 
   it('a stop checkpoints the last record delivered, never one only read ahead', async () => {
-    const retrieval = readAheadRetrieval(limits({ maxBatches: 3 }), (n) => batch(`b${n}`, 2));
-    const batches: string[][] = [];
-    const lastSequence: string[] = [];
-    const p = blockingProcessor(batches, lastSequence);
-    const s = scriptedShard({ retrieval, state: 'initializing', deps: { processor: p.processor } });
-    const done = runShard(s.ctx, Promise.resolve());
-    await p.started;
-    await settle();
+    const { retrieval, batches, lastSequence, release, s, done } = await heldShard(3, 2);
     expect(retrieval.inner[0]!.outer!.held.batches).toBe(3);
     s.ctx.requestShutdown('stop');
-    p.release();
+    release();
     await done;
     expect(batches).toHaveLength(1);
     expect(s.written.length).toBeGreaterThan(0);
@@ -363,19 +371,13 @@ describe('read-ahead in the shard lifecycle', () => {
   });
 
   it('a slow processor is reported as slow, not as a stall, while the reader holds its batches', async () => {
-    const retrieval = readAheadRetrieval(limits({ maxBatches: 2 }), (n) => batch(`b${n}`));
-    const batches: string[][] = [];
-    const p = blockingProcessor(batches);
-    const s = scriptedShard({ retrieval, state: 'initializing', deps: { processor: p.processor } });
-    const done = runShard(s.ctx, Promise.resolve());
-    await p.started;
-    await settle();
+    const { retrieval, release, s, done } = await heldShard(2, 1);
     s.clock.advance(5000);
     expect(s.events.map((e) => e.type)).toContain('slowProcessor');
     expect(s.events.map((e) => e.type)).not.toContain('stall');
     expect(retrieval.inner[0]!.outer!.held.batches).toBe(2);
     s.ctx.loseLease();
-    p.release();
+    release();
     await done;
     expect(s.ctx.stop.signal.reason).toBeInstanceOf(LeaseLostError);
   });
