@@ -12,12 +12,11 @@
  * Run: pnpm bench (or pnpm build, then npx tsx packages/consumer/bench/parallel.bench.ts).
  * BENCH_N=1,8,64 picks the concurrencies, BENCH_HANDLER_MS the handler's latency (default 5).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
 import { Consumer, type ConsumerRecord } from '@shardline/consumer';
-import { FakeKinesis, fakeKinesisClient } from '@shardline/fake-kinesis';
-import { startLocalBackend } from '@shardline/local';
+import { startInProcessBackend } from './in-process-backend';
+import { RecordClock } from './record-clock';
 
 const CONCURRENCIES = (process.env.BENCH_N ?? '1,8,64').split(',').map(Number);
 const HANDLER_MS = Number(process.env.BENCH_HANDLER_MS ?? 5);
@@ -26,14 +25,8 @@ const KEYS = 256;
 const recordsFor = (n: number) =>
   Math.min(40_000, Math.max(400, Math.round((n * 3000) / HANDLER_MS)));
 
-const fake = await FakeKinesis.start();
-const local = await startLocalBackend({ kinesis: false });
-const kinesisClient = fakeKinesisClient(fake.endpoint, { region: local.region });
-const dynamoDBClient = new DynamoDBClient({
-  endpoint: local.dynamodbEndpoint,
-  region: local.region,
-  credentials: { ...local.credentials },
-});
+const backend = await startInProcessBackend();
+const { fake, kinesisClient, dynamoDBClient } = backend;
 
 /** Fills one shard with `count` user records of 100 B, id in the first 8 bytes, keys k0..k255. */
 async function fill(stream: string, count: number): Promise<void> {
@@ -72,11 +65,7 @@ async function run(n: number): Promise<Result> {
   const running = new Set<string>();
   let reorders = 0;
   let keyOverlaps = 0;
-  let done = 0;
-  let firstAt = 0;
-  let lastAt = 0;
-  let finished!: () => void;
-  const all = new Promise<void>((resolve) => (finished = resolve));
+  const clock = new RecordClock(records);
   const consumer = new Consumer({
     streamName: stream,
     applicationName: `parallel-bench-${n}-${process.pid}`,
@@ -87,7 +76,7 @@ async function run(n: number): Promise<Result> {
     maxConcurrencyPerShard: n,
     processor: {
       async processRecord(r: ConsumerRecord) {
-        firstAt ||= performance.now();
+        clock.started();
         const id = Number(Buffer.from(r.data.subarray(0, 8)).toString());
         if (running.has(r.partitionKey)) keyOverlaps++;
         running.add(r.partitionKey);
@@ -95,20 +84,17 @@ async function run(n: number): Promise<Result> {
         lastIdOfKey.set(r.partitionKey, id);
         await new Promise((resolve) => setTimeout(resolve, HANDLER_MS));
         running.delete(r.partitionKey);
-        if (++done === records) {
-          lastAt = performance.now();
-          finished();
-        }
+        clock.finished();
       },
     },
   });
   await consumer.start();
-  await all;
+  await clock.done;
   await consumer.stop();
   return {
     n,
     records,
-    perSecond: Math.round(records / ((lastAt - firstAt) / 1000)),
+    perSecond: Math.round(records / ((clock.lastAt - clock.firstAt) / 1000)),
     reorders,
     keyOverlaps,
   };
@@ -128,7 +114,4 @@ for (const n of CONCURRENCIES) {
   );
   if (r.reorders + r.keyOverlaps > 0) process.exitCode = 1;
 }
-kinesisClient.destroy();
-dynamoDBClient.destroy();
-await local.stop();
-await fake.close();
+await backend.stop();

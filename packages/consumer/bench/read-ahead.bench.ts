@@ -16,12 +16,11 @@
  * picks the processing times (ms per batch), BENCH_L the GetRecords latency (default 100),
  * BENCH_ROUNDS the rounds per mode (default 3), BENCH_BATCHES the batches per run (default 20).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { aggregate } from '@shardline/aggregation';
 import { Consumer } from '@shardline/consumer';
-import { FakeKinesis, fakeKinesisClient } from '@shardline/fake-kinesis';
-import { startLocalBackend } from '@shardline/local';
+import { startInProcessBackend } from './in-process-backend';
+import { RecordClock } from './record-clock';
 
 const PROCESSING_MS = (process.env.BENCH_P ?? '100,300,600').split(',').map(Number);
 const LATENCY_MS = Number(process.env.BENCH_L ?? 100);
@@ -29,15 +28,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 20);
 const PER_BATCH = 100;
 
-const fake = await FakeKinesis.start();
+const backend = await startInProcessBackend();
+const { fake, kinesisClient, dynamoDBClient } = backend;
 fake.inject({ operation: 'GetRecords', kind: 'latency', latencyMs: LATENCY_MS });
-const local = await startLocalBackend({ kinesis: false });
-const kinesisClient = fakeKinesisClient(fake.endpoint, { region: local.region });
-const dynamoDBClient = new DynamoDBClient({
-  endpoint: local.dynamodbEndpoint,
-  region: local.region,
-  credentials: { ...local.credentials },
-});
 
 /** One shard of BATCHES aggregates, each PER_BATCH user records of 100 B. */
 async function fill(stream: string): Promise<void> {
@@ -65,11 +58,7 @@ async function run(processingMs: number, readAhead: boolean): Promise<number> {
   const stream = `read-ahead-${++runs}`;
   await fill(stream);
   const records = BATCHES * PER_BATCH;
-  let done = 0;
-  let firstAt = 0;
-  let lastAt = 0;
-  let finished!: () => void;
-  const all = new Promise<void>((resolve) => (finished = resolve));
+  const clock = new RecordClock(records);
   const consumer = new Consumer({
     streamName: stream,
     applicationName: `read-ahead-bench-${runs}-${process.pid}`,
@@ -80,21 +69,17 @@ async function run(processingMs: number, readAhead: boolean): Promise<number> {
     readAhead,
     processor: {
       async processRecords(batch) {
-        firstAt ||= performance.now();
+        clock.started();
         await new Promise((resolve) => setTimeout(resolve, processingMs));
-        done += batch.records.length;
-        if (done === records) {
-          lastAt = performance.now();
-          finished();
-        }
+        clock.finished(batch.records.length);
       },
     },
   });
   await consumer.start();
-  await all;
+  await clock.done;
   await consumer.stop();
   // The first batch's own wait is not between batches: count the BATCHES - 1 intervals after it.
-  return ((records - PER_BATCH) * 1000) / (lastAt - firstAt - processingMs);
+  return ((records - PER_BATCH) * 1000) / (clock.lastAt - clock.firstAt - processingMs);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -118,7 +103,4 @@ for (const processingMs of PROCESSING_MS) {
       `(model ${(expectedOn / expectedOff).toFixed(2)}x)`,
   );
 }
-kinesisClient.destroy();
-dynamoDBClient.destroy();
-await local.stop();
-await fake.close();
+await backend.stop();
