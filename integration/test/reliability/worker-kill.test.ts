@@ -1,4 +1,8 @@
-import { DEFAULT_CHECKPOINT_INTERVAL_MILLIS } from '@shardline/consumer';
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_MILLIS,
+  DEFAULT_MAX_CLOCK_SKEW_MILLIS,
+  SHARED_SLOT_FACTOR,
+} from '@shardline/consumer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStream, dynamoDBClient, uniqueName, waitFor } from '../../src/backend';
 import { tally } from '../../src/faults/count';
@@ -10,8 +14,9 @@ import { produce } from '../../src/support/consumer-harness';
 // Scenario 1: kill -9 one of three worker processes while records flow. Nothing is lost, the
 // duplicates are only records after the dead worker's last checkpoint, and its shards are read
 // again within the documented detection bound + 2 s: failover + maxClockSkewMillis (the renewal
-// stamp's expiry) + 2 × (failover + 25 ms) (the settled fleet's next shared scan slots, one of
-// them maybe the victim's) + failover / 3 (the woken survivors' next renewal) + a pass
+// stamp's expiry) + one shared scan slot of SHARED_SLOT_FACTOR × (failover + 25 ms) (the first
+// slot after the expiry: a survivor's own, which it scans, or the victim's, which its successor
+// probes) + failover / 3 (the woken survivors' next renewal) + a pass
 // (packages/consumer/README.md, "Lease table cost"), then taken and read. The duplicates are also
 // bounded by the checkpoint cadence: on each of its shards, no more than the victim delivered in
 // its last checkpointIntervalMillis before the kill, plus the one batch before that window (the
@@ -19,10 +24,11 @@ import { produce } from '../../src/support/consumer-harness';
 // the workers with another interval (e.g. 20000) to see the bound hold with a long one.
 
 const FAILOVER = 1500;
-/** The consumer's default `maxClockSkewMillis`. */
-const SKEW = 1000;
+/** The settled fleet's shared scan slot (`sharedSlotMillis` for two or more workers). */
+const SLOT = Math.floor(SHARED_SLOT_FACTOR * (FAILOVER + 25));
 /** The documented detection bound (a pass: failover / 2, the unsettled pace), + 2 s to read. */
-const RESUME_BOUND_MS = FAILOVER + SKEW + 2 * (FAILOVER + 25) + FAILOVER / 3 + FAILOVER / 2 + 2000;
+const RESUME_BOUND_MS =
+  FAILOVER + DEFAULT_MAX_CLOCK_SKEW_MILLIS + SLOT + FAILOVER / 3 + FAILOVER / 2 + 2000;
 const SHARDS = 6;
 const INTERVAL_ENV = process.env.SHARDLINE_KILL_CHECKPOINT_INTERVAL_MS;
 const INTERVAL = INTERVAL_ENV ? Number(INTERVAL_ENV) : DEFAULT_CHECKPOINT_INTERVAL_MILLIS;

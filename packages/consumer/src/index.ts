@@ -9,6 +9,8 @@ export type {
   StreamSpec,
 } from './options';
 export { DEFAULT_CHECKPOINT_INTERVAL_MILLIS } from './options';
+export { DEFAULT_MAX_CLOCK_SKEW_MILLIS } from './leases/lease-taker';
+export { SHARED_SLOT_FACTOR } from './leases/scan-schedule';
 export type { RetryBudgetOptions } from './processing/retry-budget';
 export type { KinesisDeadLetterOptions } from './dead-letter/kinesis-destination';
 export {

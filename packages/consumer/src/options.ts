@@ -127,11 +127,13 @@ export interface ConsumerOptions {
   /**
    * How often this worker scans the lease table once the fleet is settled (no lease free, expired
    * or in a hand-off, every worker at an even share), each worker on its own. Unset (the
-   * default), the settled fleet shares its scans instead: one scan per `failoverTimeMillis + 25`
-   * for the whole fleet, the workers taking turns (a lone worker every `2 * (failoverTimeMillis +
-   * 25)`, the KCL 2.x taker's cadence), and a worker that finds something to do wakes the others.
-   * Set, every worker scans every this many ms: W times the default fleet's reads for W workers,
-   * and a dead worker's leases found up to this long after they expire. While unsettled a worker
+   * default), the settled fleet shares its scans instead: one scan per `SHARED_SLOT_FACTOR` (1.25)
+   * × (`failoverTimeMillis` + 25) for the whole fleet, the workers taking turns, each probing its
+   * predecessor's slot with one read of a lease (a lone worker scans every `2 *
+   * (failoverTimeMillis + 25)`, the KCL 2.x taker's cadence, and probes nothing), and a worker that
+   * finds something to do wakes the others. Set, every worker scans every this many ms, with no
+   * probe: about W times the default fleet's reads for W workers, and a dead worker's leases found
+   * up to this long after they expire. While unsettled a worker
    * scans every `failoverTimeMillis / 2` either way. See "Lease table cost" in the README.
    */
   leaseTakerIntervalMillis?: number;

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LeaseCoordinator } from '../src/leases/lease-coordinator';
 import type { LeaseTable } from '../src/leases/lease-table';
+import { sharedSlotMillis } from '../src/leases/scan-schedule';
 import { newLease } from './support/lease-tables';
 import { MemoryLeaseTable } from './support/memory-lease-table';
 
@@ -11,10 +12,18 @@ import { MemoryLeaseTable } from './support/memory-lease-table';
 // Shardline worker does; a stale take-over (`how: 'stale'`) would mean records read twice.
 
 const F = 10_000;
-/** The settled fleet's scan slot, failover + 25 ms (`takerIntervals`). */
-const I = F + 25;
 /** The default `maxClockSkewMillis`. */
 const SKEW = 1000;
+/** A lone settled worker's scan slot, failover + 25 ms (`takerIntervals`): it scans every other one. */
+const I = F + 25;
+/** The slot two or more settled workers share (`SHARED_SLOT_FACTOR` × I). */
+const SLOT = sharedSlotMillis(I, 2);
+/**
+ * The documented detection bound, with failover / 2 (the unsettled pace) for the pass: the first
+ * slot after a dead worker's leases expire is scanned by its owner or probed by the dead worker's
+ * successor, and the others are woken at their next renewal.
+ */
+const DETECTION_BOUND = F + SKEW + SLOT + F / 3 + F / 2;
 
 /** Deterministic randomness per worker (mulberry32). */
 function seeded(seed: number): () => number {
@@ -45,7 +54,11 @@ function fleet(table: MemoryLeaseTable) {
   let seed = 1;
   const start = (
     id: string,
-    extra: { maxLeasesToStealAtOneTime?: number; table?: LeaseTable } = {},
+    extra: {
+      maxLeasesToStealAtOneTime?: number;
+      table?: LeaseTable;
+      leaseTakerIntervalMillis?: number;
+    } = {},
   ): Worker => {
     const coordinator: LeaseCoordinator = new LeaseCoordinator({
       table: extra.table ?? table.asTable(),
@@ -54,6 +67,9 @@ function fleet(table: MemoryLeaseTable) {
       gracefulLeaseHandoffTimeoutMillis: 30_000,
       maxLeasesForWorker: Number.MAX_SAFE_INTEGER,
       maxLeasesToStealAtOneTime: extra.maxLeasesToStealAtOneTime ?? Number.MAX_SAFE_INTEGER,
+      ...(extra.leaseTakerIntervalMillis !== undefined
+        ? { leaseTakerIntervalMillis: extra.leaseTakerIntervalMillis }
+        : {}),
       logger: pino({ level: 'silent' }),
       metric: () => {},
       ready: () => true,
@@ -238,13 +254,13 @@ describe('lease balancing (fleet on a fake clock)', () => {
   });
 
   it.each([
-    [1, 0.5],
-    [2, 1],
-    [4, 1],
-    [16, 1],
+    [1, I, 0.5, 0],
+    [2, SLOT, 1, 1],
+    [4, SLOT, 1, 1],
+    [16, SLOT, 1, 1],
   ])(
-    'a settled fleet of %i shares its scans (%d per failover + 25 ms fleet-wide), wakes nobody and moves nothing',
-    async (W, perSlot) => {
+    'a settled fleet of %i reads per slot of %i ms %d scan and %d probe fleet-wide, wakes nobody and moves nothing',
+    async (W, slot, scansPerSlot, probesPerSlot) => {
       const table = new MemoryLeaseTable(20);
       leases(table, 100);
       const f = fleet(table);
@@ -254,19 +270,39 @@ describe('lease balancing (fleet on a fake clock)', () => {
       const moves = table.moves.length;
       const wakes = table.wakes;
       const scans = table.scans;
+      const probes = table.probes;
       const slots = 40;
-      await vi.advanceTimersByTimeAsync(slots * I);
+      await vi.advanceTimersByTimeAsync(slots * slot);
       expect(table.moves.length).toBe(moves);
       expect(table.wakes).toBe(wakes);
-      // One scan per slot for the whole fleet (a lone worker: every other slot), ± the window's edges.
-      expect(table.scans - scans).toBeLessThanOrEqual(slots * perSlot + 1);
-      expect(table.scans - scans).toBeGreaterThanOrEqual(slots * perSlot - 1);
+      // One scan per slot for the whole fleet (a lone worker: every other slot), and one probe of
+      // the slot's owner by its successor (none alone), ± the window's edges.
+      expect(table.scans - scans).toBeLessThanOrEqual(slots * scansPerSlot + 1);
+      expect(table.scans - scans).toBeGreaterThanOrEqual(slots * scansPerSlot - 1);
+      expect(table.probes - probes).toBeLessThanOrEqual(slots * probesPerSlot + 1);
+      expect(table.probes - probes).toBeGreaterThanOrEqual(slots * probesPerSlot - 1);
       await f.stopAll();
     },
   );
 
+  it('with leaseTakerIntervalMillis every worker scans on its own and nobody probes', async () => {
+    const table = new MemoryLeaseTable(20);
+    leases(table, 100);
+    const f = fleet(table);
+    const ids = ['w1', 'w2', 'w3', 'w4'];
+    for (const id of ids) f.start(id, { leaseTakerIntervalMillis: 2 * I });
+    await vi.advanceTimersByTimeAsync(6 * F);
+    expectBalanced(table, ids, 100);
+    const scans = table.scans;
+    const probes = table.probes;
+    await vi.advanceTimersByTimeAsync(20 * 2 * I);
+    expect(table.probes - probes).toBe(0);
+    expect(table.scans - scans).toBeGreaterThanOrEqual(ids.length * 19);
+    await f.stopAll();
+  });
+
   it.each([0, 1, 2, 3, 4, 5])(
-    "a dead worker's leases are all taken by the survivors within failover + skew + 2 slots + failover/3 + failover/2 (death %i/6 into a slot)",
+    "a dead worker's leases are all taken by the survivors within failover + skew + a slot + failover/3 + failover/2 (death %i/6 into a slot)",
     async (sixth) => {
       const table = new MemoryLeaseTable(20);
       leases(table, 100);
@@ -277,12 +313,12 @@ describe('lease balancing (fleet on a fake clock)', () => {
       expectBalanced(table, ids, 100);
       // Deaths at several phases of the shared schedule; each of the five workers dies once or more.
       const now = Date.now();
-      await vi.advanceTimersByTimeAsync(I - (now % I) + (sixth * I) / 6);
+      await vi.advanceTimersByTimeAsync(SLOT - (now % SLOT) + (sixth * SLOT) / 6);
       const victim = ids[sixth % ids.length]!;
       const before = table.moves.length;
       const diedAt = Date.now();
       await f.die(victim);
-      const bound = F + SKEW + 2 * I + F / 3 + F / 2;
+      const bound = DETECTION_BOUND;
       while (
         [...table.leases.values()].some((l) => l.leaseOwner === victim) &&
         Date.now() - diedAt <= bound
@@ -300,6 +336,45 @@ describe('lease balancing (fleet on a fake clock)', () => {
     },
   );
 
+  it("when the first slot after a dead worker's leases expire is its own, its successor's probe finds them within the same bound", async () => {
+    const table = new MemoryLeaseTable(20);
+    leases(table, 100);
+    const f = fleet(table);
+    const ids = ['w1', 'w2', 'w3', 'w4', 'w5'];
+    for (const id of ids) f.start(id);
+    await vi.advanceTimersByTimeAsync(6 * F);
+    expectBalanced(table, ids, 100);
+    // Walk on until the fleet's latest renewals expire just after a slot starts: that slot's owner
+    // has scanned already, and the next slot is the one that dies now (nobody scans in it).
+    const expiresAt = () =>
+      Math.max(...[...table.leases.values()].map((l) => l.renewalStamp?.at ?? 0)) + F + SKEW + 1;
+    while (!(expiresAt() % SLOT >= 500 && expiresAt() % SLOT <= 1500))
+      await vi.advanceTimersByTimeAsync(100);
+    const victim = ids[(Math.floor(expiresAt() / SLOT) + 1) % ids.length]!;
+    const before = table.moves.length;
+    const diedAt = Date.now();
+    await f.die(victim);
+    while (
+      [...table.leases.values()].some((l) => l.leaseOwner === victim) &&
+      Date.now() - diedAt <= DETECTION_BOUND
+    )
+      await vi.advanceTimersByTimeAsync(100);
+    const took = Date.now() - diedAt;
+    expect(took, `${victim}'s leases taken ${took} ms after it died`).toBeLessThanOrEqual(
+      DETECTION_BOUND,
+    );
+    await vi.advanceTimersByTimeAsync(F);
+    expectBalanced(
+      table,
+      ids.filter((id) => id !== victim),
+      100,
+    );
+    expect(table.moves.slice(before).every((m) => m.from === victim && m.how === 'take')).toBe(
+      true,
+    );
+    await f.stopAll();
+  });
+
   it.each([0, 2000, 4000, 6000, 8000])(
     'a worker dying while the fleet still settles after a join (%i ms after it) is found as fast: whoever finds it wakes the others',
     async (delay) => {
@@ -312,7 +387,7 @@ describe('lease balancing (fleet on a fake clock)', () => {
       await vi.advanceTimersByTimeAsync(delay);
       const diedAt = Date.now();
       await f.die('w2');
-      const bound = F + SKEW + 2 * I + F / 3 + F / 2;
+      const bound = DETECTION_BOUND;
       while (
         [...table.leases.values()].some((l) => l.leaseOwner === 'w2') &&
         Date.now() - diedAt <= bound

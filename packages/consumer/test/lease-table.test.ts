@@ -220,4 +220,30 @@ describe('LeaseTable (dynalite)', () => {
       client.destroy();
     }
   });
+
+  it('reads one lease strongly consistent by default, eventually consistent for the slot probe', async () => {
+    const client = leaseTables.newClient();
+    const gets: { ConsistentRead?: boolean }[] = [];
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Key?: unknown; ConsistentRead?: boolean };
+        if ('Key' in input && 'ConsistentRead' in input) gets.push({ ...input });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    try {
+      const t = new LeaseTable(client, (await table()).tableName);
+      await t.create(newLease('s1'));
+      const taken = await t.take(newLease('s1'), 'w1', 7_000);
+      expect(await t.get('s1', { consistent: false })).toEqual(
+        expect.objectContaining({ leaseOwner: 'w1', renewalStamp: taken.renewalStamp }),
+      );
+      expect(await t.get('gone', { consistent: false })).toBeUndefined();
+      await t.get('s1');
+      expect(gets.map((g) => g.ConsistentRead)).toEqual([false, false, true]);
+    } finally {
+      client.destroy();
+    }
+  });
 });

@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Lease } from '../src/leases/lease';
 import { isExpired, type ObservedLease } from '../src/leases/lease-taker';
 import { formatRenewalStamp, parseRenewalStamp, stampExpired } from '../src/leases/renewal-stamp';
-import { fleetView, nextSharedScanAt } from '../src/leases/scan-schedule';
+import { fleetView, nextSharedScanAt, sharedSlotMillis } from '../src/leases/scan-schedule';
+import { nextSlotEvent, probeCallsForScan, probeTarget } from '../src/leases/slot-probe';
 import { hintTargets, shouldWake, wokenBy } from '../src/leases/wake-hints';
 import { newLease } from './support/lease-tables';
 
-// The pure pieces of the settled fleet's shared scans: who scans in which slot, what a renewal
-// stamp says, when a lease is expired from one look, and when a worker wakes the others.
+// The pure pieces of the settled fleet's shared scans: who scans in which slot, who probes it,
+// what a renewal stamp says, when a lease is expired from one look, and when a worker wakes the
+// others.
 
 const F = 10_000;
 const I = F + 25;
@@ -51,6 +53,117 @@ describe('shared scan schedule', () => {
     const view = fleetView([], 'only');
     const first = nextSharedScanAt(5 * I + 1, I, view);
     expect(nextSharedScanAt(first, I, view) - first).toBe(2 * I);
+  });
+
+  it('a lone worker keeps failover + 25 ms slots (2 × that between its scans); a fleet shares slots 1.25 × as long', () => {
+    expect(sharedSlotMillis(I, 1)).toBe(I);
+    for (const W of [2, 4, 16]) expect(sharedSlotMillis(I, W)).toBe(Math.floor(1.25 * I));
+  });
+
+  it('the slot meets both targets at the defaults: detection within 3 × failover with 3 s for the pass, and one scan + one probe per slot reads less than one scan per failover + 25 ms', () => {
+    const slot = sharedSlotMillis(I, 4);
+    // Worst case: failover + skew + one slot + failover/3 (the woken workers' renewal) + a pass.
+    expect(F + SKEW + slot + F / 3 + 3000).toBeLessThanOrEqual(3 * F);
+    // The tight cell, 100 leases of 289 B: an eventually consistent scan reads 4 units, a probe 0.5.
+    const scanUnits = Math.ceil((100 * 289) / 4096) / 2;
+    expect(scanUnits).toBe(4);
+    expect((scanUnits + 0.5) / slot).toBeLessThan(scanUnits / I);
+  });
+});
+
+describe('predecessor probe', () => {
+  const SLOT = sharedSlotMillis(I, 2);
+  const ids = (W: number) => Array.from({ length: W }, (_, i) => `w${String(i).padStart(2, '0')}`);
+
+  it("every slot of a fleet is scanned by its owner and probed by exactly the owner's successor", () => {
+    for (const W of [2, 4, 16]) {
+      const all = ids(W);
+      const scans = new Map<number, string[]>();
+      const probes = new Map<number, string[]>();
+      const from = 1_764_600_000_123;
+      const start = Math.floor(from / SLOT);
+      for (const id of all) {
+        const view = fleetView(all, id);
+        let at = from;
+        for (;;) {
+          const next = nextSlotEvent(at, SLOT, view);
+          expect(next.at).toBeGreaterThan(at);
+          const slot = next.at / SLOT;
+          expect(Number.isInteger(slot)).toBe(true);
+          if (slot > start + 4 * W) break;
+          const into = next.probe ? probes : scans;
+          into.set(slot, [...(into.get(slot) ?? []), id]);
+          at = next.at;
+        }
+      }
+      for (let slot = start + 1; slot <= start + 4 * W; slot++) {
+        const owner = all[slot % W]!;
+        const successor = all[(slot + 1) % W]!;
+        expect(scans.get(slot), `slot ${slot} of W=${W}`).toEqual([owner]);
+        expect(probes.get(slot), `slot ${slot} of W=${W}`).toEqual([successor]);
+      }
+    }
+  });
+
+  it('a lone worker never probes', () => {
+    const view = fleetView([], 'only');
+    let at = 1_764_600_000_123;
+    for (let i = 0; i < 10; i++) {
+      const next = nextSlotEvent(at, I, view);
+      expect(next.probe).toBe(false);
+      at = next.at;
+    }
+    expect(probeTarget([newLease('s1', { leaseOwner: 'only' })], view, 'only')).toBeUndefined();
+  });
+
+  it('probes a lease the predecessor (by sorted id, wrapping around) renews, from the last scan', () => {
+    const leases = [
+      newLease('s1', { leaseOwner: 'a' }),
+      newLease('s2', { leaseOwner: 'b', checkpoint: 'SHARD_END' }),
+      newLease('s3', { leaseOwner: 'b' }),
+      newLease('s4', { leaseOwner: 'c' }),
+      newLease('s5'),
+    ];
+    const live = ['a', 'b', 'c'];
+    expect(probeTarget(leases, fleetView(live, 'c'), 'c')?.leaseKey).toBe('s3');
+    expect(probeTarget(leases, fleetView(live, 'b'), 'b')?.leaseKey).toBe('s1');
+    expect(probeTarget(leases, fleetView(live, 'a'), 'a')?.leaseKey).toBe('s4');
+  });
+
+  it('scans when the probed lease expired (stamp or two looks), moved or is gone; not while its owner renews it', () => {
+    const NOW = 1_000_000;
+    const seen = {
+      lease: newLease('s1', {
+        leaseOwner: 'p',
+        leaseCounter: 7,
+        renewalStamp: { counter: 7, at: NOW - 3000 },
+      }),
+      // The last scan, at NOW, saw this counter for the first time.
+      lastCounterChange: NOW,
+    };
+    const probe = (probed: Lease | undefined, now = NOW) =>
+      probeCallsForScan(seen, probed, now, F, SKEW);
+    const renewed = (counter: number, at: number): Lease => ({
+      ...seen.lease,
+      leaseCounter: counter,
+      renewalStamp: { counter, at },
+    });
+    // Renewed since the scan, or not yet due: nothing to do.
+    expect(probe(renewed(9, NOW - 100))).toBe(false);
+    expect(probe(seen.lease)).toBe(false);
+    // The stamp of the current counter is older than failover + skew: expired.
+    expect(probe(seen.lease, NOW - 3000 + F + SKEW + 1)).toBe(true);
+    expect(probe(seen.lease, NOW - 3000 + F + SKEW)).toBe(false);
+    // Another owner, or no lease: the fleet changed, look.
+    expect(probe({ ...seen.lease, leaseOwner: 'q' })).toBe(true);
+    expect(probe({ ...seen.lease, leaseOwner: undefined })).toBe(true);
+    expect(probe(undefined)).toBe(true);
+    // A KCL-renewed lease (no stamp of its counter): the two-look rule, from the scan's look.
+    const kcl = { ...seen.lease, renewalStamp: undefined };
+    expect(probeCallsForScan({ ...seen, lease: kcl }, kcl, NOW + F + 1, F, SKEW)).toBe(true);
+    expect(
+      probeCallsForScan({ ...seen, lease: kcl }, { ...kcl, leaseCounter: 8 }, NOW + F + 1, F, SKEW),
+    ).toBe(false);
   });
 });
 

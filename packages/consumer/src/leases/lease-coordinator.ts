@@ -10,7 +10,8 @@ import {
   liveOwners,
   type ObservedLease,
 } from './lease-taker';
-import { fleetView, nextSharedScanAt, type FleetView } from './scan-schedule';
+import { fleetView, nextSharedScanAt, sharedSlotMillis, type FleetView } from './scan-schedule';
+import { nextSlotEvent, probeCallsForScan, probeTarget } from './slot-probe';
 import { hintTargets, shouldWake, wokenBy } from './wake-hints';
 
 export interface LeaseCoordinatorDeps {
@@ -46,8 +47,9 @@ export interface LeaseCoordinatorDeps {
   /**
    * How often this worker scans once the fleet is settled (nothing free or expired, every live
    * worker at an even share, no hand-off pending), on its own schedule. Unset (the default), the
-   * settled fleet shares one scan per `failoverTimeMillis + 25` ms (`nextSharedScanAt`). While
-   * unsettled it scans every `failoverTimeMillis / 2` either way.
+   * settled fleet shares one scan per `SHARED_SLOT_FACTOR × (failoverTimeMillis + 25)` ms
+   * (`nextSharedScanAt`, `sharedSlotMillis`) and probes the slot's owner once (`slot-probe.ts`).
+   * While unsettled it scans every `failoverTimeMillis / 2` either way.
    */
   leaseTakerIntervalMillis?: number;
   /**
@@ -65,12 +67,13 @@ export interface LeaseCoordinatorDeps {
  * The taker's two cadences. Unsettled (something to take or steal, a hand-off pending, a worker
  * off its share, woken by a hint, or the first passes after start): every
  * `failoverTimeMillis / 2`, so a cold start, a join or a leave converges within a few failovers.
- * Settled: `settled` is the slot of the fleet's shared schedule (`nextSharedScanAt`),
- * `failoverTimeMillis + epsilon` (epsilon 25 ms, `LeaseManagementConfig.epsilonMillis`); the
- * fleet scans once per slot, each worker once per `max(2, workers)` slots, so a lone worker at
- * the KCL 2.x taker's `(failover + epsilon) * 2` (`DynamoDBLeaseCoordinator.takerIntervalMillis`)
- * and a fleet of W at W/2 times fewer scans than a KCL 2.x fleet of W (one per slot each). With
- * `settledMillis` (`leaseTakerIntervalMillis`), every worker scans that often on its own instead.
+ * Settled: `settled` is `failoverTimeMillis + epsilon` (epsilon 25 ms,
+ * `LeaseManagementConfig.epsilonMillis`), the base of the fleet's shared schedule: a lone worker
+ * scans every other such slot, the KCL 2.x taker's `(failover + epsilon) * 2`
+ * (`DynamoDBLeaseCoordinator.takerIntervalMillis`); two or more share slots of
+ * `SHARED_SLOT_FACTOR` times it (`sharedSlotMillis`), the fleet scanning once per slot and each
+ * worker once per `workers` slots. With `settledMillis` (`leaseTakerIntervalMillis`), every worker
+ * scans that often on its own instead.
  */
 export function takerIntervals(
   failoverTimeMillis: number,
@@ -100,7 +103,8 @@ interface Held {
  * holds, no reads, each stamped with this worker's clock), takes free or expired ones and
  * balances by graceful steals from one eventually consistent Scan per pass: every failover/2
  * while unsettled, and once settled only in this worker's slots of the fleet's shared schedule
- * (one scan per failover + 25 ms for the whole fleet; `takerIntervals`). Every write is a
+ * (one scan per 1.25 × (failover + 25 ms) for the whole fleet, `SHARED_SLOT_FACTOR`; a lone
+ * worker every 2 × (failover + 25 ms)). Every write is a
  * conditional write, so two workers can never both believe they hold a shard for longer than a
  * renewal.
  *
@@ -108,12 +112,15 @@ interface Held {
  * `maxClockSkewMillis` (one look), or its counter stood still for a failover between this
  * worker's looks (the KCL's rule, for leases KCL workers renew). The first settled scan after a
  * dead worker's leases expire takes this worker's share of them and leaves a wake-up hint on a
- * lease of every other live worker, which sees it at its next renewal and scans at once. So a
- * dead worker's leases are all taken within failover + skew + 2 × (failover + 25 ms) (the next
- * slots, one of them the dead worker's own) + failover/3 (the next renewal) + one pass after its
- * last renewal; with `leaseTakerIntervalMillis` L, within failover + skew + L + failover/3 + one
- * pass. Java KCL workers in the fleet hold slots they do not scan for Shardline (and ignore
- * hints): detection is slower then, up to a round of slots, never wrong.
+ * lease of every other live worker, which sees it at its next renewal and scans at once. Nobody
+ * scans in the dead worker's own slots: there its successor (the next live worker by id) reads
+ * one of its leases instead (`slot-probe.ts`, 0.5 read unit) and scans at once if it expired.
+ * So a dead worker's leases are all taken within failover + skew + one slot (the first to start
+ * after they expire: a live worker's, or the dead one's, probed) + failover/3 (the next renewal)
+ * + one pass after its last renewal, ≈ 27 s + a pass at the defaults; with
+ * `leaseTakerIntervalMillis` L, within failover + skew + L + failover/3 + one pass. Java KCL
+ * workers in the fleet hold slots they do not scan or probe for Shardline (and ignore hints):
+ * detection is slower then, up to a round of slots, never wrong.
  */
 export class LeaseCoordinator {
   private readonly held = new Map<string, Held>();
@@ -158,15 +165,25 @@ export class LeaseCoordinator {
     this.renewTimer = setInterval(() => {
       this.renewing = this.renewing.then(() => this.renewAll());
     }, renewEvery);
-    this.taking = this.takePass().then(() => this.scheduleTake());
+    this.taking = this.takePass().then(() => this.scheduleNext());
   }
 
-  private scheduleTake(delay = this.takeInterval()): void {
+  /** Schedules the next pass, or the predecessor probe if that comes first. */
+  private scheduleNext(): void {
+    const scan = this.takeInterval();
+    const probe = this.probeInterval();
+    if (probe !== undefined && probe < scan) this.scheduleTake(probe, true);
+    else this.scheduleTake(scan);
+  }
+
+  private scheduleTake(delay: number, probe = false): void {
     if (!this.running) return;
     this.takeDue = this.now() + delay;
     this.takeTimer = setTimeout(() => {
       this.takeTimer = undefined;
-      this.taking = this.taking.then(() => this.takePass()).then(() => this.scheduleTake());
+      this.taking = this.taking
+        .then(() => (probe ? this.probePass() : this.takePass()))
+        .then(() => this.scheduleNext());
     }, delay);
   }
 
@@ -176,7 +193,59 @@ export class LeaseCoordinator {
     if (!this.settled) return this.intervals.fast;
     if (this.d.leaseTakerIntervalMillis !== undefined || !this.view) return this.intervals.settled;
     const now = this.now();
-    return nextSharedScanAt(now, this.intervals.settled, this.view) - now;
+    return nextSharedScanAt(now, this.slotMillis(), this.view) - now;
+  }
+
+  /**
+   * The delay before the predecessor's next slot, if it comes before this worker's own and a
+   * probe applies (settled, shared scans, two or more live workers); undefined otherwise.
+   */
+  private probeInterval(): number | undefined {
+    if (
+      this.wokenAt !== undefined ||
+      !this.settled ||
+      this.d.leaseTakerIntervalMillis !== undefined
+    )
+      return undefined;
+    if (!this.view || this.view.workers < 2) return undefined;
+    const now = this.now();
+    const next = nextSlotEvent(now, this.slotMillis(), this.view);
+    return next.probe ? next.at - now : undefined;
+  }
+
+  /** The settled slot for the fleet as this worker last saw it (`sharedSlotMillis`). */
+  private slotMillis(): number {
+    return sharedSlotMillis(this.intervals.settled, this.view?.workers ?? 1);
+  }
+
+  /**
+   * The predecessor liveness probe (`slot-probe.ts`): one eventually consistent read of a lease
+   * the predecessor held at the last scan; a normal pass at once if it expired, moved or is gone
+   * (that pass takes this worker's share and wakes the others). A failed read waits for the next
+   * slot: the table is likely unreachable for a scan too.
+   */
+  private async probePass(): Promise<void> {
+    const d = this.d;
+    if (!this.running || !this.settled || !this.view || !this.lastScan) return;
+    const target = probeTarget(this.lastScan.leases, this.view, d.workerId);
+    if (target === undefined) return this.takePass();
+    let probed: Lease | undefined;
+    try {
+      probed = await d.table.get(target.leaseKey, { consistent: false });
+    } catch (error) {
+      d.logger.debug({ shardId: target.leaseKey, err: error }, 'slot probe failed');
+      return;
+    }
+    const seen = this.observed.get(target.leaseKey) ?? {
+      lease: target,
+      lastCounterChange: this.lastScan.at,
+    };
+    if (!probeCallsForScan(seen, probed, this.now(), d.failoverTimeMillis, this.skew)) return;
+    d.logger.debug(
+      { shardId: target.leaseKey, owner: target.leaseOwner },
+      "the predecessor's lease expired or moved: scanning now",
+    );
+    await this.takePass();
   }
 
   /**
@@ -185,12 +254,11 @@ export class LeaseCoordinator {
    * costs at most conditional creates and deletes that lose.
    */
   listingMaxAgeMillis(): number {
-    const slots =
-      this.d.leaseTakerIntervalMillis !== undefined ? 1 : Math.max(2, this.view?.workers ?? 1);
-    return Math.max(
-      this.d.failoverTimeMillis,
-      slots * this.intervals.settled + this.intervals.fast,
-    );
+    const period =
+      this.d.leaseTakerIntervalMillis !== undefined
+        ? this.intervals.settled
+        : Math.max(2, this.view?.workers ?? 1) * this.slotMillis();
+    return Math.max(this.d.failoverTimeMillis, period + this.intervals.fast);
   }
 
   /**

@@ -342,13 +342,16 @@ export class LeaseTable {
     });
   }
 
-  /** Reads one lease (consistent). */
-  async get(leaseKey: string): Promise<Lease | undefined> {
+  /**
+   * Reads one lease, strongly consistent unless `consistent: false` (half the read units: 0.5 for
+   * an item under 4 KB; the slot probe's read, for which a stale answer costs at most a scan).
+   */
+  async get(leaseKey: string, options: { consistent?: boolean } = {}): Promise<Lease | undefined> {
     const out = await this.client.send(
       new GetItemCommand({
         TableName: this.tableName,
         Key: { leaseKey: s(leaseKey) },
-        ConsistentRead: true,
+        ConsistentRead: options.consistent ?? true,
       }),
       this.opts(),
     );

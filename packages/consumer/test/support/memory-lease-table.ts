@@ -20,6 +20,8 @@ export class MemoryLeaseTable {
   readonly leases = new Map<string, Lease>();
   readonly moves: Move[] = [];
   scans = 0;
+  /** Eventually consistent reads of one lease (the slot probe's `get`). */
+  probes = 0;
   /** Wake-up hints written (`LeaseTable.wake`). */
   wakes = 0;
   private seed = 7;
@@ -60,8 +62,9 @@ export class MemoryLeaseTable {
     return [...this.leases.values()].map((l) => ({ ...l }));
   }
 
-  async get(key: string): Promise<Lease | undefined> {
+  async get(key: string, options: { consistent?: boolean } = {}): Promise<Lease | undefined> {
     await this.delay();
+    if (options.consistent === false) this.probes++;
     const l = this.leases.get(key);
     return l && { ...l };
   }
