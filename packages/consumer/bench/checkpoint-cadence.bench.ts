@@ -23,10 +23,9 @@
  * --conditions=source to run the sources). BENCH_ROUNDS (default 2) rounds of part A,
  * BENCH_WINDOW_MS (default 62,000) for part B, BENCH_CADENCES=0,1000 picks cadences.
  */
-import { fork } from 'node:child_process';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { fakeKinesisClient } from '@shardline/fake-kinesis';
 import { Consumer, type ConsumerMetricEvent } from '@shardline/consumer';
+import { startBackend } from './start-backend';
 
 const SHARDS = 4;
 const PER_SHARD = 130_000;
@@ -40,33 +39,10 @@ const CADENCES = (process.env.BENCH_CADENCES ?? '0,250,1000,2000,5000,30000')
   .split(',')
   .map(Number);
 
-interface Backend {
-  kinesisEndpoint: string;
-  dynamodbEndpoint: string;
-  region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-}
-
-const child = fork(new URL('./backend-process.ts', import.meta.url).pathname, [], {
-  execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && a !== '--expose-gc'),
-  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  env: {
-    ...process.env,
-    BENCH_PER_SHARD: String(PER_SHARD),
-    BENCH_AGGREGATE_BYTES: '51200',
-    BENCH_FLOW_PER_SHARD: String(FLOW_AGGREGATES),
-  },
-});
-const backend = await new Promise<Backend>((resolve) => {
-  let out = '';
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('\n')) {
-      child.stdout!.off('data', onData);
-      resolve(JSON.parse(out) as Backend);
-    }
-  };
-  child.stdout!.on('data', onData);
+const backend = await startBackend({
+  BENCH_PER_SHARD: String(PER_SHARD),
+  BENCH_AGGREGATE_BYTES: '51200',
+  BENCH_FLOW_PER_SHARD: String(FLOW_AGGREGATES),
 });
 
 /**
@@ -102,12 +78,7 @@ class ReplayMeter {
   };
 }
 
-const dynamoClient = () =>
-  new DynamoDBClient({
-    endpoint: backend.dynamodbEndpoint,
-    region: backend.region,
-    credentials: { ...backend.credentials },
-  });
+const dynamoClient = backend.dynamoClient;
 
 const cpuNow = () => {
   const c = process.cpuUsage();
@@ -253,7 +224,4 @@ for (const cadence of CADENCES) {
   );
 }
 
-await new Promise<void>((resolve) => {
-  child.once('exit', () => resolve());
-  child.send('stop');
-});
+await backend.stop();

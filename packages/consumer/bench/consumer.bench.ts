@@ -21,10 +21,9 @@
  * BENCH_PROFILE=<dir> profiles each round's steady state alone, BENCH_VARIANT and BENCH_CALLS=1
  * help diagnosis (see below).
  */
-import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -34,6 +33,7 @@ import {
 import { deaggregate, type DeaggregatedRecord } from '@shardline/aggregation';
 import { fakeKinesisClient } from '@shardline/fake-kinesis';
 import { Consumer, type RecordBatch } from '@shardline/consumer';
+import { startBackend } from './start-backend';
 
 const RECORDS = 400_000;
 const SHARDS = 4;
@@ -45,35 +45,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ONLY = process.env.BENCH_ONLY;
 const READ_INTERVAL_MS = 200;
 
-interface Backend {
-  kinesisEndpoint: string;
-  dynamodbEndpoint: string;
-  region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-  shardIds: string[];
-  kinesisRecords: number;
-}
-
-const child = fork(new URL('./backend-process.ts', import.meta.url).pathname, [], {
-  // The parent's loader and conditions (tsx, source or built), not its profiling or GC flags.
-  execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && a !== '--expose-gc'),
-  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  env: {
-    ...process.env,
-    BENCH_PER_SHARD: String(RECORDS / SHARDS),
-    BENCH_AGGREGATE_BYTES: String(AGGREGATE_BYTES),
-  },
-});
-const backend = await new Promise<Backend>((resolve) => {
-  let out = '';
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('\n')) {
-      child.stdout!.off('data', onData);
-      resolve(JSON.parse(out) as Backend);
-    }
-  };
-  child.stdout!.on('data', onData);
+const backend = await startBackend({
+  BENCH_PER_SHARD: String(RECORDS / SHARDS),
+  BENCH_AGGREGATE_BYTES: String(AGGREGATE_BYTES),
 });
 
 // BENCH_PROFILE=<dir>: a CPU profile of each round's steady state alone (not start-up, not module
@@ -84,12 +58,7 @@ profiler?.connect();
 profiler?.post('Profiler.enable');
 
 const kinesisClient = () => fakeKinesisClient(backend.kinesisEndpoint, { region: backend.region });
-const dynamoClient = () =>
-  new DynamoDBClient({
-    endpoint: backend.dynamodbEndpoint,
-    region: backend.region,
-    credentials: { ...backend.credentials },
-  });
+const dynamoClient = backend.dynamoClient;
 
 /** Wall seconds and CPU seconds (user + system) of this process since `from`. */
 interface Mark {
@@ -376,7 +345,4 @@ if (process.env.BENCH_SKIP_LEASES !== '1' && !ONLY) {
   kinesis.destroy();
   dynamo.destroy();
 }
-await new Promise<void>((resolve) => {
-  child.once('exit', () => resolve());
-  child.send('stop');
-});
+await backend.stop();
