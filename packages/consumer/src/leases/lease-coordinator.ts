@@ -201,13 +201,8 @@ export class LeaseCoordinator {
    * probe applies (settled, shared scans, two or more live workers); undefined otherwise.
    */
   private probeInterval(): number | undefined {
-    if (
-      this.wokenAt !== undefined ||
-      !this.settled ||
-      this.d.leaseTakerIntervalMillis !== undefined
-    )
-      return undefined;
-    if (!this.view || this.view.workers < 2) return undefined;
+    const shared = this.d.leaseTakerIntervalMillis === undefined;
+    if (this.wokenAt !== undefined || !this.settled || !shared || !this.view) return undefined;
     const now = this.now();
     const next = nextSlotEvent(now, this.slotMillis(), this.view);
     return next.probe ? next.at - now : undefined;
