@@ -372,7 +372,9 @@ async function runCell(shards: number, workers: number, full: boolean): Promise<
     // Idle and busy windows: WINDOW_F × F (≥ WINDOW_F settled scan periods, 3 × WINDOW_F renewal
     // rounds), counted over whole periods (units()).
     const windowMs = Math.max(windowF(shards) * failover + 1000, 12_000);
-    await sleep(failover / 2);
+    // Steady state: past the warm-up passes every worker makes at failover / 2 after it starts
+    // (three of them) and the fast passes that follow the last take, which are not maintenance.
+    await sleep(2 * failover);
     resetCounts(counts);
     let from = Date.now();
     await sleep(windowMs);
