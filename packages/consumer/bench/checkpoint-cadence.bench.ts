@@ -25,6 +25,7 @@
  */
 import { fakeKinesisClient } from '@shardline/fake-kinesis';
 import { Consumer, type ConsumerMetricEvent } from '@shardline/consumer';
+import { runConsumerUntil } from './run-consumer';
 import { startBackend } from './start-backend';
 
 const SHARDS = 4;
@@ -132,12 +133,7 @@ async function roundA(cadence: number, round: number): Promise<RoundA> {
       },
     },
   });
-  await consumer.start();
-  const r = await done;
-  await consumer.stop();
-  kinesis.destroy();
-  dynamo.destroy();
-  return r;
+  return runConsumerUntil(consumer, done, kinesis, dynamo);
 }
 
 const partA = new Map<number, RoundA[]>(CADENCES.map((c) => [c, []]));

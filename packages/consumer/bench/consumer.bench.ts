@@ -33,6 +33,7 @@ import {
 import { deaggregate, type DeaggregatedRecord } from '@shardline/aggregation';
 import { fakeKinesisClient } from '@shardline/fake-kinesis';
 import { Consumer, type RecordBatch } from '@shardline/consumer';
+import { runConsumerUntil } from './run-consumer';
 import { startBackend } from './start-backend';
 
 const RECORDS = 400_000;
@@ -146,12 +147,7 @@ async function consumerRound(round: number, extra: object = {}): Promise<Round> 
       },
     },
   });
-  await consumer.start();
-  const r = await done;
-  await consumer.stop();
-  kinesis.destroy();
-  dynamo.destroy();
-  return r;
+  return runConsumerUntil(consumer, done, kinesis, dynamo);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

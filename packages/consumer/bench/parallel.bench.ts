@@ -17,6 +17,7 @@ import { aggregate } from '@shardline/aggregation';
 import { Consumer, type ConsumerRecord } from '@shardline/consumer';
 import { startInProcessBackend } from './in-process-backend';
 import { RecordClock } from './record-clock';
+import { runConsumerUntil } from './run-consumer';
 
 const CONCURRENCIES = (process.env.BENCH_N ?? '1,8,64').split(',').map(Number);
 const HANDLER_MS = Number(process.env.BENCH_HANDLER_MS ?? 5);
@@ -88,9 +89,7 @@ async function run(n: number): Promise<Result> {
       },
     },
   });
-  await consumer.start();
-  await clock.done;
-  await consumer.stop();
+  await runConsumerUntil(consumer, clock.done);
   return {
     n,
     records,

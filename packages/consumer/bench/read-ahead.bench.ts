@@ -21,6 +21,7 @@ import { aggregate } from '@shardline/aggregation';
 import { Consumer } from '@shardline/consumer';
 import { startInProcessBackend } from './in-process-backend';
 import { RecordClock } from './record-clock';
+import { runConsumerUntil } from './run-consumer';
 
 const PROCESSING_MS = (process.env.BENCH_P ?? '100,300,600').split(',').map(Number);
 const LATENCY_MS = Number(process.env.BENCH_L ?? 100);
@@ -75,9 +76,7 @@ async function run(processingMs: number, readAhead: boolean): Promise<number> {
       },
     },
   });
-  await consumer.start();
-  await clock.done;
-  await consumer.stop();
+  await runConsumerUntil(consumer, clock.done);
   // The first batch's own wait is not between batches: count the BATCHES - 1 intervals after it.
   return ((records - PER_BATCH) * 1000) / (clock.lastAt - clock.firstAt - processingMs);
 }
