@@ -129,8 +129,8 @@ export interface ConsumerOptions {
    * or in a hand-off, every worker at an even share), each worker on its own. Unset (the
    * default), the settled fleet shares its scans instead: one scan per `SHARED_SLOT_FACTOR` (1.25)
    * × (`failoverTimeMillis` + 25) for the whole fleet, the workers taking turns, each probing its
-   * predecessor's slot with one read of a lease (a lone worker scans every `2 *
-   * (failoverTimeMillis + 25)`, the KCL 2.x taker's cadence, and probes nothing), and a worker that
+   * predecessor's slot with one read of a lease (a lone worker scans every `3 *
+   * (failoverTimeMillis + 25)`, `LONE_WORKER_SLOTS`, and probes nothing), and a worker that
    * finds something to do wakes the others. Set, every worker scans every this many ms, with no
    * probe: about W times the default fleet's reads for W workers, and a dead worker's leases found
    * up to this long after they expire. While unsettled a worker

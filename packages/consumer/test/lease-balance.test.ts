@@ -14,7 +14,7 @@ import { MemoryLeaseTable } from './support/memory-lease-table';
 const F = 10_000;
 /** The default `maxClockSkewMillis`. */
 const SKEW = 1000;
-/** A lone settled worker's scan slot, failover + 25 ms (`takerIntervals`): it scans every other one. */
+/** A lone settled worker's scan slot, failover + 25 ms (`takerIntervals`): it scans every third one. */
 const I = F + 25;
 /** The slot two or more settled workers share (`SHARED_SLOT_FACTOR` × I). */
 const SLOT = sharedSlotMillis(I, 2);
@@ -254,12 +254,12 @@ describe('lease balancing (fleet on a fake clock)', () => {
   });
 
   it.each([
-    [1, I, 0.5, 0],
+    [1, I, 1 / 3, 0],
     [2, SLOT, 1, 1],
     [4, SLOT, 1, 1],
     [16, SLOT, 1, 1],
   ])(
-    'a settled fleet of %i reads per slot of %i ms %d scan and %d probe fleet-wide, wakes nobody and moves nothing',
+    'a settled fleet of %i reads per slot of %i ms %f scan and %d probe fleet-wide, wakes nobody and moves nothing',
     async (W, slot, scansPerSlot, probesPerSlot) => {
       const table = new MemoryLeaseTable(20);
       leases(table, 100);
@@ -275,7 +275,7 @@ describe('lease balancing (fleet on a fake clock)', () => {
       await vi.advanceTimersByTimeAsync(slots * slot);
       expect(table.moves.length).toBe(moves);
       expect(table.wakes).toBe(wakes);
-      // One scan per slot for the whole fleet (a lone worker: every other slot), and one probe of
+      // One scan per slot for the whole fleet (a lone worker: every third slot), and one probe of
       // the slot's owner by its successor (none alone), ± the window's edges.
       expect(table.scans - scans).toBeLessThanOrEqual(slots * scansPerSlot + 1);
       expect(table.scans - scans).toBeGreaterThanOrEqual(slots * scansPerSlot - 1);

@@ -49,13 +49,13 @@ describe('shared scan schedule', () => {
     }
   });
 
-  it('a lone worker scans every other slot: the KCL 2.x taker pace', () => {
+  it('a lone worker scans every third slot (LONE_WORKER_SLOTS): 1.5 × the KCL 2.x taker pace', () => {
     const view = fleetView([], 'only');
     const first = nextSharedScanAt(5 * I + 1, I, view);
-    expect(nextSharedScanAt(first, I, view) - first).toBe(2 * I);
+    expect(nextSharedScanAt(first, I, view) - first).toBe(3 * I);
   });
 
-  it('a lone worker keeps failover + 25 ms slots (2 × that between its scans); a fleet shares slots 1.25 × as long', () => {
+  it('a lone worker keeps failover + 25 ms slots (3 × that between its scans); a fleet shares slots 1.25 × as long', () => {
     expect(sharedSlotMillis(I, 1)).toBe(I);
     for (const W of [2, 4, 16]) expect(sharedSlotMillis(I, W)).toBe(Math.floor(1.25 * I));
   });

@@ -10,7 +10,13 @@ import {
   liveOwners,
   type ObservedLease,
 } from './lease-taker';
-import { fleetView, nextSharedScanAt, sharedSlotMillis, type FleetView } from './scan-schedule';
+import {
+  fleetView,
+  nextSharedScanAt,
+  scanPeriodSlots,
+  sharedSlotMillis,
+  type FleetView,
+} from './scan-schedule';
 import { nextSlotEvent, probeCallsForScan, probeTarget } from './slot-probe';
 import { hintTargets, shouldWake, wokenBy } from './wake-hints';
 
@@ -69,8 +75,8 @@ export interface LeaseCoordinatorDeps {
  * `failoverTimeMillis / 2`, so a cold start, a join or a leave converges within a few failovers.
  * Settled: `settled` is `failoverTimeMillis + epsilon` (epsilon 25 ms,
  * `LeaseManagementConfig.epsilonMillis`), the base of the fleet's shared schedule: a lone worker
- * scans every other such slot, the KCL 2.x taker's `(failover + epsilon) * 2`
- * (`DynamoDBLeaseCoordinator.takerIntervalMillis`); two or more share slots of
+ * scans every third such slot (`LONE_WORKER_SLOTS`; the KCL 2.x taker's pace is every second,
+ * `(failover + epsilon) * 2`, `DynamoDBLeaseCoordinator.takerIntervalMillis`); two or more share slots of
  * `SHARED_SLOT_FACTOR` times it (`sharedSlotMillis`), the fleet scanning once per slot and each
  * worker once per `workers` slots. With `settledMillis` (`leaseTakerIntervalMillis`), every worker
  * scans that often on its own instead.
@@ -104,7 +110,7 @@ interface Held {
  * balances by graceful steals from one eventually consistent Scan per pass: every failover/2
  * while unsettled, and once settled only in this worker's slots of the fleet's shared schedule
  * (one scan per 1.25 × (failover + 25 ms) for the whole fleet, `SHARED_SLOT_FACTOR`; a lone
- * worker every 2 × (failover + 25 ms)). Every write is a
+ * worker every 3 × (failover + 25 ms), `LONE_WORKER_SLOTS`). Every write is a
  * conditional write, so two workers can never both believe they hold a shard for longer than a
  * renewal.
  *
@@ -252,7 +258,7 @@ export class LeaseCoordinator {
     const period =
       this.d.leaseTakerIntervalMillis !== undefined
         ? this.intervals.settled
-        : Math.max(2, this.view?.workers ?? 1) * this.slotMillis();
+        : scanPeriodSlots(this.view?.workers ?? 1) * this.slotMillis();
     return Math.max(this.d.failoverTimeMillis, period + this.intervals.fast);
   }
 

@@ -1,10 +1,10 @@
 /**
  * The settled fleet's shared scan schedule: wall-clock slots of one interval each, dealt out to
  * the live workers round-robin by their sorted ids, so the fleet as a whole lists the lease table
- * once per slot whatever its size, and each worker once per `workers` slots. A lone worker keeps
- * every other slot of `failover + epsilon` (the KCL 2.x taker's `2 × (failover + epsilon)` pace):
- * with nobody else to watch, it only looks for new shards and joiners (a joiner wakes it, see
- * `wake-hints.ts`). Two or more share slots of `SHARED_SLOT_FACTOR × (failover + epsilon)`, and
+ * once per slot whatever its size, and each worker once per `workers` slots. A lone worker scans
+ * every `LONE_WORKER_SLOTS`th slot of `failover + epsilon`: with nobody else to watch it only
+ * looks for new shards, which its own shard sync creates and then takes at once, and for joiners,
+ * which wake it (`wake-hints.ts`). Two or more share slots of `SHARED_SLOT_FACTOR × (failover + epsilon)`, and
  * each also probes its predecessor's slot (`slot-probe.ts`).
  */
 
@@ -29,8 +29,22 @@
 export const SHARED_SLOT_FACTOR = 1.25;
 
 /**
+ * A lone worker scans once per this many slots of `failover + epsilon`: 3 × (failover + 25 ms),
+ * 1.5 × the KCL 2.x taker's `2 × (failover + epsilon)`. At the KCL's own pace a lone worker would
+ * read more than the KCL: its items carry the renewal stamp (about 35 bytes, ~14 % of a 255-byte
+ * lease, one more 4 KB unit per scan of 100 leases), while scanning often buys it nothing (no one
+ * to fail over from; joiners wake it).
+ */
+export const LONE_WORKER_SLOTS = 3;
+
+/** How many slots apart a worker's own settled scans are: one per worker, `LONE_WORKER_SLOTS` alone. */
+export function scanPeriodSlots(workers: number): number {
+  return workers <= 1 ? LONE_WORKER_SLOTS : workers;
+}
+
+/**
  * The settled slot for a fleet of `workers`: `baseSlotMillis` (failover + 25 ms) for a lone
- * worker, which scans every other one, `SHARED_SLOT_FACTOR` times that for two or more.
+ * worker, which scans every `LONE_WORKER_SLOTS`th one, `SHARED_SLOT_FACTOR` times that for two or more.
  */
 export function sharedSlotMillis(baseSlotMillis: number, workers: number): number {
   return workers <= 1 ? baseSlotMillis : Math.floor(baseSlotMillis * SHARED_SLOT_FACTOR);
@@ -55,7 +69,7 @@ export function fleetView(liveOwners: Iterable<string>, workerId: string): Fleet
 
 /** The start of the next slot (strictly after `now`) that is this worker's to scan in. */
 export function nextSharedScanAt(now: number, slotMillis: number, view: FleetView): number {
-  const period = Math.max(2, view.workers);
+  const period = scanPeriodSlots(view.workers);
   const slot = Math.floor(now / slotMillis);
   const ahead = (((view.rank - slot) % period) + period) % period;
   return (slot + (ahead === 0 ? period : ahead)) * slotMillis;
