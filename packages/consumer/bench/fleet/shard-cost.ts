@@ -25,13 +25,14 @@ import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
-  ListShardsCommand,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { fakeKinesisClient } from '@shardline/fake-kinesis';
 import { Consumer } from '@shardline/consumer';
+import { listAllShards } from '@shardline/common/list-shards';
 import { leaseToItem } from '../../src/leases/lease';
 import { LeaseTable } from '../../src/leases/lease-table';
+import { leasesForNewShards } from '../../src/shard-sync';
 
 export interface CostResult {
   mode: Mode;
@@ -107,33 +108,15 @@ count(dynamo, 'ddb:');
 // The table, with one free lease per shard.
 const table = new LeaseTable(dynamo, app);
 await table.ensure();
-const listed = await kinesis.send(new ListShardsCommand({ StreamName: stream }));
-const ids = (listed.Shards ?? []).map((s) => s.ShardId!);
-let next = listed.NextToken;
-while (next) {
-  const page = await kinesis.send(new ListShardsCommand({ NextToken: next }));
-  ids.push(...(page.Shards ?? []).map((s) => s.ShardId!));
-  next = page.NextToken;
-}
+const listed = await listAllShards(kinesis, { streamName: stream });
+const ids = listed.map((s) => s.ShardId!);
 if (ids.length !== shards)
   throw new Error(`stream ${stream} has ${ids.length} shards, not ${shards}`);
-for (let i = 0; i < ids.length; i += 25) {
-  let items: Record<string, unknown>[] = ids.slice(i, i + 25).map((leaseKey) => ({
-    PutRequest: {
-      Item: leaseToItem({
-        leaseKey,
-        leaseOwner: undefined,
-        leaseCounter: 0,
-        checkpoint: 'LATEST',
-        checkpointSubSequenceNumber: 0,
-        ownerSwitchesSinceCheckpoint: 0,
-        parentShardIds: [],
-        childShardIds: [],
-        startingHashKey: undefined,
-        endingHashKey: undefined,
-        checkpointOwner: undefined,
-      }),
-    },
+// The leases shard sync would create (free, at LATEST), written 25 at a time.
+const fresh = leasesForNewShards(listed, new Set(), 'LATEST');
+for (let i = 0; i < fresh.length; i += 25) {
+  let items: Record<string, unknown>[] = fresh.slice(i, i + 25).map((lease) => ({
+    PutRequest: { Item: leaseToItem(lease) },
   }));
   while (items.length > 0) {
     const out = await dynamo.send(
