@@ -7,7 +7,6 @@ import {
   decideLeases,
   DEFAULT_MAX_CLOCK_SKEW_MILLIS,
   isExpired,
-  liveOwners,
   type ObservedLease,
 } from './lease-taker';
 import {
@@ -137,7 +136,7 @@ export class LeaseCoordinator {
   private settled = false;
   /** The live workers as the last scan showed them (the shared schedule's W and rank). */
   private view: FleetView | undefined;
-  private live = new Set<string>();
+  private live: ReadonlySet<string> = new Set<string>();
   /**
    * When a wake-up hint came back, until a pass whose scan started after it has run: a hint that
    * arrives while a pass is in flight asks for the next scan too (that pass may have read the
@@ -348,7 +347,7 @@ export class LeaseCoordinator {
       ready,
       random: this.random,
     });
-    const live = liveOwners(observed, now, d.failoverTimeMillis, this.skew, ready);
+    const live = decision.liveWorkers;
     const view = fleetView(live, d.workerId);
     this.live = live;
     const workersChanged = this.view !== undefined && this.view.key !== view.key;
@@ -416,7 +415,7 @@ export class LeaseCoordinator {
   }
 
   /** One hint on a lease of each other live worker (`wake-hints.ts`); lost ones do not matter. */
-  private async wakeOthers(leases: Lease[], live: Set<string>): Promise<void> {
+  private async wakeOthers(leases: Lease[], live: ReadonlySet<string>): Promise<void> {
     const d = this.d;
     this.lastHintAt = this.now();
     await eachLimited(hintTargets(leases, live, d.workerId), WRITES_AT_ONCE, async (lease) => {

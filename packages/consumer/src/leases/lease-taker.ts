@@ -38,6 +38,11 @@ export interface TakerDecision {
   steal: Lease[];
   /** Even share this worker aims at. */
   target: number;
+  /**
+   * The live workers the share was computed over: owners of unfinished, ready, unexpired leases,
+   * and this worker.
+   */
+  liveWorkers: ReadonlySet<string>;
 }
 
 /**
@@ -56,25 +61,6 @@ export function isExpired(
     now - o.lastCounterChange > failoverTimeMillis ||
     stampExpired(o.lease, now, failoverTimeMillis, maxClockSkewMillis)
   );
-}
-
-/** Owners of unfinished, ready, unexpired leases: the live workers the taker balances over. */
-export function liveOwners(
-  leases: readonly ObservedLease[],
-  now: number,
-  failoverTimeMillis: number,
-  maxClockSkewMillis: number,
-  ready: (lease: Lease) => boolean,
-): Set<string> {
-  const owners = new Set<string>();
-  for (const o of leases)
-    if (
-      !isFinished(o.lease) &&
-      ready(o.lease) &&
-      !isExpired(o, now, failoverTimeMillis, maxClockSkewMillis)
-    )
-      owners.add(o.lease.leaseOwner!);
-  return owners;
 }
 
 /**
@@ -110,7 +96,12 @@ export function decideLeases(input: TakerInput): TakerDecision {
   const floor = Math.min(Math.floor(active.length / workers), input.maxLeasesForWorker);
   const mine = counts.get(workerId)!.length;
   let needed = target - mine;
-  const decision: TakerDecision = { take: [], steal: [], target };
+  const decision: TakerDecision = {
+    take: [],
+    steal: [],
+    target,
+    liveWorkers: new Set(counts.keys()),
+  };
   if (needed <= 0) return decision;
 
   // Free and expired leases first, in a way that keeps workers looking at the same moment (woken
