@@ -17,7 +17,8 @@
  *    among the rest.
  * Then the cost per held shard (shard-cost.ts): one worker alone in a child process of its own
  * holding S idle shards (S ∈ FLEET_COST_SHARDS, default 100 and 1000, to show it scales), polled
- * with the default options, by enhanced fan-out, and the bare SDK's floor for comparison: live
+ * with the default options, by enhanced fan-out, and two floors for comparison (the bare SDK
+ * client reading as an idle polled shard is read; plain node:http doing the same reads): live
  * heap per shard after GC and CPU per 1000 shards. And what the backend sustains (conditional
  * UpdateItems per second against dynalite), which is what bounds the cells here.
  *
@@ -39,7 +40,7 @@
  * dynalite on a 2-core machine); FLEET_CELLS=100x4,1000x16 picks cells, `1000x4:units` only the
  * cold take and the idle window of one, `none` no cell; FLEET_FAILOVER_MS; FLEET_WINDOW_F;
  * FLEET_COST_SHARDS (default 100,1000; `none`), FLEET_COST_MODES (default
- * polling,fanout,sdk-floor; also fanout-http1), FLEET_COST_RUNS (default 1),
+ * polling,fanout,sdk-floor,http-floor; also fanout-http1), FLEET_COST_RUNS (default 1),
  * FLEET_COST_WINDOW_MS (default 30000); FLEET_BACKEND_PROBE=0 skips the dynalite probe.
  * Run: pnpm bench:fleet (shard-cost.ts children are forked with --expose-gc for the heap figure).
  */
@@ -569,7 +570,7 @@ const costSizes = (process.env.FLEET_COST_SHARDS ?? '100,1000')
   .split(',')
   .filter((x) => x !== 'none' && x !== '')
   .map(Number);
-const costModes = (process.env.FLEET_COST_MODES ?? 'polling,fanout,sdk-floor').split(
+const costModes = (process.env.FLEET_COST_MODES ?? 'polling,fanout,sdk-floor,http-floor').split(
   ',',
 ) as CostMode[];
 const costRuns = Number(process.env.FLEET_COST_RUNS ?? 1);
@@ -687,14 +688,19 @@ if (backendWrites)
 for (const c of costs) {
   const cell = `${c.mode}, ${c.shards} shards, run ${c.run}, load ${c.loadAverage.toFixed(1)}`;
   const kib = c.heapPerShardBytes / 1024;
-  const floor = c.mode === 'sdk-floor';
+  const floor =
+    c.mode === 'sdk-floor'
+      ? '(SDK alone, no consumer)'
+      : c.mode === 'http-floor'
+        ? '(node:http alone: no SDK, no signing)'
+        : undefined;
   row(
     'live heap per held shard (after GC)',
     cell,
     `${kib.toFixed(1)} KiB`,
     '',
     '',
-    floor ? '(SDK alone, no consumer)' : '≤ 64 KiB',
+    floor ?? '≤ 64 KiB',
     floor ? '—' : judge(kib <= 64),
   );
   const rate = Object.entries(c.kinesisPerS)
@@ -713,7 +719,7 @@ for (const c of costs) {
     `${nominal1000.toFixed(1)} % of a core${reads > 0 ? ` at 1000 reads/s (${((c.cpuFraction / reads) * 1000).toFixed(2)} ms CPU per GetRecords; measured ${(c.cpuFraction * 100).toFixed(1)} % at ${reads} GetRecords/s, nominal ${c.shards}/s)` : ` (measured ${(c.cpuFraction * 100).toFixed(1)} % at ${c.shards} shards)`}; ${rate || 'no Kinesis calls'}; ${c.dynamoRequests} DynamoDB calls in ${(c.windowMs / 1000).toFixed(0)} s`,
     '',
     '',
-    floor ? '(SDK alone, no consumer)' : '≤ 25 %',
+    floor ?? '≤ 25 %',
     floor ? '—' : judge(nominal1000 <= 25),
   );
 }

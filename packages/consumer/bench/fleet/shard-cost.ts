@@ -10,6 +10,9 @@
  *   the HTTP/1.1 client, one socket per subscription), or
  *   `sdk-floor`: no consumer, the same client reading every shard the way an idle polled shard is
  *   read (GetRecords, 1000 ms pause, again): what the AWS SDK alone costs per idle shard;
+ *   `http-floor`: the same reads as plain unsigned HTTP POSTs (node:http, keep-alive, 50 sockets,
+ *   the GetRecords JSON body, JSON.parse of the answer): what Node's own HTTP client costs per idle
+ *   shard, below which no client written in JavaScript (the SDK's or a hand-written one) can go;
  *   COST_FAILOVER_MS: failoverTimeMillis (long, so renewals do not swamp dynalite: lease
  *   maintenance is counted with the table figures, not here);
  *   COST_WINDOW_MS: the CPU window.
@@ -21,6 +24,7 @@
  * once, before the consumer starts; after GC. Loaded: after every shard is processing and has
  * read at least twice since, after GC. (Loaded − baseline) / shards = live heap per held shard.
  */
+import { Agent, request } from 'node:http';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetRecordsCommand,
@@ -69,7 +73,7 @@ const settledHeap = async () => {
 };
 
 const shards = Number(env('COST_SHARDS'));
-export type Mode = 'polling' | 'fanout' | 'fanout-http1' | 'sdk-floor';
+export type Mode = 'polling' | 'fanout' | 'fanout-http1' | 'sdk-floor' | 'http-floor';
 const mode = (process.env.COST_MODE ?? 'polling') as Mode;
 const stream = env('COST_STREAM');
 const app = `${stream}-${mode}-app`;
@@ -128,7 +132,10 @@ for (let i = 0; i < fresh.length; i += 25) {
 
 const heapBaselineBytes = await settledHeap();
 const started = Date.now();
-const run = mode === 'sdk-floor' ? await sdkFloor() : await consumerRun();
+const run =
+  mode === 'sdk-floor' || mode === 'http-floor'
+    ? await floorLoop(mode === 'http-floor')
+    : await consumerRun();
 const takeMs = run.readingAt - started;
 // Past the start-up's one-off work (first iterators, first subscriptions) into the idle rhythm.
 await sleep(Number(process.env.COST_SETTLE_MS ?? 10_000));
@@ -216,10 +223,55 @@ async function consumerRun(): Promise<{ readingAt: number; stop: () => Promise<v
   };
 }
 
-/** No consumer: every shard read in a loop as an idle polled shard is, by the same client. */
-async function sdkFloor(): Promise<{ readingAt: number; stop: () => Promise<void> }> {
+/**
+ * No consumer: every shard read in a loop as an idle polled shard is, by the same SDK client, or
+ * (`plain`) by unsigned node:http POSTs of the same GetRecords body (the fake checks no signature).
+ */
+async function floorLoop(
+  plain: boolean,
+): Promise<{ readingAt: number; stop: () => Promise<void> }> {
   let running = true;
   let reading = 0;
+  const url = new URL(env('COST_KINESIS'));
+  const agent = new Agent({ keepAlive: true, maxSockets: 50 });
+  const post = (body: string) =>
+    new Promise<{ NextShardIterator?: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/',
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/x-amz-json-1.1',
+            'x-amz-target': 'Kinesis_20131202.GetRecords',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            } catch (error) {
+              reject(error);
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const getRecords = async (iterator: string) => {
+    if (!plain)
+      return (await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator })))
+        .NextShardIterator;
+    counted.set('GetRecords', (counted.get('GetRecords') ?? 0) + 1);
+    return (await post(JSON.stringify({ ShardIterator: iterator }))).NextShardIterator;
+  };
   const loops = ids.map(async (shardId) => {
     const first = await kinesis.send(
       new GetShardIteratorCommand({
@@ -231,8 +283,7 @@ async function sdkFloor(): Promise<{ readingAt: number; stop: () => Promise<void
     let iterator = first.ShardIterator;
     reading++;
     while (running && iterator) {
-      const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator }));
-      iterator = out.NextShardIterator;
+      iterator = await getRecords(iterator);
       await sleep(1000);
     }
   });
@@ -242,6 +293,7 @@ async function sdkFloor(): Promise<{ readingAt: number; stop: () => Promise<void
     stop: async () => {
       running = false;
       await Promise.allSettled(loops);
+      agent.destroy();
     },
   };
 }
