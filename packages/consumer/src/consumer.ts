@@ -147,6 +147,8 @@ export class Consumer extends EventEmitter {
       : createPollingRetrieval({
           maxRecords: this.options.maxRecords,
           idleTimeBetweenReadsMillis: this.options.idleTimeBetweenReadsMillis,
+          millisBehindLatestThresholdForReducedTps:
+            this.options.millisBehindLatestThresholdForReducedTps,
           readAhead: this.options.readAhead,
           onReadError: (shardId, code) =>
             this.metric({ type: 'readError', shardId, code, ...stream }),

@@ -175,6 +175,23 @@ export interface ConsumerOptions {
   /** Polling: wait after a read that returned nothing. Default 1,000 ms. */
   idleTimeBetweenReadsMillis?: number;
   /**
+   * Polling: read a caught-up shard less often (the KCL's
+   * `PollingConfig.millisBehindLatestThresholdForReducedTps`, KCL PR #1495). After a GetRecords
+   * whose `MillisBehindLatest` is below this threshold, the next GetRecords of the shard is made
+   * no earlier than this many milliseconds after that one returned; the other waits
+   * (`idleTimeBetweenReadsMillis` after an empty read, the 200 ms between reads) still hold, and
+   * the longest wins, as in the KCL's `KinesisSleepTimeController`. A read at or above the
+   * threshold (a shard behind) is followed by the next at full speed.
+   *
+   * Each GetRecords costs about 1 ms of CPU in the AWS SDK, so a worker holding 1000 idle or
+   * caught-up shards spends about a core on reads alone; a shard receiving a trickle of records
+   * never waits the idle time (its reads are not empty) and is read 5 times a second. A threshold
+   * of, say, 1,000 ms reads such shards at most once a second (and bounds their delivery latency
+   * near that) while a shard that falls behind is still drained as fast as Kinesis allows. Must be
+   * below `stallTimeoutMillis` (the wait is a read pending). Default 0: off, as in the KCL.
+   */
+  millisBehindLatestThresholdForReducedTps?: number;
+  /**
    * Polling: read the next batch while the processor works on the current one, so GetRecords
    * latency does not add to every batch (the KCL's prefetching, `PrefetchRecordsPublisher`). On
    * by default; `false` reads only after the processor returned. What is read ahead is bounded
@@ -312,6 +329,8 @@ export interface ResolvedConsumerOptions {
   shardSyncIntervalMillis: number;
   maxRecords: number;
   idleTimeBetweenReadsMillis: number;
+  /** 0 when off. */
+  millisBehindLatestThresholdForReducedTps: number;
   /** Polling read-ahead bounds, or false when off. */
   readAhead: ReadAheadLimits | false;
   autoCheckpoint: boolean;
@@ -392,6 +411,19 @@ export function resolveConsumerOptions(
     throw new ConfigError(
       `stallTimeoutMillis (${stallTimeoutMillis}) must be longer than idleTimeBetweenReadsMillis (${idle})`,
     );
+  const reducedTpsThreshold = int(
+    options.millisBehindLatestThresholdForReducedTps,
+    'millisBehindLatestThresholdForReducedTps',
+    0,
+    0,
+    300_000,
+  );
+  // The wait it adds is a read pending: as long as the stall timeout, every caught-up shard's
+  // reader would be restarted as stalled.
+  if (stallTimeoutMillis <= reducedTpsThreshold)
+    throw new ConfigError(
+      `stallTimeoutMillis (${stallTimeoutMillis}) must be longer than millisBehindLatestThresholdForReducedTps (${reducedTpsThreshold})`,
+    );
   const retrieval = options.retrieval ?? { mode: 'polling' as const };
   if (retrieval.mode !== 'polling' && retrieval.mode !== 'fanout')
     throw new ConfigError(`retrieval.mode must be 'polling' or 'fanout'`);
@@ -454,6 +486,7 @@ export function resolveConsumerOptions(
     ),
     maxRecords: int(options.maxRecords, 'maxRecords', 10_000, 1, 10_000),
     idleTimeBetweenReadsMillis: idle,
+    millisBehindLatestThresholdForReducedTps: reducedTpsThreshold,
     readAhead: resolveReadAhead(options.readAhead),
     autoCheckpoint: options.autoCheckpoint ?? true,
     checkpointIntervalMillis: int(

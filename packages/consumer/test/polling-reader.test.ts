@@ -1,7 +1,12 @@
 import { startLocalBackend, type LocalBackend } from '@shardline/local';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  GetShardIteratorCommand,
+  type GetRecordsCommandOutput,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   Consumer,
   RetrievalError,
@@ -9,6 +14,9 @@ import {
   type ShardProcessor,
 } from '../src/index';
 import { PollingReader } from '../src/retrieval/polling/polling-reader';
+import { createPollingRetrieval } from '../src/retrieval/polling/index';
+import { ReadAheadReader } from '../src/retrieval/polling/read-ahead';
+import type { ShardReader } from '../src/retrieval/types';
 import { fakeKinesisPerTest } from './support/fake-streams';
 
 const kinesis = fakeKinesisPerTest();
@@ -95,6 +103,167 @@ describe('PollingReader', () => {
     expect(batch.shardEnded).toBe(true);
     expect(batch.records).toHaveLength(2);
     expect(batch.childShards!.map((c) => c.shardId)).toEqual(children);
+  });
+});
+
+describe('millisBehindLatestThresholdForReducedTps', () => {
+  // The clock is faked and GetRecords answered from a script, so each read's time is exact.
+  beforeEach(() => void vi.useFakeTimers({ now: 0 }));
+  afterEach(() => void vi.useRealTimers());
+
+  interface Answer {
+    records: number;
+    behind?: number;
+  }
+
+  /**
+   * A client whose GetRecords answers are `script` (then empty, caught up), each taking
+   * `latencyMs`, noting when each GetRecords was sent.
+   */
+  function scripted(script: Answer[], latencyMs = 0) {
+    const sentAt: number[] = [];
+    let sequence = 0;
+    const client = {
+      async send(command: unknown): Promise<unknown> {
+        if (command instanceof GetShardIteratorCommand) return { ShardIterator: 'it' };
+        sentAt.push(Date.now());
+        if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+        const answer = script.shift() ?? { records: 0, behind: 0 };
+        const out: Partial<GetRecordsCommandOutput> = {
+          Records: Array.from({ length: answer.records }, () => ({
+            SequenceNumber: String(++sequence),
+            PartitionKey: 'k',
+            Data: new Uint8Array(1),
+          })),
+          NextShardIterator: 'it',
+        };
+        if (answer.behind !== undefined) out.MillisBehindLatest = answer.behind;
+        return out;
+      },
+    } as unknown as KinesisClient;
+    return { client, sentAt };
+  }
+
+  function thresholdReader(
+    client: KinesisClient,
+    threshold: number | undefined,
+    idleTimeBetweenReadsMillis = 1000,
+  ) {
+    return reader('s', {
+      client,
+      idleTimeBetweenReadsMillis,
+      minReadIntervalMillis: 200,
+      millisBehindLatestThresholdForReducedTps: threshold,
+    });
+  }
+
+  const signal = new AbortController().signal;
+  /** One `next()`, letting the fake clock run through whatever the reader waits. */
+  async function read(r: ShardReader) {
+    const batch = r.next(signal);
+    await vi.runAllTimersAsync();
+    return batch;
+  }
+
+  it('after a read below the threshold, reads again the threshold after it returned, less the time since', async () => {
+    const { client, sentAt } = scripted(
+      [
+        { records: 1, behind: 0 },
+        { records: 1, behind: 999 },
+        { records: 1, behind: 0 },
+      ],
+      50,
+    );
+    const r = thresholdReader(client, 1000);
+    await read(r); // sent at 0, returned at 50
+    vi.advanceTimersByTime(300); // the processor's time: counted in the wait, not added to it
+    await read(r);
+    await read(r);
+    expect(sentAt).toEqual([0, 1050, 2100]);
+  });
+
+  it('reads a shard at or above the threshold at the least interval', async () => {
+    const { client, sentAt } = scripted([
+      { records: 5, behind: 1000 },
+      { records: 5, behind: 60_000 },
+      { records: 5, behind: 1000 },
+      { records: 5, behind: 999 },
+    ]);
+    const r = thresholdReader(client, 1000);
+    for (let i = 0; i < 5; i++) await read(r);
+    expect(sentAt).toEqual([0, 200, 400, 600, 1600]);
+  });
+
+  it('after an empty read waits the longer of the idle time and the threshold', async () => {
+    const longIdle = scripted([{ records: 0, behind: 0 }]);
+    const a = thresholdReader(longIdle.client, 400, 1000);
+    await read(a);
+    await read(a);
+    expect(longIdle.sentAt).toEqual([0, 1000]);
+
+    const shortIdle = scripted([{ records: 0, behind: 0 }]);
+    const b = thresholdReader(shortIdle.client, 1500, 300);
+    const t0 = Date.now();
+    await read(b);
+    await read(b);
+    expect(shortIdle.sentAt.map((t) => t - t0)).toEqual([0, 1500]);
+  });
+
+  it('changes nothing at 0 (the default) or without MillisBehindLatest', async () => {
+    for (const [threshold, behind] of [
+      [0, 0],
+      [undefined, 0],
+      [1000, undefined],
+    ] as const) {
+      const { client, sentAt } = scripted([
+        { records: 1, behind },
+        { records: 1, behind },
+        { records: 0, behind },
+      ]);
+      const r = thresholdReader(client, threshold);
+      const t0 = Date.now();
+      for (let i = 0; i < 4; i++) await read(r);
+      expect(sentAt.map((t) => t - t0)).toEqual([0, 200, 400, 1400]);
+    }
+  });
+
+  it('reaches the readers of a polling retrieval', async () => {
+    const { client, sentAt } = scripted([{ records: 1, behind: 0 }]);
+    const retrieval = createPollingRetrieval({
+      maxRecords: 3,
+      idleTimeBetweenReadsMillis: 1000,
+      millisBehindLatestThresholdForReducedTps: 3000,
+      readAhead: false,
+    });
+    await retrieval.start({
+      kinesisClient: client,
+      streamName: 's',
+      streamArn: '',
+      logger: pino({ level: 'silent' }),
+      signal,
+    });
+    const r = retrieval.createReader('shardId-000000000000', { type: 'TRIM_HORIZON' });
+    await read(r);
+    await read(r);
+    expect(sentAt).toEqual([0, 3000]);
+  });
+
+  it('paces a read-ahead reader the same way (it reads through the polling reader)', async () => {
+    const { client, sentAt } = scripted([
+      { records: 1, behind: 0 },
+      { records: 1, behind: 0 },
+      { records: 1, behind: 0 },
+    ]);
+    const r = new ReadAheadReader(thresholdReader(client, 1000), {
+      maxBatches: 10,
+      maxRecords: 10_000,
+      maxBytes: 1 << 20,
+    });
+    const first = r.next(signal);
+    await vi.advanceTimersByTimeAsync(2500);
+    expect((await first).records).toHaveLength(1);
+    expect(sentAt).toEqual([0, 1000, 2000]);
+    await r.close();
   });
 });
 

@@ -230,6 +230,7 @@ describe('consumer options', () => {
       maxLeasesToStealAtOneTime: Number.MAX_SAFE_INTEGER,
       maxRecords: 10_000,
       idleTimeBetweenReadsMillis: 1000,
+      millisBehindLatestThresholdForReducedTps: 0,
       initialPosition: 'LATEST',
       leaseTableName: 'app',
       retrieval: { mode: 'polling' },
@@ -246,6 +247,16 @@ describe('consumer options', () => {
     [{ failoverTimeMillis: 10 }, /failoverTimeMillis/],
     [{ gracefulLeaseHandoffTimeoutMillis: 0 }, /gracefulLeaseHandoffTimeoutMillis/],
     [{ stallTimeoutMillis: 1000, idleTimeBetweenReadsMillis: 2000 }, /stallTimeoutMillis/],
+    [{ millisBehindLatestThresholdForReducedTps: -1 }, /millisBehindLatestThresholdForReducedTps/],
+    [{ millisBehindLatestThresholdForReducedTps: 1.5 }, /millisBehindLatestThresholdForReducedTps/],
+    [
+      { millisBehindLatestThresholdForReducedTps: '1000' },
+      /millisBehindLatestThresholdForReducedTps/,
+    ],
+    [
+      { stallTimeoutMillis: 5000, millisBehindLatestThresholdForReducedTps: 5000 },
+      /stallTimeoutMillis \(5000\) must be longer than millisBehindLatestThresholdForReducedTps/,
+    ],
     [{ kinesisClient: undefined }, /kinesisClient/],
     [{ retrieval: { mode: 'fanout', consumerName: '' } }, /consumerName/],
     [{ maxRecords: 20_000 }, /maxRecords/],
@@ -253,5 +264,10 @@ describe('consumer options', () => {
   ])('refuses %j', (patch, message) => {
     expect(() => resolveConsumerOptions(optionsWith(patch))).toThrow(ConfigError);
     expect(() => resolveConsumerOptions(optionsWith(patch))).toThrow(message);
+  });
+  it('keeps millisBehindLatestThresholdForReducedTps as given', () => {
+    expect(
+      resolveConsumerOptions(optionsWith({ millisBehindLatestThresholdForReducedTps: 2000 })),
+    ).toMatchObject({ millisBehindLatestThresholdForReducedTps: 2000 });
   });
 });

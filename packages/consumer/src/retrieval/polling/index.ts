@@ -10,6 +10,8 @@ export { READ_AHEAD_DEFAULTS, type ReadAheadLimits } from './read-ahead-buffer';
 export interface PollingRetrievalOptions {
   maxRecords: number;
   idleTimeBetweenReadsMillis: number;
+  /** The wait after a read of a caught-up shard (see `PollingReader`). Default 0: off. */
+  millisBehindLatestThresholdForReducedTps?: number;
   onReadError?: (shardId: string, code: string) => void;
   /** Bounds of reading ahead of the processor, or false to read only when asked. Default: off. */
   readAhead?: ReadAheadLimits | false;
@@ -33,6 +35,7 @@ export function createPollingRetrieval(options: PollingRetrievalOptions): Retrie
         position,
         maxRecords: options.maxRecords,
         idleTimeBetweenReadsMillis: options.idleTimeBetweenReadsMillis,
+        millisBehindLatestThresholdForReducedTps: options.millisBehindLatestThresholdForReducedTps,
         logger: context.logger,
         onReadError: (code) => options.onReadError?.(shardId, code),
       });

@@ -18,6 +18,13 @@ export interface PollingReaderOptions {
   position: StartPosition;
   maxRecords: number;
   idleTimeBetweenReadsMillis: number;
+  /**
+   * After a read whose `MillisBehindLatest` is below this, the next read waits until this long
+   * after that read returned (the longest of this and the other waits), as the KCL's
+   * `KinesisSleepTimeController` does with `millisBehindLatestThresholdForReducedTps`. Default 0:
+   * off (no `MillisBehindLatest` is below 0).
+   */
+  millisBehindLatestThresholdForReducedTps?: number;
   logger: Logger;
   onReadError?: (code: string) => void;
   /** Least time between two GetRecords on the shard: Kinesis allows 5 per second per shard. Default 200. */
@@ -26,8 +33,10 @@ export interface PollingReaderOptions {
 
 /**
  * Reads one shard with GetShardIterator/GetRecords: at most 5 reads a second (shared by every
- * reader of the shard, so the budget is the floor), an idle wait after empty reads, backoff on
- * throttling and transient errors, and an expired iterator renewed from the last record read.
+ * reader of the shard, so the budget is the floor), an idle wait after empty reads, an optional
+ * longer wait after reads of a caught-up shard (`millisBehindLatestThresholdForReducedTps`),
+ * backoff on throttling and transient errors, and an expired iterator renewed from the last
+ * record read.
  */
 export class PollingReader implements ShardReader {
   readonly shardId: string;
@@ -60,11 +69,16 @@ export class PollingReader implements ShardReader {
           this.lastSequenceNumber = records[records.length - 1]!.sequenceNumber;
         this.iterator = out.NextShardIterator ?? undefined;
         const minInterval = this.o.minReadIntervalMillis ?? 200;
-        this.nextReadAt =
-          Date.now() +
-          (records.length === 0
+        let gap =
+          records.length === 0
             ? Math.max(minInterval, this.o.idleTimeBetweenReadsMillis)
-            : minInterval);
+            : minInterval;
+        // A caught-up shard (even one getting a trickle of records, whose reads are never empty)
+        // is read at most once per threshold; one behind is still read at full speed.
+        const threshold = this.o.millisBehindLatestThresholdForReducedTps ?? 0;
+        if (out.MillisBehindLatest !== undefined && out.MillisBehindLatest < threshold)
+          gap = Math.max(gap, threshold);
+        this.nextReadAt = Date.now() + gap;
         const batch: RetrievedBatch = { records, shardEnded: false };
         if (out.MillisBehindLatest !== undefined) batch.millisBehindLatest = out.MillisBehindLatest;
         if (this.lastSequenceNumber) batch.continuationSequenceNumber = this.lastSequenceNumber;
