@@ -70,8 +70,10 @@ describe('polling read-ahead on the fake Kinesis', () => {
     await vi.waitFor(() => expect(getRecords()).toBeGreaterThan(held.atEntry), { timeout: 5000 });
     const reader = s.ctx.reader as ReadAheadReader;
     await vi.waitFor(() => expect(reader.held.batches).toBe(2), { timeout: 5000 });
-    // Held at the bound, nothing more goes out over several read intervals (200 ms each).
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Held at the bound, the read loop has stopped, and only a next() starts it again: none is
+    // pending while the processor holds batch 1, so nothing more goes out until it is released.
+    await vi.waitFor(() => expect(reader.readingAhead).toBe(false), { timeout: 5000 });
+    expect(s.ctx.readingSince).toBeUndefined();
     expect([getRecords(), reader.held.batches]).toEqual([3, 2]);
     release();
     await done;
@@ -101,24 +103,29 @@ describe('polling read-ahead on the fake Kinesis', () => {
     kinesis.fake.createStream('s', 1);
     await fill('s', 12);
     const { s, seen, release, held, client } = await pollingShard('s', READ_AHEAD_DEFAULTS);
+    // The fake holds each of the first three reads until released: the first two are let go one
+    // at a time, the third is still on the wire when the lease is lost, and only aborting it can
+    // end it.
+    kinesis.fake.inject({ operation: 'GetRecords', kind: 'stall', times: 3 });
     const done = runShard(s.ctx, Promise.resolve());
-    await vi.waitFor(() => expect(held.atEntry).toBe(1), { timeout: 5000 });
+    await vi.waitFor(() => expect(getRecords()).toBe(1), { timeout: 5000 });
+    kinesis.fake.release();
+    await vi.waitFor(() => expect([held.atEntry, getRecords()]).toEqual([1, 2]), { timeout: 5000 });
+    kinesis.fake.release();
     const reader = s.ctx.reader as ReadAheadReader;
     await vi.waitFor(() => expect(reader.held.batches).toBe(1), { timeout: 5000 });
-    // The next read ahead answers slowly: the lease is lost while it is on the wire.
-    kinesis.fake.inject({ operation: 'GetRecords', kind: 'latency', latencyMs: 1000 });
     await vi.waitFor(() => expect(getRecords()).toBe(3), { timeout: 5000 });
-    expect(reader.held.batches).toBe(1);
+    expect([reader.held.batches, reader.readingAhead]).toEqual([1, true]);
     s.ctx.loseLease();
     release();
     await done;
     expect(reader.held.batches).toBe(0);
     expect(seen).toEqual(['r0', 'r1', 'r2']);
     expect(s.written).toEqual([]);
-    // Nothing is sent once the reader closed, though the delayed answer would be due by now.
-    const sent = getRecords();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(getRecords()).toBe(sent);
+    // The held read ended only because close aborted it, and the read loop with it; a closed
+    // reader never starts the loop again, so nothing more is sent.
+    await vi.waitFor(() => expect(reader.readingAhead).toBe(false), { timeout: 5000 });
+    expect(getRecords()).toBe(3);
     client.destroy();
   });
 });

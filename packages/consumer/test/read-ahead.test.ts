@@ -150,9 +150,11 @@ describe('ReadAheadReader', () => {
     const { outer, state } = readAhead((n) => batch(`b${n}`), limits({ maxBatches: 3 }));
     expect(first(await outer.next(never))).toBe('b0');
     await settle();
-    // b0 is with the consumer; b1..b3 were read meanwhile, and nothing more.
+    // b0 is with the consumer; b1..b3 were read meanwhile, and nothing more: the read loop has
+    // stopped at the bound, and only a next() starts it again.
     expect(state.calls).toBe(4);
     expect(outer.held.batches).toBe(3);
+    expect(outer.readingAhead).toBe(false);
     expect(state.heldAtStart.every((h) => h.batches < 3)).toBe(true);
     expect(first(await outer.next(never))).toBe('b1');
     await settle();
@@ -204,11 +206,13 @@ describe('ReadAheadReader', () => {
     await outer.next(never);
     await settle();
     expect([outer.held.batches, state.calls]).toEqual([2, 4]); // b1, b2 held; read 3 in flight
+    expect(outer.readingAhead).toBe(true);
     await outer.close();
     expect([outer.held.batches, state.aborted, state.closed]).toEqual([0, 1, true]);
     state.release(3, batch('late')); // an answer after close is not kept
     await settle();
-    expect([outer.held.batches, state.calls]).toEqual([0, 4]);
+    // The aborted read ended the loop, and a closed reader never starts it again.
+    expect([outer.held.batches, state.calls, outer.readingAhead]).toEqual([0, 4, false]);
     await expect(outer.next(never)).rejects.toMatchObject({ serviceCode: 'ReaderClosed' });
   });
 

@@ -36,6 +36,16 @@ export class ReadAheadReader implements ShardReader {
     return { batches: this.buffer.batches, records: this.buffer.records, bytes: this.buffer.bytes };
   }
 
+  /**
+   * Whether the read loop runs: a read ahead is on the wire or waiting for its turn (for tests and
+   * health). Once it is false only `next()` starts the loop again, and nothing does once closed:
+   * while no `next()` is pending, no read goes out (the buffer is at its bound, holds the shard
+   * end or an error, or the reader closed and its last read has ended).
+   */
+  get readingAhead(): boolean {
+    return this.reading;
+  }
+
   async next(signal: AbortSignal): Promise<RetrievedBatch> {
     for (;;) {
       if (signal.aborted) throw signal.reason;
