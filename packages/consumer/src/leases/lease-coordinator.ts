@@ -17,6 +17,13 @@ import {
   type FleetView,
 } from './scan-schedule';
 import { nextSlotEvent, probeCallsForScan, probeTarget } from './slot-probe';
+import {
+  stamplessOwners,
+  stamplessProbe,
+  stamplessProbeMillis,
+  stamplessProbeTargets,
+  stamplessRecheckAt,
+} from './stampless-probe';
 import { hintTargets, shouldWake, wokenBy } from './wake-hints';
 
 export interface LeaseCoordinatorDeps {
@@ -94,6 +101,9 @@ const EPSILON_MILLIS = 25;
 /** Passes after start that run at the fast pace whatever they find (two looks a failover apart). */
 const WARM_UP_PASSES = 3;
 
+/** What a scheduled pass does: scan, probe the predecessor, or probe the stampless owners watched. */
+type PassKind = 'scan' | 'probe' | 'stampless';
+
 interface Held {
   lease: Lease;
   renewedAt: number;
@@ -123,9 +133,21 @@ interface Held {
  * So a dead worker's leases are all taken within failover + skew + one slot (the first to start
  * after they expire: a live worker's, or the dead one's, probed) + failover/3 (the next renewal)
  * + one pass after its last renewal, ≈ 27 s + a pass at the defaults; with
- * `leaseTakerIntervalMillis` L, within failover + skew + L + failover/3 + one pass. Java KCL
- * workers in the fleet hold slots they do not scan or probe for Shardline (and ignore hints):
- * detection is slower then, up to a round of slots, never wrong.
+ * `leaseTakerIntervalMillis` L, within failover + skew + L + failover/3 + one pass.
+ *
+ * Owners that write no stamp (Java KCL workers, which also hold slots they do not scan or probe
+ * for Shardline, and ignore hints) can only be judged by the counter rule, and a look a round
+ * would leave a dead one's shards unread for up to two rounds. So with shared scans one Shardline
+ * worker per such owner (the next live one by id, `stampless-probe.ts`) reads one of its leases
+ * every failover/2 (0.5 read unit, two per failover per stampless owner; none in a fleet without
+ * one). A counter still for failover/2 (it renews every failover/3) makes that watcher scan and
+ * wake the other Shardline workers, which scan too; each then scans again once those counters
+ * would have stood still for a failover, and takes its share by its own two looks. A dead KCL
+ * worker's leases are all taken within failover/2 (to see its last counter) + failover/2 +
+ * failover/3 (the hint) + failover + the passes after its last renewal, ≈ 23.3 s + passes at the
+ * defaults. Still never wrong: each lease is judged by the counter rule, never by another's
+ * silence. A false alarm (a renewal late by more than failover/6) costs a scan, a hint and a
+ * recheck per Shardline worker.
  */
 export class LeaseCoordinator {
   private readonly held = new Map<string, Held>();
@@ -147,6 +169,14 @@ export class LeaseCoordinator {
   /** When the scheduled pass is due (this worker's clock). */
   private takeDue = 0;
   private lastScan: { leases: Lease[]; at: number } | undefined;
+  /** Live owners that write no renewal stamp, as the last scan showed them (`stampless-probe.ts`). */
+  private stampless: ReadonlySet<string> = new Set<string>();
+  /** The leases of the stampless owners this worker watches, one each. */
+  private stamplessTargets: Lease[] = [];
+  /** When this worker last looked at the watched leases (a scan or a watch probe). */
+  private stamplessLookAt = 0;
+  /** A scan due when a stampless owner's leases would all be expired by the counter rule. */
+  private recheckAt: number | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly intervals: { fast: number; settled: number };
@@ -173,21 +203,35 @@ export class LeaseCoordinator {
     this.taking = this.takePass().then(() => this.scheduleNext());
   }
 
-  /** Schedules the next pass, or the predecessor probe if that comes first. */
+  /**
+   * Schedules the next pass, or whichever comes first of the predecessor probe, a stampless
+   * owner's watch probe and a recheck scan (the last two only with a stampless owner live).
+   */
   private scheduleNext(): void {
-    const scan = this.takeInterval();
+    let delay = this.takeInterval();
+    let kind: PassKind = 'scan';
     const probe = this.probeInterval();
-    if (probe !== undefined && probe < scan) this.scheduleTake(probe, true);
-    else this.scheduleTake(scan);
+    if (probe !== undefined && probe < delay) [delay, kind] = [probe, 'probe'];
+    const recheck = this.recheckInterval();
+    if (recheck !== undefined && recheck < delay) [delay, kind] = [recheck, 'scan'];
+    const watch = this.stamplessInterval();
+    if (watch !== undefined && watch < delay) [delay, kind] = [watch, 'stampless'];
+    this.scheduleTake(delay, kind);
   }
 
-  private scheduleTake(delay: number, probe = false): void {
+  private scheduleTake(delay: number, kind: PassKind = 'scan'): void {
     if (!this.running) return;
     this.takeDue = this.now() + delay;
     this.takeTimer = setTimeout(() => {
       this.takeTimer = undefined;
       this.taking = this.taking
-        .then(() => (probe ? this.probePass() : this.takePass()))
+        .then(() =>
+          kind === 'probe'
+            ? this.probePass()
+            : kind === 'stampless'
+              ? this.stamplessPass()
+              : this.takePass(),
+        )
         .then(() => this.scheduleNext());
     }, delay);
   }
@@ -211,6 +255,70 @@ export class LeaseCoordinator {
     const now = this.now();
     const next = nextSlotEvent(now, this.slotMillis(), this.view);
     return next.probe ? next.at - now : undefined;
+  }
+
+  /**
+   * The delay before the next watch probe of the stampless owners this worker watches: settled,
+   * shared scans, and at least one such owner; undefined otherwise (so a fleet of Shardline
+   * workers alone never schedules one).
+   */
+  private stamplessInterval(): number | undefined {
+    const shared = this.d.leaseTakerIntervalMillis === undefined;
+    if (this.wokenAt !== undefined || !this.settled || !shared) return undefined;
+    if (this.stamplessTargets.length === 0) return undefined;
+    const due = this.stamplessLookAt + stamplessProbeMillis(this.d.failoverTimeMillis);
+    return Math.max(0, due - this.now());
+  }
+
+  /** The delay before the recheck scan, if one is due (`stamplessRecheckAt`). */
+  private recheckInterval(): number | undefined {
+    if (this.recheckAt === undefined) return undefined;
+    return Math.max(0, this.recheckAt - this.now());
+  }
+
+  /**
+   * The watch probe (`stampless-probe.ts`): one eventually consistent read of a lease of each
+   * stampless owner this worker watches, kept as its observation of that lease. When one is gone,
+   * moved, expired or its counter stood still for failover / 2, a scan at once (this worker's
+   * first look at all of that owner's leases), a recheck once they would be expired, and a
+   * wake-up hint to the other Shardline workers, so that each has its own two looks by then.
+   */
+  private async stamplessPass(): Promise<void> {
+    const d = this.d;
+    if (!this.running || !this.settled || !this.lastScan) return;
+    this.stamplessLookAt = this.now();
+    let scan = false;
+    for (const target of this.stamplessTargets) {
+      let probed: Lease | undefined;
+      try {
+        probed = await d.table.get(target.leaseKey, { consistent: false });
+      } catch (error) {
+        d.logger.debug({ shardId: target.leaseKey, err: error }, 'stampless owner probe failed');
+        continue;
+      }
+      const seen = this.observed.get(target.leaseKey) ?? {
+        lease: target,
+        lastCounterChange: this.lastScan.at,
+      };
+      const result = stamplessProbe(seen, probed, this.now(), d.failoverTimeMillis, this.skew);
+      if (result.observed) this.observed.set(target.leaseKey, result.observed);
+      if (!result.scan) continue;
+      scan = true;
+      d.logger.debug(
+        { shardId: target.leaseKey, owner: target.leaseOwner },
+        "a stampless owner's lease stood still, moved or is gone: scanning now",
+      );
+    }
+    if (!scan) return;
+    const hintedAt = this.lastHintAt;
+    await this.takePass(true);
+    // The pass hinted already if it found work; otherwise the others still need their first look.
+    const now = this.now();
+    const due = hintedAt === undefined || now - hintedAt >= d.failoverTimeMillis;
+    if (this.running && this.lastScan && this.lastHintAt === hintedAt && due) {
+      const shardline = new Set([...this.live].filter((id) => !this.stampless.has(id)));
+      await this.wakeOthers(this.lastScan.leases, shardline);
+    }
   }
 
   /** The settled slot for the fleet as this worker last saw it (`sharedSlotMillis`). */
@@ -296,12 +404,17 @@ export class LeaseCoordinator {
     this.held.delete(shardId);
   }
 
-  /** One balancing pass, run on demand (tests, after a shard ends). */
-  async takePass(): Promise<void> {
+  /**
+   * One balancing pass, run on demand (tests, after a shard ends). `watch`: run for a stampless
+   * owner's watch probe, so a recheck follows (`stamplessRecheckAt`).
+   */
+  async takePass(watch = false): Promise<void> {
     if (!this.running) return;
     const d = this.d;
     let leases: Lease[];
     const scanStartedAt = this.now();
+    // Before the listing: a recheck whose scan fails must not come straight back (a loop).
+    if (this.recheckAt !== undefined && scanStartedAt >= this.recheckAt) this.recheckAt = undefined;
     try {
       // Eventually consistent, as the KCL's taker reads (`DynamoDBLeaseRefresher.listLeases`):
       // half the read units, and a stale item only costs a conditional write that loses.
@@ -352,7 +465,21 @@ export class LeaseCoordinator {
     this.live = live;
     const workersChanged = this.view !== undefined && this.view.key !== view.key;
     this.view = view;
-    if (this.wokenAt !== undefined && this.wokenAt < scanStartedAt) this.wokenAt = undefined;
+    const woken = this.wokenAt !== undefined && this.wokenAt < scanStartedAt;
+    if (woken) this.wokenAt = undefined;
+    if (d.leaseTakerIntervalMillis === undefined) {
+      this.stampless = stamplessOwners(leases, live, d.workerId);
+      this.stamplessTargets = stamplessProbeTargets(leases, view, this.stampless, d.workerId);
+      this.stamplessLookAt = now;
+      // Woken by a hint (it may be a watcher's) or watching: look again once a stampless owner
+      // would be expired, so that this worker's own two looks judge it in time.
+      if ((woken || watch) && this.stampless.size > 0)
+        this.recheckAt = stamplessRecheckAt(
+          this.observed.values(),
+          this.stampless,
+          d.failoverTimeMillis,
+        );
+    }
     this.settled =
       this.passes > WARM_UP_PASSES &&
       this.wokenAt === undefined &&
