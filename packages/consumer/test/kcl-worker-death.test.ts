@@ -16,7 +16,7 @@ import { newLease, useLeaseTables } from './support/lease-tables';
 
 const leaseTables = useLeaseTables();
 
-const F = 2000;
+const F = 3000;
 
 /** Counts each worker's eventually consistent reads of one lease (probes) by key. */
 function counting(table: LeaseTable, probes: Map<string, number>): LeaseTable {

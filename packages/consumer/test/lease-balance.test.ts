@@ -4,6 +4,7 @@ import { LeaseCoordinator } from '../src/leases/lease-coordinator';
 import type { LeaseTable } from '../src/leases/lease-table';
 import { sharedSlotMillis } from '../src/leases/scan-schedule';
 import { newLease } from './support/lease-tables';
+import { finish, seeded } from './support/fake-clock';
 import { MemoryLeaseTable } from './support/memory-lease-table';
 
 // Fleets of real LeaseCoordinators on one in-memory lease table and a fake clock: what a cold
@@ -24,25 +25,6 @@ const SLOT = sharedSlotMillis(I, 2);
  * successor, and the others are woken at their next renewal.
  */
 const DETECTION_BOUND = F + SKEW + SLOT + F / 3 + F / 2;
-
-/** Deterministic randomness per worker (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Waits for `promise` while the fake clock runs (table calls in flight take fake time). */
-async function finish<T>(promise: Promise<T>): Promise<T> {
-  let done = false;
-  const out = promise.finally(() => (done = true));
-  while (!done) await vi.advanceTimersByTimeAsync(50);
-  return out;
-}
 
 interface Worker {
   id: string;

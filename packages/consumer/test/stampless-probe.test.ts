@@ -13,6 +13,7 @@ import {
   stamplessWatcher,
 } from '../src/leases/stampless-probe';
 import { newLease } from './support/lease-tables';
+import { finish, seeded } from './support/fake-clock';
 import { MemoryLeaseTable } from './support/memory-lease-table';
 
 // Owners that renew without a renewal stamp (Java KCL workers): who watches them, what a watch
@@ -150,25 +151,6 @@ describe('stampless owners (pure)', () => {
     expect(others + 6000).toBeLessThanOrEqual(3 * F);
   });
 });
-
-/** Deterministic randomness per worker (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Waits for `promise` while the fake clock runs. */
-async function finish<T>(promise: Promise<T>): Promise<T> {
-  let done = false;
-  const out = promise.finally(() => (done = true));
-  while (!done) await vi.advanceTimersByTimeAsync(50);
-  return out;
-}
 
 function startShardline(table: MemoryLeaseTable, id: string, seed: number): LeaseCoordinator {
   const coordinator: LeaseCoordinator = new LeaseCoordinator({
