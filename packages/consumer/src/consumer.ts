@@ -6,7 +6,7 @@ import { ConfigError } from './errors';
 import { createDestination, type DeadLetterDestination } from './dead-letter/destination';
 import { GracefulHandoff } from './handoff/graceful-handoff';
 import { isFinished, type Lease } from './leases/lease';
-import { checkLeaseTableCompatibility } from './leases/kcl-compat';
+import { checkLeaseTableCompatibility, checkStreamLeases } from './leases/kcl-compat';
 import { LeaseCleaner } from './leases/lease-cleanup';
 import { LeaseCoordinator } from './leases/lease-coordinator';
 import { LeaseConflict, LeaseTable } from './leases/lease-table';
@@ -317,6 +317,7 @@ export class Consumer extends EventEmitter {
       kinesisClient: this.raw.kinesisClient,
       streamName: stream.streamName,
       streamArn: stream.streamArn,
+      target: stream.target,
       logger: stream.logger,
       signal: this.stopController.signal,
     });
@@ -364,7 +365,10 @@ export class Consumer extends EventEmitter {
    * `MultiStreamTracker.streamConfigList()` gains one: resolves it, starts its retrieval
    * (fan-out: registers its stream consumer), creates leases for its shards, and balances at once;
    * from then on its leases count in this worker's even share. Before `start()`, the stream is
-   * added by it. Rejects with a `ConfigError` for a stream already read.
+   * added by it. Rejects with a `ConfigError` for a stream already read, and with the
+   * `KclCompatibilityError` `start()` would give (`KCL_AT_TIMESTAMP_UNKNOWN`) when the stream's
+   * leases are at the KCL's `AT_TIMESTAMP` sentinel and its `initialPosition` is no
+   * `{ timestamp }`: then nothing of it has started and the other streams go on.
    */
   async addStream(spec: StreamSpec): Promise<void> {
     if (!this.streamRegistry)
@@ -385,6 +389,15 @@ export class Consumer extends EventEmitter {
       throw new ConfigError(
         `addStream: stream ${stream.streamName} (${stream.id}) is already read`,
       );
+    // The table was checked at start() for the streams read then; the leases this stream already
+    // has (a Java application's, or an earlier reading's) meet its own settings only now. Refused
+    // here, nothing of it has started, and the other streams go on.
+    checkStreamLeases({
+      tableName: this.table.tableName,
+      leases: (await this.table.list()).filter((lease) => streamIdOfLease(lease) === stream.id),
+      initialPositionOf: () => stream.initialPosition,
+      where: `addStream's initialPosition for stream ${stream.streamName}`,
+    });
     await this.startStream(stream);
     const synced = this.syncing.then(async () => this.syncStream(stream, await this.leases()));
     this.syncing = synced;

@@ -1,5 +1,9 @@
 import { PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamSummaryCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import {
+  DescribeStreamSummaryCommand,
+  PutRecordsCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 import { FakeKinesis } from '@shardline/fake-kinesis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -391,6 +395,163 @@ describe('a consumer of streams', () => {
     expect((await items(applicationName)).map((i) => i.leaseKey!.S)).toEqual([
       `${id}:${shard!.shardId}`,
     ]);
+  });
+
+  it('reads a stream given by ARN with StreamARN (GetShardIterator, GetRecords) and one given by name with StreamName, in streams and alone', async () => {
+    fake.createStream('by-name', 1);
+    const { streamArn } = fake.createStream('by-arn', 1);
+    const { streamArn: soloArn } = fake.createStream('solo-arn', 1);
+    fake.createStream('solo-name', 1);
+    const names = ['by-name', 'by-arn', 'solo-arn', 'solo-name'];
+    for (const name of names) await put(name, [`${name}-0`]);
+    const sent: { by: string; command: string; input: Record<string, unknown> }[] = [];
+    /** A client of the fake that keeps what each GetShardIterator and GetRecords asked for. */
+    const recording = (by: string): KinesisClient => {
+      const client = fake.client();
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (['GetShardIteratorCommand', 'GetRecordsCommand'].includes(context.commandName!))
+            sent.push({
+              by,
+              command: context.commandName!,
+              input: args.input as Record<string, unknown>,
+            });
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordReads' },
+      );
+      return client;
+    };
+    const seen = recorder();
+    consumer({
+      kinesisClient: recording('many'),
+      processor: seen.processor,
+      streams: [{ streamName: 'by-name' }, { streamArn }],
+    });
+    const alone = (by: { streamName: string } | { streamArn: string }, label: string) =>
+      consumer({
+        kinesisClient: recording(label),
+        streams: undefined,
+        ...by,
+        processor: seen.processor,
+      } as never);
+    alone({ streamArn: soloArn }, 'solo-arn');
+    alone({ streamName: 'solo-name' }, 'solo-name');
+    await Promise.all(consumers.map((c) => c.start()));
+    await until(() => seen.all().length === 4, 'one record of each stream');
+    expect(seen.all().sort()).toEqual(names.map((n) => `${n}-0`).sort());
+    /** How the calls of one kind named the stream (distinct forms). */
+    const namedBy = (command: string, match: (input: Record<string, unknown>) => boolean) => [
+      ...new Set(
+        sent
+          .filter((s) => s.command === command && match(s.input))
+          .map((s) =>
+            JSON.stringify({ StreamName: s.input.StreamName, StreamARN: s.input.StreamARN }),
+          ),
+      ),
+    ];
+    const iterators = (stream: string) =>
+      namedBy(
+        'GetShardIteratorCommand',
+        (i) => i.StreamName === stream || String(i.StreamARN).endsWith(`/${stream}`),
+      );
+    expect(iterators('by-arn')).toEqual([JSON.stringify({ StreamARN: streamArn })]);
+    expect(iterators('solo-arn')).toEqual([JSON.stringify({ StreamARN: soloArn })]);
+    expect(iterators('by-name')).toEqual([JSON.stringify({ StreamName: 'by-name' })]);
+    expect(iterators('solo-name')).toEqual([JSON.stringify({ StreamName: 'solo-name' })]);
+    // The reads (by iterator) carry the ARN of a stream given by it, and nothing of one by name.
+    const reads = (by: string) => [
+      ...new Set(
+        sent
+          .filter((s) => s.by === by && s.command === 'GetRecordsCommand')
+          .map((s) => String(s.input.StreamARN)),
+      ),
+    ];
+    expect(reads('solo-arn')).toEqual([soloArn]);
+    expect(reads('solo-name')).toEqual(['undefined']);
+    expect(reads('many').sort()).toEqual([streamArn, 'undefined'].sort());
+  });
+
+  it('refuses to add a stream whose leases are at the KCL AT_TIMESTAMP sentinel without a timestamp, as start() does, and goes on with the others', async () => {
+    fake.createStream('running', 1);
+    fake.createStream('java-ts', 1);
+    await put('java-ts', ['j0', 'j1']);
+    const seen = recorder();
+    const c = consumer({ processor: seen.processor, streams: [{ streamName: 'running' }] });
+    const table = `multi-${process.pid}-${app}`;
+    await c.start();
+    await put('running', ['r0']);
+    await until(() => seen.all().length === 1, 'the running stream');
+    // A Java application's lease of the stream, at the sentinel for its configured timestamp.
+    const id = await streamId('java-ts');
+    const [shard] = fake.shards('java-ts');
+    const leaseKey = `${id}:${shard!.shardId}`;
+    await tables.client().send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          leaseKey: { S: leaseKey },
+          leaseCounter: { N: '5' },
+          checkpoint: { S: 'AT_TIMESTAMP' },
+          checkpointSubSequenceNumber: { N: '0' },
+          ownerSwitchesSinceCheckpoint: { N: '0' },
+          streamName: { S: id },
+          shardId: { S: shard!.shardId },
+        },
+      }),
+    );
+    const refused = await c.addStream({ streamName: 'java-ts' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(KclCompatibilityError);
+    expect(refused).toMatchObject({ code: 'KCL_AT_TIMESTAMP_UNKNOWN', tableName: table });
+    expect((refused as Error).message).toContain(leaseKey);
+    expect(c.streams.map((s) => s.streamName)).toEqual(['running']);
+    // The refusal start() gives for the same stream in streams.
+    const starting = consumer({
+      applicationName: table,
+      workerId: 'w2',
+      processor: seen.processor,
+      streams: [{ streamName: 'running' }, { streamName: 'java-ts' }],
+    });
+    const atStart = await starting.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(atStart).toBeInstanceOf(KclCompatibilityError);
+    expect(atStart).toMatchObject({ code: 'KCL_AT_TIMESTAMP_UNKNOWN', tableName: table });
+    expect((atStart as Error).message).toContain(leaseKey);
+
+    // A taker pass after the refusal saw the free lease and left it; the other stream reads on.
+    const after = Date.now();
+    const coordinator = (
+      c as unknown as { coordinator: { lastListing(): { at: number } | undefined } }
+    ).coordinator;
+    await until(
+      () => (coordinator.lastListing()?.at ?? 0) > after,
+      'a taker pass after the refusal',
+    );
+    await put('running', ['r1']);
+    await until(() => seen.all().length === 2, 'the running stream after the refusal');
+    expect(c.health().running).toBe(true);
+    const stored = await items(table);
+    const lease = stored.find((i) => i.leaseKey?.S === leaseKey);
+    expect(lease!.leaseOwner).toBeUndefined();
+    expect(lease!.leaseCounter!.N).toBe('5');
+    expect(lease!.checkpoint!.S).toBe('AT_TIMESTAMP');
+    // No shard sync ran for it either: no lease was made besides the two.
+    expect(stored.filter((i) => i.streamName?.S === id)).toHaveLength(1);
+    expect(c.ownedShards()).toEqual([`${await streamId('running')}:shardId-000000000000`]);
+    expect(seen.seen.get('java-ts/shardId-000000000000')).toBeUndefined();
+
+    // With the timestamp the Java application was configured with, it is added and read from it.
+    await c.addStream({ streamName: 'java-ts', initialPosition: { timestamp: new Date(0) } });
+    await until(
+      () => (seen.seen.get('java-ts/shardId-000000000000') ?? []).length === 2,
+      'the added stream from its timestamp',
+    );
+    expect(seen.seen.get('java-ts/shardId-000000000000')).toEqual(['j0', 'j1']);
   });
 
   it('refuses one stream listed twice, by name and by ARN', async () => {

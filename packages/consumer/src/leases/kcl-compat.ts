@@ -107,11 +107,36 @@ export async function checkLeaseTableCompatibility(input: CompatibilityInput): P
     );
 
   // A lease of a stream this consumer does not read is never taken, so it is not checked.
-  const positionOf = input.initialPositionOf ?? (() => input.initialPosition);
-  const atTimestamp = leases
+  checkStreamLeases({
+    tableName: name,
+    leases,
+    initialPositionOf: input.initialPositionOf ?? (() => input.initialPosition),
+    where: input.multiStream ? "in streams, that lease's stream's initialPosition" : undefined,
+  });
+}
+
+/** What {@link checkStreamLeases} looks at. */
+export interface StreamLeasesInput {
+  tableName: string;
+  leases: readonly Lease[];
+  /** The initial position of a lease's stream; undefined for a stream that is not read (not checked). */
+  initialPositionOf: (lease: Lease) => InitialPosition | undefined;
+  /** Where the timestamp goes, for the message (e.g. which stream's `initialPosition`). */
+  where?: string | undefined;
+}
+
+/**
+ * The checks of {@link checkLeaseTableCompatibility} that depend on a stream's own settings, so
+ * they hold per stream: `start()` runs them over every stream's leases, and `addStream` over the
+ * added stream's before anything of it starts. Refuses (`KCL_AT_TIMESTAMP_UNKNOWN`) a lease at
+ * the `AT_TIMESTAMP` sentinel whose stream has no `initialPosition: { timestamp }`.
+ */
+export function checkStreamLeases(input: StreamLeasesInput): void {
+  const name = input.tableName;
+  const atTimestamp = input.leases
     .filter((l) => l.checkpoint === 'AT_TIMESTAMP')
     .filter((l) => {
-      const position = positionOf(l);
+      const position = input.initialPositionOf(l);
       return position !== undefined && typeof position !== 'object';
     })
     .map((l) => l.leaseKey);
@@ -119,7 +144,7 @@ export async function checkLeaseTableCompatibility(input: CompatibilityInput): P
     throw new KclCompatibilityError(
       'KCL_AT_TIMESTAMP_UNKNOWN',
       name,
-      `leases ${atTimestamp.join(', ')} of table ${name} are checkpointed at AT_TIMESTAMP, which stands for the application's initial timestamp (the lease does not record it; the KCL reads it from its InitialPositionInStreamExtended). Start with initialPosition: { timestamp } set to the timestamp the Java application was configured with${input.multiStream ? " (in streams, that lease's stream's initialPosition)" : ''}`,
+      `leases ${atTimestamp.join(', ')} of table ${name} are checkpointed at AT_TIMESTAMP, which stands for the application's initial timestamp (the lease does not record it; the KCL reads it from its InitialPositionInStreamExtended). Start with initialPosition: { timestamp } set to the timestamp the Java application was configured with${input.where ? ` (${input.where})` : ''}`,
     );
   }
 }

@@ -74,6 +74,15 @@ export interface RetrievalContext {
   streamName: string;
   /** Resolved by the consumer at start (DescribeStreamSummary); fan-out needs it. */
   streamArn: string;
+  /**
+   * How the consumer was given the stream: with `streamArn` set for one given by ARN
+   * (`streamArn`, or a `streams` entry by ARN), else by name; absent counts as by name. Polling
+   * names the stream this way (GetShardIterator's StreamARN or StreamName, and StreamARN on
+   * GetRecords): a stream of another account, shared by a resource policy, is reached by its ARN
+   * (the SDK also routes a request carrying an ARN to that account's endpoint), while a name
+   * keeps a stream given by name on the endpoint it was always read at.
+   */
+  target?: { streamName?: string; streamArn?: string };
   logger: Logger;
   /** Aborted when the consumer stops. */
   signal: AbortSignal;

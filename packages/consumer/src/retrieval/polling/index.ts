@@ -27,10 +27,11 @@ export function createPollingRetrieval(options: PollingRetrievalOptions): Retrie
     },
     createReader(shardId: string, position: StartPosition): ShardReader {
       if (!context) throw new Error('polling retrieval used before start');
+      const byArn = context.target?.streamArn;
       const reader = new PollingReader({
         client: context.kinesisClient,
-        streamName: context.streamName,
-        streamArn: undefined,
+        streamName: byArn ? undefined : context.streamName,
+        streamArn: byArn,
         shardId,
         position,
         maxRecords: options.maxRecords,

@@ -61,7 +61,12 @@ export class PollingReader implements ShardReader {
       try {
         this.iterator ??= await this.getIterator(signal);
         const out = await this.o.client.send(
-          new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.o.maxRecords }),
+          new GetRecordsCommand({
+            ShardIterator: this.iterator,
+            Limit: this.o.maxRecords,
+            // As the KCL's KinesisDataFetcher does: reads go where the iterator request went.
+            ...(this.o.streamArn ? { StreamARN: this.o.streamArn } : {}),
+          }),
           { abortSignal: signal },
         );
         const records: RawKinesisRecord[] = (out.Records ?? []).map(toRawRecord);
