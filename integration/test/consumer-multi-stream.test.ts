@@ -35,6 +35,30 @@ describe('Consumer of many streams against real Kinesis and DynamoDB engines', (
     await readsBoth({});
   });
 
+  it('streams given by ARN are polled by ARN (GetShardIterator and GetRecords carry StreamARN)', async () => {
+    const client = kinesisClient();
+    const sentWith: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const input = args.input as { StreamARN?: string; StreamName?: string };
+        if (
+          context.commandName === 'GetShardIteratorCommand' ||
+          context.commandName === 'GetRecordsCommand'
+        )
+          sentWith.push(
+            `${context.commandName}:${input.StreamARN ? 'arn' : input.StreamName ? 'name' : 'none'}`,
+          );
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordStreamTarget' },
+    );
+    clients.push(client);
+    await readsBoth({ kinesisClient: client }, { byArn: true });
+    expect(new Set(sentWith)).toEqual(
+      new Set(['GetShardIteratorCommand:arn', 'GetRecordsCommand:arn']),
+    );
+  });
+
   it('with enhanced fan-out: one registered stream consumer per stream', async () => {
     const client = fanoutKinesisClient();
     clients.push(client);
@@ -54,19 +78,24 @@ describe('Consumer of many streams against real Kinesis and DynamoDB engines', (
   });
 });
 
-/** Reads two new streams with one consumer and checks what it delivered; returns their names. */
-async function readsBoth(extra: Partial<ConsumerOptions>): Promise<string[]> {
+/** Reads two new streams (by name, or by ARN) with one consumer and checks what it delivered; returns their names. */
+async function readsBoth(
+  extra: Partial<ConsumerOptions>,
+  { byArn = false }: { byArn?: boolean } = {},
+): Promise<string[]> {
   const orders = uniqueName('multi-orders');
   const clicks = uniqueName('multi-clicks');
-  await createStream(orders, 2);
-  await createStream(clicks, 3);
+  const ordersArn = (await createStream(orders, 2)).streamArn;
+  const clicksArn = (await createStream(clicks, 3)).streamArn;
   const sent = new Map([
     [orders, await produce(orders, 600, { prefix: 'o' })],
     [clicks, await produce(clicks, 600, { prefix: 'c' })],
   ]);
   const seen: Delivered[] = [];
   const consumer = new Consumer({
-    streams: [{ streamName: orders }, { streamName: clicks }],
+    streams: byArn
+      ? [{ streamArn: ordersArn }, { streamArn: clicksArn }]
+      : [{ streamName: orders }, { streamName: clicks }],
     applicationName: uniqueName('multi-app'),
     kinesisClient: kinesisClient(),
     dynamoDBClient: dynamoDBClient(),
