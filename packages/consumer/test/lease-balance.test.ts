@@ -1,10 +1,9 @@
-import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LeaseCoordinator } from '../src/leases/lease-coordinator';
+import { describe, expect, it, vi } from 'vitest';
+import type { LeaseCoordinator } from '../src/leases/lease-coordinator';
 import type { LeaseTable } from '../src/leases/lease-table';
 import { sharedSlotMillis } from '../src/leases/scan-schedule';
 import { newLease } from './support/lease-tables';
-import { finish, seeded } from './support/fake-clock';
+import { finish, seeded, startFleetCoordinator, useFleetClock } from './support/fake-clock';
 import { MemoryLeaseTable } from './support/memory-lease-table';
 
 // Fleets of real LeaseCoordinators on one in-memory lease table and a fake clock: what a cold
@@ -42,35 +41,11 @@ function fleet(table: MemoryLeaseTable) {
       leaseTakerIntervalMillis?: number;
     } = {},
   ): Worker => {
-    const coordinator: LeaseCoordinator = new LeaseCoordinator({
-      table: extra.table ?? table.asTable(),
-      workerId: id,
+    const coordinator = startFleetCoordinator(table, id, {
+      ...extra,
       failoverTimeMillis: F,
-      gracefulLeaseHandoffTimeoutMillis: 30_000,
-      maxLeasesForWorker: Number.MAX_SAFE_INTEGER,
-      maxLeasesToStealAtOneTime: extra.maxLeasesToStealAtOneTime ?? Number.MAX_SAFE_INTEGER,
-      ...(extra.leaseTakerIntervalMillis !== undefined
-        ? { leaseTakerIntervalMillis: extra.leaseTakerIntervalMillis }
-        : {}),
-      logger: pino({ level: 'silent' }),
-      metric: () => {},
-      ready: () => true,
       random: seeded(seed++),
-      onAcquired: () => {},
-      onHandoffComplete: () => {},
-      // The owner finishes its batch in flight (a second here), checkpoints and hands over.
-      onHandoffRequested: (shardId) => {
-        setTimeout(() => {
-          void table
-            .completeHandoff(shardId, id)
-            .then(() => coordinator.drop(shardId))
-            .catch(() => {});
-        }, 1000);
-      },
-      onLost: (shardId) => coordinator.drop(shardId),
-      isDone: () => false,
     });
-    coordinator.start();
     const worker = { id, coordinator };
     workers.set(id, worker);
     return worker;
@@ -130,17 +105,7 @@ function movesPerLease(moves: readonly { leaseKey: string }[]): number {
 }
 
 describe('lease balancing (fleet on a fake clock)', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({
-      toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date'],
-    });
-    // The settled fleet's scan slots are wall-clock slots: a fixed start keeps runs alike (the
-    // death test below walks the phases). PHASE shifts it, to try others by hand.
-    vi.setSystemTime(1_764_600_000_000 + Number(process.env.PHASE ?? 0));
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFleetClock();
 
   it('four workers started together share out 100 free leases, 25 ± 1 each, within 3 failovers', async () => {
     const table = new MemoryLeaseTable(20);

@@ -1,7 +1,6 @@
-import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Lease } from '../src/leases/lease';
-import { LeaseCoordinator } from '../src/leases/lease-coordinator';
+import type { LeaseCoordinator } from '../src/leases/lease-coordinator';
 import type { ObservedLease } from '../src/leases/lease-taker';
 import { fleetView, sharedSlotMillis } from '../src/leases/scan-schedule';
 import {
@@ -13,7 +12,7 @@ import {
   stamplessWatcher,
 } from '../src/leases/stampless-probe';
 import { newLease } from './support/lease-tables';
-import { finish, seeded } from './support/fake-clock';
+import { finish, seeded, startFleetCoordinator, useFleetClock } from './support/fake-clock';
 import { MemoryLeaseTable } from './support/memory-lease-table';
 
 // Owners that renew without a renewal stamp (Java KCL workers): who watches them, what a watch
@@ -153,32 +152,7 @@ describe('stampless owners (pure)', () => {
 });
 
 function startShardline(table: MemoryLeaseTable, id: string, seed: number): LeaseCoordinator {
-  const coordinator: LeaseCoordinator = new LeaseCoordinator({
-    table: table.asTable(),
-    workerId: id,
-    failoverTimeMillis: F,
-    gracefulLeaseHandoffTimeoutMillis: 30_000,
-    maxLeasesForWorker: Number.MAX_SAFE_INTEGER,
-    maxLeasesToStealAtOneTime: Number.MAX_SAFE_INTEGER,
-    logger: pino({ level: 'silent' }),
-    metric: () => {},
-    ready: () => true,
-    random: seeded(seed),
-    onAcquired: () => {},
-    onHandoffComplete: () => {},
-    onHandoffRequested: (shardId) => {
-      setTimeout(() => {
-        void table
-          .completeHandoff(shardId, id)
-          .then(() => coordinator.drop(shardId))
-          .catch(() => {});
-      }, 1000);
-    },
-    onLost: (shardId) => coordinator.drop(shardId),
-    isDone: () => false,
-  });
-  coordinator.start();
-  return coordinator;
+  return startFleetCoordinator(table, id, { failoverTimeMillis: F, random: seeded(seed) });
 }
 
 /**
@@ -253,15 +227,7 @@ function expectBalanced(table: MemoryLeaseTable, ids: string[]): void {
 }
 
 describe('a KCL worker in a settled Shardline fleet (fake clock)', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({
-      toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date'],
-    });
-    vi.setSystemTime(1_764_600_000_000 + Number(process.env.PHASE ?? 0));
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  useFleetClock();
 
   it('an all-Shardline settled fleet runs no watch probe: one predecessor probe per slot, as before', async () => {
     const table = new MemoryLeaseTable(20);
