@@ -125,3 +125,11 @@ function stampAndHint(
 export function isFinished(lease: Lease): boolean {
   return lease.checkpoint === 'SHARD_END';
 }
+
+/**
+ * Not finished and no hand-off pending: its owner, if any, goes on renewing it as it is (the
+ * leases a wake-up hint, a probe or a stampless owner's judgement can go by).
+ */
+export function isSteadilyHeld(lease: Lease): boolean {
+  return lease.checkpointOwner === undefined && !isFinished(lease);
+}

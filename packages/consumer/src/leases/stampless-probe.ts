@@ -1,4 +1,4 @@
-import { isFinished, type Lease } from './lease';
+import { isSteadilyHeld, type Lease } from './lease';
 import type { ObservedLease } from './lease-taker';
 import type { FleetView } from './scan-schedule';
 import { probeCallsForScan } from './slot-probe';
@@ -42,7 +42,7 @@ export function stamplessOwners(
   for (const lease of leases) {
     const owner = lease.leaseOwner;
     if (owner === undefined || owner === workerId || !live.has(owner)) continue;
-    if (lease.checkpointOwner !== undefined || isFinished(lease)) continue;
+    if (!isSteadilyHeld(lease)) continue;
     const stamp = lease.renewalStamp;
     const current = stamp !== undefined && stamp.counter === lease.leaseCounter;
     stamped.set(owner, (stamped.get(owner) ?? false) || current);
@@ -125,7 +125,7 @@ export function stamplessRecheckAt(
   for (const o of observed) {
     const owner = o.lease.leaseOwner;
     if (owner === undefined || !stampless.has(owner)) continue;
-    if (o.lease.checkpointOwner !== undefined || isFinished(o.lease)) continue;
+    if (!isSteadilyHeld(o.lease)) continue;
     latest.set(owner, Math.max(latest.get(owner) ?? -Infinity, o.lastCounterChange));
   }
   if (latest.size === 0) return undefined;

@@ -1,4 +1,4 @@
-import { isFinished, type Lease } from './lease';
+import { isSteadilyHeld, type Lease } from './lease';
 
 /**
  * Lease attribute holding a wake-up hint: epoch ms (the writer's clock) of the last time a worker
@@ -50,7 +50,7 @@ export function hintTargets(
   for (const lease of [...leases].sort((a, b) => a.leaseKey.localeCompare(b.leaseKey))) {
     const owner = lease.leaseOwner;
     if (owner === undefined || owner === workerId || !liveOwners.has(owner)) continue;
-    if (lease.checkpointOwner !== undefined || isFinished(lease)) continue;
+    if (!isSteadilyHeld(lease)) continue;
     if (!byOwner.has(owner)) byOwner.set(owner, lease);
   }
   return [...byOwner.values()];
