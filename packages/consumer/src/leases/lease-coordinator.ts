@@ -289,18 +289,19 @@ export class LeaseCoordinator {
     this.stamplessLookAt = this.now();
     let scan = false;
     for (const target of this.stamplessTargets) {
-      let probed: Lease | undefined;
-      try {
-        probed = await d.table.get(target.leaseKey, { consistent: false });
-      } catch (error) {
-        d.logger.debug({ shardId: target.leaseKey, err: error }, 'stampless owner probe failed');
-        continue;
-      }
-      const seen = this.observed.get(target.leaseKey) ?? {
-        lease: target,
-        lastCounterChange: this.lastScan.at,
-      };
-      const result = stamplessProbe(seen, probed, this.now(), d.failoverTimeMillis, this.skew);
+      const read = await this.readForProbe(
+        target,
+        this.lastScan.at,
+        'stampless owner probe failed',
+      );
+      if (!read) continue;
+      const result = stamplessProbe(
+        read.seen,
+        read.probed,
+        this.now(),
+        d.failoverTimeMillis,
+        this.skew,
+      );
       if (result.observed) this.observed.set(target.leaseKey, result.observed);
       if (!result.scan) continue;
       scan = true;
@@ -321,6 +322,27 @@ export class LeaseCoordinator {
     }
   }
 
+  /**
+   * A probe's read of `target` (one eventually consistent GetItem), beside what this worker
+   * observed of it, or the lease as the scan at `scanAt` listed it; undefined when the read
+   * failed (logged as `failed`): the next slot or probe tries again.
+   */
+  private async readForProbe(
+    target: Lease,
+    scanAt: number,
+    failed: string,
+  ): Promise<{ seen: ObservedLease; probed: Lease | undefined } | undefined> {
+    let probed: Lease | undefined;
+    try {
+      probed = await this.d.table.get(target.leaseKey, { consistent: false });
+    } catch (error) {
+      this.d.logger.debug({ shardId: target.leaseKey, err: error }, failed);
+      return undefined;
+    }
+    const seen = this.observed.get(target.leaseKey) ?? { lease: target, lastCounterChange: scanAt };
+    return { seen, probed };
+  }
+
   /** The settled slot for the fleet as this worker last saw it (`sharedSlotMillis`). */
   private slotMillis(): number {
     return sharedSlotMillis(this.intervals.settled, this.view?.workers ?? 1);
@@ -337,18 +359,10 @@ export class LeaseCoordinator {
     if (!this.running || !this.settled || !this.view || !this.lastScan) return;
     const target = probeTarget(this.lastScan.leases, this.view, d.workerId);
     if (target === undefined) return this.takePass();
-    let probed: Lease | undefined;
-    try {
-      probed = await d.table.get(target.leaseKey, { consistent: false });
-    } catch (error) {
-      d.logger.debug({ shardId: target.leaseKey, err: error }, 'slot probe failed');
+    const read = await this.readForProbe(target, this.lastScan.at, 'slot probe failed');
+    if (!read) return;
+    if (!probeCallsForScan(read.seen, read.probed, this.now(), d.failoverTimeMillis, this.skew))
       return;
-    }
-    const seen = this.observed.get(target.leaseKey) ?? {
-      lease: target,
-      lastCounterChange: this.lastScan.at,
-    };
-    if (!probeCallsForScan(seen, probed, this.now(), d.failoverTimeMillis, this.skew)) return;
     d.logger.debug(
       { shardId: target.leaseKey, owner: target.leaseOwner },
       "the predecessor's lease expired or moved: scanning now",
