@@ -392,14 +392,16 @@ export class Consumer extends EventEmitter {
     // The table was checked at start() for the streams read then; the leases this stream already
     // has (a Java application's, or an earlier reading's) meet its own settings only now. Refused
     // here, nothing of it has started, and the other streams go on.
+    const listed = await this.table.list();
     checkStreamLeases({
       tableName: this.table.tableName,
-      leases: (await this.table.list()).filter((lease) => streamIdOfLease(lease) === stream.id),
+      leases: listed.filter((lease) => streamIdOfLease(lease) === stream.id),
       initialPositionOf: () => stream.initialPosition,
       where: `addStream's initialPosition for stream ${stream.streamName}`,
     });
     await this.startStream(stream);
-    const synced = this.syncing.then(async () => this.syncStream(stream, await this.leases()));
+    // The listing just read serves the stream's first shard sync too (no second scan).
+    const synced = this.syncing.then(async () => this.syncStream(stream, listed));
     this.syncing = synced;
     await synced;
     await this.coordinator?.takePass();
